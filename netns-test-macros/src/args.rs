@@ -1,0 +1,140 @@
+//! `topology = "..", node = "..", timeout = ".."` → checked arguments.
+
+use netns_test_topology::{Errors, Topology};
+use proc_macro2::{Span, TokenStream};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Expr, ExprLit, Lit, LitStr, MetaNameValue, Token};
+
+pub(crate) struct Args {
+    pub topology: LitStr,
+    /// The node the body runs in (checked to exist).
+    pub node: String,
+    pub timeout_ms: u64,
+}
+
+const DEFAULT_TIMEOUT_MS: u64 = 60_000;
+
+impl Args {
+    pub(crate) fn parse(attr: TokenStream) -> syn::Result<Args> {
+        let metas = Punctuated::<MetaNameValue, Token![,]>::parse_terminated.parse2(attr)?;
+        let (mut topology, mut node, mut timeout) = (None, None, None);
+        let mut errors = Vec::new();
+        for m in metas {
+            let key = m.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+            let slot = match key.as_str() {
+                "topology" => &mut topology,
+                "node" => &mut node,
+                "timeout" => &mut timeout,
+                _ => {
+                    errors.push(syn::Error::new_spanned(
+                        &m.path,
+                        "unknown argument; expected `topology = \"..\"`, `node = \"..\"` or `timeout = \"30s\"`",
+                    ));
+                    continue;
+                }
+            };
+            match string(&m.value) {
+                Some(s) if slot.is_none() => *slot = Some(s),
+                Some(_) => errors.push(syn::Error::new_spanned(&m.path, format!("`{key}` given twice"))),
+                None => errors.push(syn::Error::new_spanned(&m.value, format!("`{key}` takes a string literal"))),
+            }
+        }
+        let Some(topology) = topology else {
+            errors.push(syn::Error::new(
+                Span::call_site(),
+                "missing `topology = \"..\"`, e.g. #[netns_test(topology = \"a=10.0.0.1/24 -- b=10.0.0.2/24\")]",
+            ));
+            return Err(combine(errors));
+        };
+        let timeout_ms = match &timeout {
+            None => DEFAULT_TIMEOUT_MS,
+            Some(t) => match parse_duration_ms(&t.value()) {
+                Some(ms) => ms,
+                None => {
+                    errors.push(syn::Error::new(t.span(), "timeout must look like `500ms`, `30s` or `2m`"));
+                    0
+                }
+            },
+        };
+        let node = match Topology::parse(&topology.value()) {
+            Err(errs) => {
+                errors.push(topology_errors(&topology, &errs));
+                None
+            }
+            Ok(t) => match &node {
+                None => Some(t.nodes[0].name.clone()),
+                Some(n) if t.node_index(&n.value()).is_some() => Some(n.value()),
+                Some(n) => {
+                    let names: Vec<_> = t.nodes.iter().map(|n| format!("`{}`", n.name)).collect();
+                    errors.push(syn::Error::new(
+                        n.span(),
+                        format!("unknown node `{}`; the topology's nodes are {}", n.value(), names.join(", ")),
+                    ));
+                    None
+                }
+            },
+        };
+        match node {
+            Some(node) if errors.is_empty() => Ok(Args { topology, node, timeout_ms }),
+            _ => Err(combine(errors)),
+        }
+    }
+}
+
+fn string(e: &Expr) -> Option<LitStr> {
+    match e {
+        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// One compile error per topology mistake, each pointing into the string where the compiler
+/// allows it (sub-spans of literals exist on nightly only) and quoting the spot otherwise.
+fn topology_errors(lit: &LitStr, errs: &Errors) -> syn::Error {
+    let src = lit.value();
+    combine(
+        errs.0
+            .iter()
+            .map(|e| {
+                let span = subspan(lit, &src, e.span.clone()).unwrap_or_else(|| lit.span());
+                syn::Error::new(span, format!("invalid topology at {}", e.render(&src)))
+            })
+            .collect(),
+    )
+}
+
+/// The span of `range` of the literal's value, when the literal has no escapes to shift offsets.
+fn subspan(lit: &LitStr, src: &str, range: std::ops::Range<usize>) -> Option<Span> {
+    let token = lit.token();
+    let text = token.to_string();
+    let quote = text.find('"')?;
+    if text[quote + 1..text.len() - 1 - text[..quote].matches('#').count()] != *src {
+        return None; // escapes: offsets in the value differ from offsets in the source
+    }
+    let (start, end) = (quote + 1 + range.start, quote + 1 + range.end.max(range.start + 1).min(src.len()));
+    token.subspan(start..end)
+}
+
+fn combine(errors: Vec<syn::Error>) -> syn::Error {
+    let mut it = errors.into_iter();
+    let mut first = it.next().expect("at least one error");
+    for e in it {
+        first.combine(e);
+    }
+    first
+}
+
+fn parse_duration_ms(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let ms = match unit.trim() {
+        "ms" => n,
+        "s" => n.checked_mul(1000)?,
+        "m" | "min" => n.checked_mul(60_000)?,
+        _ => return None,
+    };
+    (ms > 0).then_some(ms)
+}

@@ -1,0 +1,40 @@
+//! The netns-test topology language: grammar, model and validation, with no Linux in sight.
+//!
+//! ```
+//! use netns_test_topology::Topology;
+//!
+//! let t = Topology::parse("bridge br0 { ns1=192.168.1.1/24, ns2=192.168.1.2/24 }").unwrap();
+//! assert_eq!(t.bridges[0].name, "br0");
+//! assert_eq!(t.nodes.len(), 2);
+//!
+//! let err = Topology::parse("a=10.0.0.1/33 -- b=10.0.0.2/24").unwrap_err();
+//! assert!(err.0[0].message.contains("prefix"));
+//! ```
+//!
+//! The grammar is documented in the workspace README. Parsing is used by the `#[netns_test]`
+//! macro (at compile time), by the runtime and by the CLI, so all three agree on every topology.
+
+mod error;
+mod model;
+mod parse;
+mod validate;
+
+pub use error::{Error, Errors};
+pub use model::*;
+
+impl Topology {
+    /// Parses and validates a topology, reporting every mistake found.
+    pub fn parse(src: &str) -> Result<Topology, Errors> {
+        let ast = parse::parse(src)?;
+        validate::validate(src, ast)
+    }
+}
+
+impl std::str::FromStr for Topology {
+    type Err = Errors;
+
+    /// Same as [`Topology::parse`].
+    fn from_str(src: &str) -> Result<Topology, Errors> {
+        Topology::parse(src)
+    }
+}

@@ -1,0 +1,280 @@
+//! AST -> validated [`Topology`], reporting every semantic error.
+
+use crate::error::{Error, Errors};
+use crate::model::{Bridge, IfaceRef, Interface, Link, Node, Peer, Route, Topology};
+use crate::parse::{close_to, Addr, Ast, Endpoint, Name, Span, Stmt};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// Builds the model from a syntactically valid AST, or returns all semantic errors.
+pub(crate) fn validate(src: &str, ast: Ast) -> Result<Topology, Errors> {
+    let mut v = Validator {
+        src,
+        errors: Vec::new(),
+        topo: Topology { nodes: Vec::new(), bridges: Vec::new(), links: Vec::new() },
+        node_idx: HashMap::new(),
+        explicit: Vec::new(),
+        next_eth: Vec::new(),
+        addrs: HashMap::new(),
+    };
+
+    // Pass 1: nodes in order of first appearance, and the explicit interface names of each.
+    for stmt in &ast.stmts {
+        match stmt {
+            Stmt::Link(l) => {
+                v.declare(&l.a);
+                v.declare(&l.b);
+            }
+            Stmt::Bridge(b) => b.members.iter().for_each(|m| v.declare(m)),
+            Stmt::NodeOpts { .. } | Stmt::Route(_) => {}
+        }
+    }
+
+    // Pass 2: interfaces, links and bridges, in source order.
+    let mut bridge_names: HashMap<&str, Span> = HashMap::new();
+    for stmt in &ast.stmts {
+        match stmt {
+            Stmt::Link(l) => {
+                if l.a.node.text == l.b.node.text {
+                    v.errors.push(
+                        Error::new(l.b.node.span.clone(), format!("link from node `{}` to itself", l.a.node.text))
+                            .help("a link joins two different nodes"),
+                    );
+                    continue;
+                }
+                let idx = v.topo.links.len();
+                let a = v.iface(&l.a, Peer::Link(idx), l.mtu);
+                let b = v.iface(&l.b, Peer::Link(idx), l.mtu);
+                v.topo.links.push(Link { a, b, mtu: l.mtu });
+            }
+            Stmt::Bridge(b) => {
+                if let Some(first) = bridge_names.get(b.name.text.as_str()) {
+                    let at = line_col(src, first.start);
+                    v.errors.push(Error::new(
+                        b.name.span.clone(),
+                        format!("bridge `{}` is defined twice (first at {at})", b.name.text),
+                    ));
+                } else {
+                    bridge_names.insert(&b.name.text, b.name.span.clone());
+                }
+                let idx = v.topo.bridges.len();
+                v.check_addrs(&b.addrs);
+                let mut seen: HashMap<&str, Span> = HashMap::new();
+                let mut members = Vec::new();
+                for m in &b.members {
+                    if let Some(first) = seen.get(m.node.text.as_str()) {
+                        let at = line_col(src, first.start);
+                        v.errors.push(Error::new(
+                            m.node.span.clone(),
+                            format!("node `{}` is in bridge `{}` twice (first at {at})", m.node.text, b.name.text),
+                        ));
+                        continue;
+                    }
+                    seen.insert(&m.node.text, m.node.span.clone());
+                    members.push(v.iface(m, Peer::Bridge(idx), b.mtu));
+                }
+                let ports = (0..members.len()).map(|i| format!("b{idx}p{i}")).collect();
+                v.topo.bridges.push(Bridge {
+                    name: b.name.text.clone(),
+                    addrs: b.addrs.iter().map(|a| a.net).collect(),
+                    members,
+                    ports,
+                    mtu: b.mtu,
+                });
+            }
+            Stmt::NodeOpts { .. } | Stmt::Route(_) => {}
+        }
+    }
+
+    // Pass 3: node options and routes, which may name nodes declared later.
+    let mut routes: HashMap<(usize, Option<ipnet::IpNet>, bool), Span> = HashMap::new();
+    for stmt in &ast.stmts {
+        match stmt {
+            Stmt::NodeOpts { node, forward } => {
+                if let Some(n) = v.lookup(node) {
+                    v.topo.nodes[n].forward |= forward;
+                }
+            }
+            Stmt::Route(r) => {
+                let Some(n) = v.lookup(&r.node) else { continue };
+                if let Some(dest) = r.dest {
+                    if dest.addr().is_ipv4() != r.via.is_ipv4() {
+                        v.errors.push(Error::new(
+                            r.via_span.clone(),
+                            format!(
+                                "gateway `{}` is {} but destination `{dest}` is {}",
+                                r.via,
+                                fam(r.via),
+                                fam(dest.addr())
+                            ),
+                        ));
+                        continue;
+                    }
+                }
+                v.check_gateway(n, &r.node.text, r.via, &r.via_span);
+                let key = (n, r.dest, r.via.is_ipv4());
+                if let Some(first) = routes.get(&key) {
+                    let dest = r.dest.map_or("default".to_string(), |d| d.to_string());
+                    let at = line_col(src, first.start);
+                    v.errors.push(Error::new(
+                        r.dest_span.clone(),
+                        format!("route to `{dest}` is defined twice in node `{}` (first at {at})", r.node.text),
+                    ));
+                } else {
+                    routes.insert(key, r.dest_span.clone());
+                }
+                v.topo.nodes[n].routes.push(Route { dest: r.dest, via: r.via });
+            }
+            Stmt::Link(_) | Stmt::Bridge(_) => {}
+        }
+    }
+
+    if v.errors.is_empty() {
+        Ok(v.topo)
+    } else {
+        v.errors.sort_by_key(|e| e.span.start);
+        Err(Errors(v.errors))
+    }
+}
+
+struct Validator<'a> {
+    src: &'a str,
+    errors: Vec<Error>,
+    topo: Topology,
+    node_idx: HashMap<String, usize>,
+    /// Per node: explicit interface names and where each was first written.
+    explicit: Vec<HashMap<String, Span>>,
+    /// Per node: the next `ethN` to try.
+    next_eth: Vec<u32>,
+    /// Every address so far and where it was written.
+    addrs: HashMap<IpAddr, Span>,
+}
+
+impl Validator<'_> {
+    /// Creates the endpoint's node if new and records its explicit interface name.
+    fn declare(&mut self, ep: &Endpoint) {
+        let n = match self.node_idx.get(&ep.node.text) {
+            Some(&n) => n,
+            None => {
+                let n = self.topo.nodes.len();
+                self.topo.nodes.push(Node {
+                    name: ep.node.text.clone(),
+                    interfaces: Vec::new(),
+                    routes: Vec::new(),
+                    forward: false,
+                });
+                self.node_idx.insert(ep.node.text.clone(), n);
+                self.explicit.push(HashMap::new());
+                self.next_eth.push(0);
+                n
+            }
+        };
+        if let Some(name) = &ep.ifname {
+            if let Some(first) = self.explicit[n].get(&name.text) {
+                let at = line_col(self.src, first.start);
+                self.errors.push(Error::new(
+                    name.span.clone(),
+                    format!("interface `{}` is defined twice in node `{}` (first at {at})", name.text, ep.node.text),
+                ));
+            } else {
+                self.explicit[n].insert(name.text.clone(), name.span.clone());
+            }
+        }
+    }
+
+    /// Adds the endpoint's interface to its (declared) node.
+    fn iface(&mut self, ep: &Endpoint, peer: Peer, mtu: Option<u32>) -> IfaceRef {
+        let node = self.node_idx[&ep.node.text];
+        let name = match &ep.ifname {
+            Some(n) => n.text.clone(),
+            None => loop {
+                let name = format!("eth{}", self.next_eth[node]);
+                self.next_eth[node] += 1;
+                if !self.explicit[node].contains_key(&name) {
+                    break name;
+                }
+            },
+        };
+        self.check_addrs(&ep.addrs);
+        let ifaces = &mut self.topo.nodes[node].interfaces;
+        ifaces.push(Interface { name, addrs: ep.addrs.iter().map(|a| a.net).collect(), peer, mtu });
+        IfaceRef { node, iface: ifaces.len() - 1 }
+    }
+
+    /// Reports addresses already used elsewhere.
+    fn check_addrs(&mut self, addrs: &[Addr]) {
+        for a in addrs {
+            if let Some(first) = self.addrs.get(&a.net.addr()) {
+                let at = line_col(self.src, first.start);
+                self.errors.push(Error::new(
+                    a.span.clone(),
+                    format!("address `{}` is used twice (first at {at})", a.net.addr()),
+                ));
+            } else {
+                self.addrs.insert(a.net.addr(), a.span.clone());
+            }
+        }
+    }
+
+    /// The index of a node named in node options or a route.
+    fn lookup(&mut self, name: &Name) -> Option<usize> {
+        if let Some(&n) = self.node_idx.get(&name.text) {
+            return Some(n);
+        }
+        let mut e = Error::new(name.span.clone(), format!("unknown node `{}`", name.text));
+        let known: Vec<&str> = self.topo.nodes.iter().map(|n| n.name.as_str()).collect();
+        e = if known.is_empty() {
+            e.help("nodes are declared by links and bridges")
+        } else {
+            let mut list = known.iter().take(8).map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+            if known.len() > 8 {
+                list.push_str(", ...");
+            }
+            match known.iter().find(|k| close_to(&name.text, k)) {
+                Some(k) => e.help(format!("did you mean `{k}`? known nodes: {list}")),
+                None => e.help(format!("nodes are declared by links and bridges; known nodes: {list}")),
+            }
+        };
+        self.errors.push(e);
+        None
+    }
+
+    /// Reports a gateway that is the node's own address or outside all its subnets.
+    fn check_gateway(&mut self, n: usize, node: &str, via: IpAddr, span: &Span) {
+        let nets: Vec<_> = self.topo.nodes[n]
+            .interfaces
+            .iter()
+            .flat_map(|i| &i.addrs)
+            .filter(|a| a.addr().is_ipv4() == via.is_ipv4())
+            .collect();
+        if nets.iter().any(|a| a.addr() == via) {
+            self.errors
+                .push(Error::new(span.clone(), format!("gateway `{via}` is an address of node `{node}` itself")));
+        } else if !nets.iter().any(|a| a.contains(&via)) {
+            let help = if nets.is_empty() {
+                format!("node `{node}` has no {} address", fam(via))
+            } else {
+                let subnets: Vec<String> = nets.iter().map(|a| a.trunc().to_string()).collect();
+                format!("the gateway must be in one of the subnets of `{node}`: {}", subnets.join(", "))
+            };
+            self.errors.push(
+                Error::new(span.clone(), format!("gateway `{via}` is not reachable from node `{node}`")).help(help),
+            );
+        }
+    }
+}
+
+fn fam(ip: IpAddr) -> &'static str {
+    if ip.is_ipv4() {
+        "IPv4"
+    } else {
+        "IPv6"
+    }
+}
+
+/// `line:col` (1-based, columns in chars) of a byte offset, as in [`Error::render`].
+fn line_col(src: &str, off: usize) -> String {
+    let before = &src[..off.min(src.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    format!("{}:{}", before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
+}

@@ -1,0 +1,354 @@
+//! Topology → kernel, over netlink (rtnetlink), never by running `ip`.
+//!
+//! Every node is an anonymous network namespace held by fd. Bridges live in the calling thread's
+//! namespace (the test's own). Each veth is created once with both ends already in their final
+//! namespaces, so no link is ever moved (a move costs 12–37 ms and flushes addresses). Interface
+//! indices are chosen here (`lo` is 1 in every namespace) so no request waits on a lookup.
+
+use crate::error::{Error, Result};
+use crate::ns::{write_sysctl, NetNs};
+use futures_util::future::{try_join_all, BoxFuture};
+use futures_util::TryStreamExt;
+use netlink_packet_route::address::{AddressAttribute, AddressFlags};
+use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, State};
+use netns_test_topology::Topology;
+use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
+use std::collections::HashMap;
+use ipnet::IpNet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+/// How long links and IPv6 addresses may take to become usable.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The namespaces of a built topology; dropping it releases them.
+pub(crate) struct Built {
+    /// One per `Topology::nodes`, same order.
+    pub(crate) nodes: Vec<NetNs>,
+}
+
+/// Builds `topo` with bridges in the calling thread's namespace.
+pub(crate) fn build(topo: &Topology) -> Result<Built> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .map_err(Error::io("starting the netlink runtime"))?;
+    let _enter = rt.enter();
+
+    let nodes = topo
+        .nodes
+        .iter()
+        .map(|n| NetNs::new().map_err(Error::io(format!("creating the namespace of node `{}`", n.name))))
+        .collect::<Result<Vec<_>>>()?;
+    let root = connect()?;
+    let handles = nodes
+        .iter()
+        .map(|ns| ns.run(connect).map_err(Error::io("entering a node namespace"))?)
+        .collect::<Result<Vec<_>>>()?;
+
+    let plan = Plan::new(topo);
+    rt.block_on(async {
+        create_links(topo, &plan, &root, &nodes).await?;
+        configure(topo, &plan, &root, &handles).await?;
+        add_routes(topo, &handles).await
+    })?;
+
+    for (node, ns) in topo.nodes.iter().zip(&nodes) {
+        ns.run(|| {
+            // ICMP echo ("ping") sockets for the namespace's root (gid 0).
+            write_sysctl("net/ipv4/ping_group_range", "0 0")?;
+            if node.forward {
+                write_sysctl("net/ipv4/ip_forward", "1")?;
+                write_sysctl("net/ipv6/conf/all/forwarding", "1")?;
+            }
+            Ok(())
+        })
+        .and_then(|r| r)
+        .map_err(Error::io(format!("setting sysctls in node `{}`", node.name)))?;
+    }
+
+    wait_ready(topo, &plan, &rt, &root, &handles, &nodes)?;
+    Ok(Built { nodes })
+}
+
+/// A netlink handle bound to the calling thread's current namespace.
+fn connect() -> Result<Handle> {
+    let (conn, handle, _) = rtnetlink::new_connection().map_err(Error::io("opening a netlink socket"))?;
+    tokio::spawn(conn);
+    Ok(handle)
+}
+
+/// Interface indices, unique across the whole topology (`lo` is 1 everywhere). Unique matters:
+/// a veth whose index equals its peer's looks like a plain device to the kernel's link watcher,
+/// which then delays its carrier event by a second instead of handling it at once.
+struct Plan {
+    bridge_index: Vec<u32>,
+    /// `port_index[b][m]`: the bridge-side veth end of member `m` of bridge `b`.
+    port_index: Vec<Vec<u32>>,
+    /// `iface_index[n][i]`: interface `i` of node `n`.
+    iface_index: Vec<Vec<u32>>,
+}
+
+impl Plan {
+    fn new(topo: &Topology) -> Plan {
+        let mut next = 2u32..;
+        let mut take = |n: usize| next.by_ref().take(n).collect::<Vec<_>>();
+        let bridge_index = take(topo.bridges.len());
+        let port_index = topo.bridges.iter().map(|b| take(b.members.len())).collect();
+        let iface_index = topo.nodes.iter().map(|n| take(n.interfaces.len())).collect();
+        Plan { bridge_index, port_index, iface_index }
+    }
+}
+
+fn classify_link_error(kind: &'static str, config: &'static str, what: String) -> impl FnOnce(rtnetlink::Error) -> Error {
+    move |e| match &e {
+        rtnetlink::Error::NetlinkError(m) if m.raw_code() == -libc::EOPNOTSUPP => {
+            Error::MissingLinkKind { kind, config, source: e }
+        }
+        _ => Error::Netlink { what, source: e },
+    }
+}
+
+/// Bridges, then every veth, created in place.
+async fn create_links(topo: &Topology, plan: &Plan, root: &Handle, nodes: &[NetNs]) -> Result<()> {
+    try_join_all(root_lo_and_bridges(topo, plan, root)).await?;
+
+    let mut reqs: Vec<BoxFuture<'static, Result<()>>> = Vec::new();
+    for (l, link) in topo.links.iter().enumerate() {
+        let (a, b) = (topo.iface(link.a), topo.iface(link.b));
+        let mut peer = LinkUnspec::new_with_name(&b.name)
+            .index(plan.iface_index[link.b.node][link.b.iface])
+            .setns_by_fd(nodes[link.b.node].as_raw_fd());
+        let mut end = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
+            .name(a.name.clone())
+            .index(plan.iface_index[link.a.node][link.a.iface])
+            .setns_by_fd(nodes[link.a.node].as_raw_fd());
+        if let Some(mtu) = link.mtu {
+            peer = peer.mtu(mtu);
+            end = end.mtu(mtu);
+        }
+        let msg = end.set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build()))).build();
+        let what = format!(
+            "creating veth {}:{} -- {}:{} (link {l})",
+            topo.nodes[link.a.node].name, a.name, topo.nodes[link.b.node].name, b.name
+        );
+        let req = root.link().add(msg).execute();
+        reqs.push(Box::pin(async move { req.await.map_err(classify_link_error("veth", "VETH", what)) }));
+    }
+    for (bi, br) in topo.bridges.iter().enumerate() {
+        for (m, member) in br.members.iter().enumerate() {
+            let iface = topo.iface(*member);
+            let mut peer = LinkUnspec::new_with_name(&iface.name)
+                .index(plan.iface_index[member.node][member.iface])
+                .setns_by_fd(nodes[member.node].as_raw_fd());
+            let mut end = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
+                .name(br.ports[m].clone())
+                .index(plan.port_index[bi][m])
+                .controller(plan.bridge_index[bi])
+                .up();
+            if let Some(mtu) = br.mtu {
+                peer = peer.mtu(mtu);
+                end = end.mtu(mtu);
+            }
+            let msg = end.set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build()))).build();
+            let what = format!("creating veth {}:{} on bridge {}", topo.nodes[member.node].name, iface.name, br.name);
+            let req = root.link().add(msg).execute();
+        reqs.push(Box::pin(async move { req.await.map_err(classify_link_error("veth", "VETH", what)) }));
+        }
+    }
+    try_join_all(reqs).await?;
+    Ok(())
+}
+
+fn root_lo_and_bridges(topo: &Topology, plan: &Plan, root: &Handle) -> Vec<BoxFuture<'static, Result<()>>> {
+    let mut reqs: Vec<BoxFuture<'static, Result<()>>> = Vec::new();
+    let lo = root.link().set(LinkUnspec::new_with_index(1).up().build()).execute();
+    reqs.push(Box::pin(async move { lo.await.map_err(Error::netlink("bringing up lo")) }));
+    for (bi, br) in topo.bridges.iter().enumerate() {
+        let mut b = LinkBridge::new(&br.name).index(plan.bridge_index[bi]);
+        if let Some(mtu) = br.mtu {
+            b = b.mtu(mtu);
+        }
+        let req = root.link().add(b.build()).execute();
+        let what = format!("creating bridge {}", br.name);
+        reqs.push(Box::pin(async move { req.await.map_err(classify_link_error("bridge", "BRIDGE", what)) }));
+    }
+    reqs
+}
+
+/// Links up and addresses, in every namespace at once.
+async fn configure(topo: &Topology, plan: &Plan, root: &Handle, handles: &[Handle]) -> Result<()> {
+    let mut tasks = Vec::new();
+    for (n, node) in topo.nodes.iter().enumerate() {
+        let h = handles[n].clone();
+        let mut steps: Vec<(u32, Vec<(IpAddr, u8)>, String)> = vec![(1, vec![], format!("{}:lo", node.name))];
+        for (i, iface) in node.interfaces.iter().enumerate() {
+            let addrs = iface.addrs.iter().map(|a| (a.addr(), a.prefix_len())).collect();
+            steps.push((plan.iface_index[n][i], addrs, format!("{}:{}", node.name, iface.name)));
+        }
+        tasks.push(up_and_address(h, steps));
+    }
+    for (bi, br) in topo.bridges.iter().enumerate() {
+        if !br.addrs.is_empty() {
+            let addrs = br.addrs.iter().map(|a| (a.addr(), a.prefix_len())).collect();
+            let steps = vec![(plan.bridge_index[bi], addrs, format!("bridge {}", br.name))];
+            tasks.push(up_and_address(root.clone(), steps));
+        }
+    }
+    try_join_all(tasks).await?;
+    Ok(())
+}
+
+/// For each link: bring it up, then add its addresses (IPv6 without duplicate detection).
+async fn up_and_address(h: Handle, steps: Vec<(u32, Vec<(IpAddr, u8)>, String)>) -> Result<()> {
+    for (index, addrs, what) in steps {
+        h.link()
+            .set(LinkUnspec::new_with_index(index).up().build())
+            .execute()
+            .await
+            .map_err(Error::netlink(format!("bringing up {what}")))?;
+        for (addr, prefix) in addrs {
+            let mut req = h.address().add(index, addr, prefix);
+            if addr.is_ipv6() {
+                req.message_mut().attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+            }
+            req.execute().await.map_err(Error::netlink(format!("adding {addr}/{prefix} to {what}")))?;
+        }
+    }
+    Ok(())
+}
+
+async fn add_routes(topo: &Topology, handles: &[Handle]) -> Result<()> {
+    let mut reqs = Vec::new();
+    for (n, node) in topo.nodes.iter().enumerate() {
+        for r in &node.routes {
+            let msg = match (r.via, r.dest) {
+                (IpAddr::V4(via), dest) => {
+                    let b = RouteMessageBuilder::<Ipv4Addr>::new().gateway(via);
+                    match dest {
+                        Some(IpNet::V4(d)) => b.destination_prefix(d.addr(), d.prefix_len()),
+                        _ => b,
+                    }
+                    .build()
+                }
+                (IpAddr::V6(via), dest) => {
+                    let b = RouteMessageBuilder::<Ipv6Addr>::new().gateway(via);
+                    match dest {
+                        Some(IpNet::V6(d)) => b.destination_prefix(d.addr(), d.prefix_len()),
+                        _ => b,
+                    }
+                    .build()
+                }
+            };
+            let what = format!(
+                "adding route {} via {} in node `{}`",
+                r.dest.map_or("default".to_string(), |d| d.to_string()),
+                r.via,
+                node.name
+            );
+            let req = handles[n].route().add(msg).execute();
+            reqs.push(async move { req.await.map_err(Error::netlink(what)) });
+        }
+    }
+    try_join_all(reqs).await?;
+    Ok(())
+}
+
+/// Waits until every link is operationally up (the kernel attaches the qdisc then; a packet
+/// sent before is dropped) and every IPv6 address has joined its solicited-node group (before
+/// that, neighbour solicitations for it are dropped and the first connect stalls for 1 s).
+fn wait_ready(
+    topo: &Topology,
+    plan: &Plan,
+    rt: &tokio::runtime::Runtime,
+    root: &Handle,
+    handles: &[Handle],
+    nodes: &[NetNs],
+) -> Result<()> {
+    let start = Instant::now();
+    let mut pause = Duration::from_micros(50);
+    loop {
+        let pending = rt.block_on(pending_links(topo, plan, root, handles))?;
+        let pending = match pending {
+            Some(p) => Some(p),
+            None => pending_ipv6_groups(topo, nodes)?,
+        };
+        let Some(what) = pending else { return Ok(()) };
+        if start.elapsed() > READY_TIMEOUT {
+            return Err(Error::NotReady(READY_TIMEOUT, what));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(5));
+    }
+}
+
+/// The first link that is not operationally up, if any.
+async fn pending_links(topo: &Topology, plan: &Plan, root: &Handle, handles: &[Handle]) -> Result<Option<String>> {
+    let mut checks = Vec::new();
+    for (n, node) in topo.nodes.iter().enumerate() {
+        let want: Vec<(u32, String)> =
+            (0..node.interfaces.len()).map(|i| (plan.iface_index[n][i], format!("{}:{}", node.name, node.interfaces[i].name))).collect();
+        checks.push(first_down(handles[n].clone(), want));
+    }
+    let mut want = Vec::new();
+    for (bi, br) in topo.bridges.iter().enumerate() {
+        // A bridge forwards between its ports whatever its own state. Only its own addresses
+        // need it up, and its carrier event is not urgent for the link watcher (up to 1 s).
+        if !br.addrs.is_empty() {
+            want.push((plan.bridge_index[bi], format!("bridge {}", br.name)));
+        }
+        for (m, port) in br.ports.iter().enumerate() {
+            want.push((plan.port_index[bi][m], format!("bridge port {port}")));
+        }
+    }
+    checks.push(first_down(root.clone(), want));
+    Ok(try_join_all(checks).await?.into_iter().flatten().next())
+}
+
+async fn first_down(h: Handle, want: Vec<(u32, String)>) -> Result<Option<String>> {
+    if want.is_empty() {
+        return Ok(None);
+    }
+    let mut up = HashMap::new();
+    let mut links = h.link().get().execute();
+    while let Some(msg) = links.try_next().await.map_err(Error::netlink("listing links"))? {
+        let is_up = msg.attributes.iter().any(|a| matches!(a, LinkAttribute::OperState(State::Up)));
+        up.insert(msg.header.index, is_up);
+    }
+    Ok(want.into_iter().find(|(i, _)| !up.get(i).copied().unwrap_or(false)).map(|(_, w)| format!("{w} is not up")))
+}
+
+/// The first IPv6 address whose solicited-node multicast group is not joined yet, if any.
+fn pending_ipv6_groups(topo: &Topology, nodes: &[NetNs]) -> Result<Option<String>> {
+    for (node, ns) in topo.nodes.iter().zip(nodes) {
+        let v6: Vec<_> = node
+            .interfaces
+            .iter()
+            .flat_map(|i| i.addrs.iter().filter_map(move |a| match a.addr() {
+                IpAddr::V6(v6) => Some((i.name.as_str(), v6)),
+                IpAddr::V4(_) => None,
+            }))
+            .collect();
+        if v6.is_empty() {
+            continue;
+        }
+        let table = ns
+            .run(|| std::fs::read_to_string("/proc/thread-self/net/igmp6"))
+            .and_then(|r| r)
+            .map_err(Error::io("reading /proc/thread-self/net/igmp6"))?;
+        for (dev, addr) in v6 {
+            let o = addr.octets();
+            let group = format!("ff0200000000000000000001ff{:02x}{:02x}{:02x}", o[13], o[14], o[15]);
+            let joined = table.lines().any(|l| {
+                let mut f = l.split_whitespace();
+                f.nth(1) == Some(dev) && f.next() == Some(group.as_str())
+            });
+            if !joined {
+                return Ok(Some(format!("{}:{dev} has not joined the solicited-node group of {addr}", node.name)));
+            }
+        }
+    }
+    Ok(None)
+}
+

@@ -1,0 +1,46 @@
+//! Runtime errors: each names the cause and, where there is one, the fix.
+
+use std::io;
+
+/// What went wrong while isolating a test or building its topology.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The kernel refused to create a user namespace for this user.
+    #[error("cannot create a user namespace ({step}: {source}).\n{hint}")]
+    UserNamespace { step: &'static str, source: io::Error, hint: &'static str },
+
+    /// The kernel lacks a link type the topology needs.
+    #[error(
+        "the kernel has no `{kind}` link type ({source}); netns-test needs CONFIG_{config}: \
+         load it with `modprobe {kind}` on the host or use a kernel built with it"
+    )]
+    MissingLinkKind { kind: &'static str, config: &'static str, source: rtnetlink::Error },
+
+    /// A netlink request failed.
+    #[error("{what}: {source}")]
+    Netlink { what: String, source: rtnetlink::Error },
+
+    /// A system call failed.
+    #[error("{what}: {source}")]
+    Io { what: String, source: io::Error },
+
+    /// Links or IPv6 addresses did not become ready in time.
+    #[error("the topology was not ready after {0:?}: {1}")]
+    NotReady(std::time::Duration, String),
+}
+
+impl Error {
+    pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Io { what, source }
+    }
+
+    pub(crate) fn netlink(what: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Netlink { what, source }
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

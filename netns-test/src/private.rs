@@ -1,0 +1,35 @@
+//! Support for the code `#[netns_test]` generates. Not a public API.
+
+pub use crate::process::{run, Spec};
+use std::fmt::Debug;
+
+/// What a test body may return: `()` or `Result<(), E: Debug>`, as with `#[test]`.
+pub trait IntoOutcome {
+    fn into_outcome(self) -> Result<(), String>;
+}
+
+impl IntoOutcome for () {
+    fn into_outcome(self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl<E: Debug> IntoOutcome for Result<(), E> {
+    fn into_outcome(self) -> Result<(), String> {
+        self.map_err(|e| {
+            eprintln!("Error: {e:?}");
+            format!("the test returned an error: {e:?}")
+        })
+    }
+}
+
+/// Runs an async test body on a current-thread runtime on the calling thread, so the runtime
+/// and everything it creates live in the node's namespace.
+#[cfg(feature = "tokio")]
+pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("netns-test: cannot start a tokio runtime")
+        .block_on(fut)
+}

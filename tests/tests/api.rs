@@ -1,0 +1,130 @@
+//! The node API and the attribute's forms: async bodies, results, commands, threads, `node =`.
+
+use netns_test::{netns_test, Net};
+use netns_test_e2e::{interfaces_here, tcp_round_trip};
+use std::net::IpAddr;
+
+#[netns_test(topology = "a:ea=10.0.0.1/24|fd00::1/64 -- b:eb=10.0.0.2/24|fd00::2/64")]
+fn addresses_and_interfaces(net: &Net) {
+    let b = net.node("b");
+    assert_eq!(b.name(), "b");
+    assert_eq!(b.ipv4(), Some("10.0.0.2".parse().unwrap()));
+    assert_eq!(b.ipv6(), Some("fd00::2".parse().unwrap()));
+    assert_eq!(b.addrs(), ["10.0.0.2".parse::<IpAddr>().unwrap(), "fd00::2".parse().unwrap()]);
+    assert_eq!(b.interface("eb").unwrap().addrs[0].to_string(), "10.0.0.2/24");
+    assert!(b.interface("ea").is_none());
+    assert_eq!(net.nodes().len(), 2);
+    assert_eq!(net.topology().links.len(), 1);
+}
+
+#[netns_test(topology = "a:ea=10.0.0.1/24 -- b:eb=10.0.0.2/24", node = "b")]
+fn body_runs_in_the_named_node(net: &Net) {
+    assert_eq!(interfaces_here(), ["lo", "eb"]);
+    assert_eq!(net.node("a").run(interfaces_here), ["lo", "ea"]);
+    // run() puts the thread back where it was
+    assert_eq!(interfaces_here(), ["lo", "eb"]);
+}
+
+#[netns_test(topology = "a:ea=10.0.0.1/24 -- b:eb=10.0.0.2/24")]
+fn no_argument_form() {
+    assert_eq!(interfaces_here(), ["lo", "ea"]);
+}
+
+#[netns_test(topology = "a:ea=10.0.0.1/24 -- b:eb=10.0.0.2/24")]
+fn result_form(net: &Net) -> Result<(), std::io::Error> {
+    net.ping("a", "10.0.0.2".parse().unwrap())?;
+    Ok(())
+}
+
+#[netns_test(topology = "a:ea=10.0.0.1/24 -- b:eb=10.0.0.2/24")]
+fn spawn_runs_on_a_thread_in_the_node(net: &Net) {
+    let h = net.node("b").spawn(|| (interfaces_here(), std::net::TcpListener::bind("10.0.0.2:9").is_ok()));
+    assert_eq!(h.join().unwrap(), (vec!["lo".to_string(), "eb".to_string()], true));
+}
+
+#[netns_test(topology = "a:ea=10.0.0.1/24 -- b:eb=10.0.0.2/24")]
+fn panics_in_run_and_spawn_propagate(net: &Net) {
+    let r = std::panic::catch_unwind(|| net.node("b").run(|| panic!("inside run")));
+    assert!(r.is_err());
+    assert_eq!(interfaces_here(), ["lo", "ea"], "a panic in run() still restores the namespace");
+    assert!(net.node("b").spawn(|| panic!("inside spawn")).join().is_err());
+}
+
+#[netns_test(topology = "a:ea=10.0.0.1/24 -- b:eb=10.0.0.2/24")]
+fn command_runs_inside_the_node(net: &Net) {
+    let out = net.node("b").command("cat").arg("/proc/self/net/dev").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("eb:") && !text.contains("ea:"), "{text}");
+}
+
+#[netns_test(topology = "a:ea=10.0.0.1/24 -- b:eb=10.0.0.2/24")]
+async fn async_body_with_tokio(net: &Net) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let std_listener = net.node("b").run(|| std::net::TcpListener::bind("10.0.0.2:7000").unwrap());
+    std_listener.set_nonblocking(true).unwrap();
+    let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
+    let server = tokio::spawn(async move {
+        let (mut s, peer) = listener.accept().await.unwrap();
+        let mut buf = [0; 4];
+        s.read_exact(&mut buf).await.unwrap();
+        s.write_all(&buf).await.unwrap();
+        peer
+    });
+    // The runtime runs in node a, so this socket leaves from a.
+    let mut c = tokio::net::TcpStream::connect("10.0.0.2:7000").await.unwrap();
+    c.write_all(b"ping").await.unwrap();
+    let mut buf = [0; 4];
+    c.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"ping");
+    assert_eq!(server.await.unwrap().ip(), "10.0.0.1".parse::<IpAddr>().unwrap());
+}
+
+#[netns_test(topology = "a:ea=10.0.0.1/24 -- b:eb=10.0.0.2/24")]
+async fn async_result_form() -> Result<(), std::io::Error> {
+    let out = tokio::process::Command::new("cat").arg("/proc/self/net/dev").output().await?;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ea:"));
+    Ok(())
+}
+
+#[netns_test(topology = "a:ea=10.0.0.1/24 -- b:eb=10.0.0.2/24")]
+fn block_on_and_tokio_command(net: &Net) {
+    let b = net.node("b");
+    let out = b.block_on(async { b.tokio_command("cat").arg("/proc/self/net/dev").output().await.unwrap() });
+    assert!(String::from_utf8_lossy(&out.stdout).contains("eb:"));
+    let here = b.block_on(async { interfaces_here() });
+    assert_eq!(here, ["lo", "eb"]);
+}
+
+#[netns_test(topology = "a:ea=10.0.0.1/24 -- b:eb=10.0.0.2/24")]
+#[should_panic(expected = "no node `c` in this topology; its nodes are: `a`, `b`")]
+fn unknown_node_panics_with_the_real_names(net: &Net) {
+    net.node("c");
+}
+
+#[should_panic(expected = "deliberate")]
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+fn should_panic_composes_either_order(net: &Net) {
+    tcp_round_trip(net, "b", "10.0.0.2:1".parse().unwrap());
+    panic!("deliberate");
+}
+
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+#[ignore = "shows that #[ignore] composes: never run by default"]
+fn ignored_test_is_not_run() {
+    panic!("an ignored test ran");
+}
+
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+fn ping_to_an_absent_address_fails(net: &Net) {
+    let err = net.node("a").ping("10.0.0.9".parse().unwrap(), std::time::Duration::from_millis(200)).unwrap_err();
+    assert!(matches!(err.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::HostUnreachable), "{err}");
+}
+
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+fn loopback_is_up_in_every_node(net: &Net) {
+    for n in net.nodes() {
+        n.ping("127.0.0.1".parse().unwrap(), std::time::Duration::from_secs(1)).unwrap();
+        n.ping("::1".parse().unwrap(), std::time::Duration::from_secs(1)).unwrap();
+    }
+}
