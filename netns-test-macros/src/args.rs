@@ -17,9 +17,13 @@ const DEFAULT_TIMEOUT_MS: u64 = 60_000;
 
 impl Args {
     pub(crate) fn parse(attr: TokenStream) -> syn::Result<Args> {
-        let metas = Punctuated::<MetaNameValue, Token![,]>::parse_terminated.parse2(attr)?;
+        let metas = Punctuated::<MetaNameValue, Token![,]>::parse_terminated.parse2(attr).map_err(|e| {
+            syn::Error::new(e.span(), format!("{e}: write `topology = \"..\"` (and optionally `node = \"..\"`, `timeout = \"30s\"`)"))
+        })?;
         let (mut topology, mut node, mut timeout) = (None, None, None);
         let mut errors = Vec::new();
+        // Once an argument was reported as wrong, "topology is missing" would only add noise.
+        let mut missing_ok = false;
         for m in metas {
             let key = m.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
             let slot = match key.as_str() {
@@ -27,20 +31,31 @@ impl Args {
                 "node" => &mut node,
                 "timeout" => &mut timeout,
                 _ => {
+                    let hint = ["topology", "node", "timeout"]
+                        .into_iter()
+                        .find(|k| close(k, &key))
+                        .map_or(String::new(), |k| format!("did you mean `{k}`? "));
                     errors.push(syn::Error::new_spanned(
                         &m.path,
-                        "unknown argument; expected `topology = \"..\"`, `node = \"..\"` or `timeout = \"30s\"`",
+                        format!("unknown argument `{key}`; {hint}expected `topology = \"..\"`, `node = \"..\"` or `timeout = \"30s\"`"),
                     ));
+                    missing_ok = true;
                     continue;
                 }
             };
             match string(&m.value) {
                 Some(s) if slot.is_none() => *slot = Some(s),
                 Some(_) => errors.push(syn::Error::new_spanned(&m.path, format!("`{key}` given twice"))),
-                None => errors.push(syn::Error::new_spanned(&m.value, format!("`{key}` takes a string literal"))),
+                None => {
+                    errors.push(syn::Error::new_spanned(&m.value, format!("`{key}` takes a string literal")));
+                    missing_ok = true;
+                }
             }
         }
         let Some(topology) = topology else {
+            if missing_ok {
+                return Err(combine(errors));
+            }
             errors.push(syn::Error::new(
                 Span::call_site(),
                 "missing `topology = \"..\"`, e.g. #[netns_test(topology = \"a=10.0.0.1/24 -- b=10.0.0.2/24\")]",
@@ -50,6 +65,10 @@ impl Args {
         let timeout_ms = match &timeout {
             None => DEFAULT_TIMEOUT_MS,
             Some(t) => match parse_duration_ms(&t.value()) {
+                Some(0) => {
+                    errors.push(syn::Error::new(t.span(), "timeout must be longer than zero"));
+                    0
+                }
                 Some(ms) => ms,
                 None => {
                     errors.push(syn::Error::new(t.span(), "timeout must look like `500ms`, `30s` or `2m`"));
@@ -136,5 +155,19 @@ fn parse_duration_ms(s: &str) -> Option<u64> {
         "m" | "min" => n.checked_mul(60_000)?,
         _ => return None,
     };
-    (ms > 0).then_some(ms)
+    Some(ms)
+}
+
+/// One edit apart (a typo), for "did you mean" hints.
+fn close(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()] <= 2
 }

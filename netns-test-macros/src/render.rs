@@ -17,10 +17,11 @@ pub(crate) fn test(args: Args, mut func: ItemFn) -> syn::Result<TokenStream> {
         0 => false,
         1 if matches!(func.sig.inputs[0], FnArg::Typed(_)) => true,
         _ => {
-            return Err(syn::Error::new(
-                func.sig.inputs.span(),
+            let extra = func.sig.inputs.iter().nth(1).unwrap_or(&func.sig.inputs[0]);
+            return Err(syn::Error::new_spanned(
+                extra,
                 "a netns test takes no argument or one, `net: &netns_test::Net`",
-            ))
+            ));
         }
     };
 
