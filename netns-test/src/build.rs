@@ -182,7 +182,7 @@ async fn configure(topo: &Topology, plan: &Plan, root: &Handle, handles: &[Handl
     let mut tasks = Vec::new();
     for (n, node) in topo.nodes.iter().enumerate() {
         let h = handles[n].clone();
-        let mut steps: Vec<(u32, Vec<(IpAddr, u8)>, String)> = vec![(1, vec![], format!("{}:lo", node.name))];
+        let mut steps: Vec<LinkSetup> = vec![(1, vec![], format!("{}:lo", node.name))];
         for (i, iface) in node.interfaces.iter().enumerate() {
             let addrs = iface.addrs.iter().map(|a| (a.addr(), a.prefix_len())).collect();
             steps.push((plan.iface_index[n][i], addrs, format!("{}:{}", node.name, iface.name)));
@@ -201,7 +201,10 @@ async fn configure(topo: &Topology, plan: &Plan, root: &Handle, handles: &[Handl
 }
 
 /// For each link: bring it up, then add its addresses (IPv6 without duplicate detection).
-async fn up_and_address(h: Handle, steps: Vec<(u32, Vec<(IpAddr, u8)>, String)>) -> Result<()> {
+/// A link to bring up: its index, its addresses with prefix lengths, and a name for errors.
+type LinkSetup = (u32, Vec<(IpAddr, u8)>, String);
+
+async fn up_and_address(h: Handle, steps: Vec<LinkSetup>) -> Result<()> {
     for (index, addrs, what) in steps {
         h.link()
             .set(LinkUnspec::new_with_index(index).up().build())

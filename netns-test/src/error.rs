@@ -10,6 +10,20 @@ pub enum Error {
     #[error("cannot create a user namespace ({step}: {source}).\n{hint}")]
     UserNamespace { step: &'static str, source: io::Error, hint: &'static str },
 
+    /// `Net::build` was called outside an isolated namespace, where it would change the host.
+    #[error(
+        "refusing to build a topology in the host's namespaces: run it inside #[netns_test], \
+         or call netns_test::isolate() first thing in main"
+    )]
+    NotIsolated,
+
+    /// The namespace lacks a capability needed to configure it.
+    #[error(
+        "the test's user namespace lacks {0} (a security module such as AppArmor may restrict \
+         user namespaces: check `sysctl kernel.apparmor_restrict_unprivileged_userns`)"
+    )]
+    MissingCapability(caps::Capability),
+
     /// The kernel lacks a link type the topology needs.
     #[error(
         "the kernel has no `{kind}` link type ({source}); netns-test needs CONFIG_{config}: \

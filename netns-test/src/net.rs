@@ -39,6 +39,7 @@ impl Net {
     /// The calling thread must be in a namespace this process owns (inside a `#[netns_test]`, or
     /// after [`isolate`](crate::isolate)): bridges and their ports are created there.
     pub fn build(topology: Topology) -> Result<Net> {
+        crate::userns::check_isolated()?;
         let Built { nodes } = build::build(&topology)?;
         let topology = Arc::new(topology);
         let nodes = nodes

@@ -124,6 +124,22 @@ pub fn isolate() -> Result<(), Error> {
     })
 }
 
+/// Refuses to build on the host: the caller must be in a user namespace of its own (made by
+/// `#[netns_test]` or [`isolate`]) and hold the capabilities to configure its network there.
+pub(crate) fn check_isolated() -> Result<(), Error> {
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    let initial = map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"];
+    if initial {
+        return Err(Error::NotIsolated);
+    }
+    for cap in [caps::Capability::CAP_NET_ADMIN, caps::Capability::CAP_SYS_ADMIN] {
+        if !caps::has_cap(None, caps::CapSet::Effective, cap).unwrap_or(false) {
+            return Err(Error::MissingCapability(cap));
+        }
+    }
+    Ok(())
+}
+
 fn errno() -> i32 {
     io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }

@@ -128,3 +128,11 @@ fn loopback_is_up_in_every_node(net: &Net) {
         n.ping("::1".parse().unwrap(), std::time::Duration::from_secs(1)).unwrap();
     }
 }
+
+/// Outside a netns test the host's namespaces are never touched: building is refused.
+#[test]
+fn building_outside_isolation_is_refused() {
+    let err = Net::build("a=10.0.0.1/24 -- b=10.0.0.2/24".parse().unwrap()).unwrap_err();
+    assert!(matches!(err, netns_test::Error::NotIsolated), "{err}");
+    assert!(err.to_string().contains("netns_test::isolate()"), "{err}");
+}

@@ -28,6 +28,7 @@ mod fixture {
     #[ignore = "fixture for outcomes::timeout_kills_the_test"]
     fn sleeps_past_its_timeout(net: &Net) {
         // A background program too: it must die with the test.
+        #[allow(clippy::zombie_processes)] // the point: nothing waits, the test's end kills it
         net.node("b").command("sleep").arg("913").spawn().unwrap();
         std::thread::sleep(std::time::Duration::from_secs(30));
     }
@@ -35,6 +36,7 @@ mod fixture {
     #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
     #[ignore = "fixture for outcomes::background_programs_die_with_the_test"]
     fn leaves_a_program_running(net: &Net) {
+        #[allow(clippy::zombie_processes)] // the point: nothing waits, the test's end kills it
         net.node("b").command("sleep").arg("917").spawn().unwrap();
     }
 
@@ -189,4 +191,18 @@ fn host_is_unchanged_however_tests_end() {
         run_fixture(f, &[]);
     }
     assert_eq!(host_state(), before);
+}
+
+/// With user namespaces unavailable (here: a limit of 0 set inside an outer user namespace),
+/// a test fails and names the cause and the fix.
+#[test]
+fn no_user_namespaces_is_a_clear_failure() {
+    let exe = std::env::current_exe().unwrap();
+    let script = format!(
+        "echo 0 > /proc/sys/user/max_user_namespaces && exec '{}' fixture::passes_quietly --exact --ignored",
+        exe.display()
+    );
+    let out = Command::new("unshare").args(["-Ur", "sh", "-c", &script]).env("RUST_BACKTRACE", "0").output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_failed(&out, &text, &["cannot create a user namespace", "sysctl -w user.max_user_namespaces="]);
 }
