@@ -36,31 +36,65 @@ impl Error {
     ///      ^^^^^^
     ///   help: known node options: forward
     /// ```
+    ///
+    /// Invisible and control characters of the quoted line are escaped as in messages (`\t`,
+    /// `\u{feff}`), and the caret is placed over the escaped text. When there is nothing to
+    /// point at (an empty span, or one covering only whitespace and comments, as in an empty
+    /// topology) only the `line:col: message` line and the help are written.
     pub fn render(&self, src: &str) -> String {
-        let start = self.span.start.min(src.len());
+        let start = floor_char_boundary(src, self.span.start.min(src.len()));
         let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
         let line_end = src[start..].find('\n').map_or(src.len(), |i| start + i);
         let line_no = src[..start].matches('\n').count() + 1;
         let col = src[line_start..start].chars().count() + 1;
-        let line = &src[line_start..line_end];
-        let trimmed = line.trim_start();
-        // The span may start inside the leading whitespace (e.g. a blank topology).
-        let indent = (line.len() - trimmed.len()).min(start - line_start);
-        let pre = src[line_start + indent..start].chars().count();
-        let end = self.span.end.clamp(start, line_end);
-        let width = src[start..end].chars().count().max(1);
-        let mut s = format!(
-            "{line_no}:{col}: {}\n  {}\n  {}{}",
-            self.message,
-            trimmed.trim_end(),
-            " ".repeat(pre),
-            "^".repeat(width)
-        );
+        let mut s = format!("{line_no}:{col}: {}", self.message);
+        let end = floor_char_boundary(src, self.span.end.clamp(start, src.len()));
+        if !is_blank(&src[start..end]) {
+            let line = &src[line_start..line_end];
+            let trimmed = line.trim();
+            let indent = line.len() - line.trim_start().len();
+            let text_start = line_start + indent;
+            let text_end = text_start + trimmed.len();
+            // The span may start inside the leading whitespace or run past the line.
+            let from = start.clamp(text_start, text_end);
+            let to = end.clamp(from, text_end);
+            let pre = show(&src[text_start..from]).chars().count();
+            let width = show(&src[from..to]).chars().count().max(1);
+            s.push_str(&format!("\n  {}\n  {}{}", show(trimmed), " ".repeat(pre), "^".repeat(width)));
+        }
         if let Some(h) = &self.help {
             s.push_str("\n  help: ");
             s.push_str(h);
         }
         s
+    }
+}
+
+/// Whether `text` holds nothing but whitespace and `#` comments.
+fn is_blank(text: &str) -> bool {
+    text.lines().all(|l| l.split('#').next().unwrap_or("").trim().is_empty())
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// User text for a message or a quoted source line, with invisible characters escaped.
+pub(crate) fn show(s: &str) -> String {
+    s.chars().map(show_char).collect()
+}
+
+pub(crate) fn show_char(c: char) -> String {
+    let invisible = c.is_control()
+        || (!c.is_ascii() && c.is_whitespace())
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}');
+    if invisible {
+        c.escape_default().to_string()
+    } else {
+        c.to_string()
     }
 }
 

@@ -24,9 +24,24 @@ pub use model::*;
 
 impl Topology {
     /// Parses and validates a topology, reporting every mistake found.
+    ///
+    /// Syntax and semantic errors are reported together, in source order. When there are
+    /// syntax errors, the errors they may have caused (an unknown node, an unreachable
+    /// gateway: the statement declaring it may be the one that failed) are left out.
     pub fn parse(src: &str) -> Result<Topology, Errors> {
-        let ast = parse::parse(src)?;
-        validate::validate(src, ast)
+        let (ast, mut errors) = parse::parse(src);
+        let v = validate::validate(src, ast);
+        if errors.is_empty() {
+            errors.extend(v.knock_on);
+        }
+        errors.extend(v.errors);
+        if errors.is_empty() {
+            Ok(v.topo)
+        } else {
+            // Stable: at the same spot a syntax error comes before a semantic one.
+            errors.sort_by_key(|e| e.span.start);
+            Err(Errors(errors))
+        }
     }
 }
 

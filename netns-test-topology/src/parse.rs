@@ -3,8 +3,9 @@
 //! A hand-written, contextual parser: addresses (which contain `:`) are lexed only where an
 //! address is expected. On a syntax error the parser records it, skips to the next statement
 //! separator (`;` or a newline outside `{ }`) and goes on, so every bad statement is reported.
+//! The statements it could make sense of are returned too, so they can be validated as well.
 
-use crate::error::{Error, Errors};
+use crate::error::{show, show_char, Error};
 use ipnet::IpNet;
 use std::net::IpAddr;
 use std::ops::Range;
@@ -57,6 +58,9 @@ pub(crate) struct RouteStmt {
     pub dest_span: Span,
     pub via: IpAddr,
     pub via_span: Span,
+    /// False when the destination or the gateway was malformed (already reported); `dest` and
+    /// `via` are then placeholders and must not be checked.
+    pub valid: bool,
 }
 
 #[derive(Debug)]
@@ -67,14 +71,17 @@ pub(crate) enum Stmt {
     Route(Box<RouteStmt>),
 }
 
-/// A syntactically valid topology.
+/// The statements of a topology that could be parsed.
 #[derive(Debug)]
 pub(crate) struct Ast {
     pub stmts: Vec<Stmt>,
 }
 
-/// Parses `src`, returning every syntax error if there is any.
-pub(crate) fn parse(src: &str) -> Result<Ast, Errors> {
+/// Parses `src`: the statements that could be parsed and every syntax error, in source order.
+///
+/// A statement with an error inside (a bad address, name or option) is kept without the bad
+/// part; one that could not be parsed at all is left out.
+pub(crate) fn parse(src: &str) -> (Ast, Vec<Error>) {
     let mut p = Parser { src, b: src.as_bytes(), pos: 0, errors: Vec::new() };
     let mut stmts = Vec::new();
     loop {
@@ -90,13 +97,13 @@ pub(crate) fn parse(src: &str) -> Result<Ast, Errors> {
         match p.stmt() {
             Ok(s) => {
                 p.skip_ws();
-                if p.at_stmt_end() {
-                    stmts.push(s);
-                } else {
+                if !p.at_stmt_end() {
+                    // The statement itself is complete: keep it, and report what follows.
                     let e = p.trailing();
                     p.errors.push(e);
                     p.recover();
                 }
+                stmts.push(s);
             }
             Err(e) => {
                 p.errors.push(e);
@@ -107,15 +114,11 @@ pub(crate) fn parse(src: &str) -> Result<Ast, Errors> {
     if p.errors.is_empty() && stmts.is_empty() {
         p.errors.push(
             Error::new(0..src.len(), "empty topology")
-                .help("declare at least one link (`a -- b`) or bridge (`bridge br0 { a, b }`)"),
+                .help("write at least one link or bridge, e.g. `a=10.0.0.1/24 -- b=10.0.0.2/24`"),
         );
     }
-    if p.errors.is_empty() {
-        Ok(Ast { stmts })
-    } else {
-        p.errors.sort_by_key(|e| e.span.start);
-        Err(Errors(p.errors))
-    }
+    p.errors.sort_by_key(|e| e.span.start);
+    (Ast { stmts }, p.errors)
 }
 
 type PResult<T> = Result<T, Error>;
@@ -372,6 +375,7 @@ impl Parser<'_> {
         self.skip_ws();
         let dest_span = self.run(addr_stop);
         let text = &self.src[dest_span.clone()];
+        let mut valid = true;
         let dest = if text == "default" {
             None
         } else if text == "via" || text.is_empty() {
@@ -384,11 +388,14 @@ impl Parser<'_> {
                         Error::new(dest_span.clone(), format!("route destination `{net}` has host bits set"))
                             .help(format!("did you mean `{}`?", net.trunc())),
                     );
-                    None
+                    // Validated as what was meant.
+                    Some(net.trunc())
                 }
                 Ok(net) => Some(net),
                 Err(e) => {
+                    let e = if close_to(text, "default") { e.help("did you mean `default`?") } else { e };
                     self.errors.push(e);
+                    valid = false;
                     None
                 }
             }
@@ -400,7 +407,12 @@ impl Parser<'_> {
         let via_kw = self.run(node_stop);
         if &self.src[via_kw.clone()] != "via" {
             self.pos = via_kw.start;
-            return Err(self.expected("`via`").help("e.g. `h1: 10.2.0.0/24 via 10.1.0.1`"));
+            let help = if close_to(&self.src[via_kw.clone()], "via") {
+                "did you mean `via`?"
+            } else {
+                "e.g. `h1: 10.2.0.0/24 via 10.1.0.1`"
+            };
+            return Err(self.expected("`via`").help(help));
         }
         self.skip_ws();
         let via_span = self.run(addr_stop);
@@ -412,17 +424,19 @@ impl Parser<'_> {
                 Error::new(via_span.clone(), format!("gateway `{}` must be a plain address", show(text)))
                     .help("remove the prefix length"),
             );
+            valid = false;
             IpAddr::from([0, 0, 0, 0])
         } else {
             match text.parse() {
                 Ok(ip) => ip,
                 Err(_) => {
                     self.errors.push(Error::new(via_span.clone(), format!("invalid IP address `{}`", show(text))));
+                    valid = false;
                     IpAddr::from([0, 0, 0, 0])
                 }
             }
         };
-        Ok(Stmt::Route(Box::new(RouteStmt { node, dest, dest_span, via, via_span })))
+        Ok(Stmt::Route(Box::new(RouteStmt { node, dest, dest_span, via, via_span, valid })))
     }
 
     /// `NODE '[' opts ']'`, at the `[`.
@@ -769,36 +783,27 @@ fn parse_cidr(src: &str, span: Span) -> PResult<IpNet> {
     Ok(IpNet::new(ip, pfx).expect("prefix checked"))
 }
 
-/// User text for a message, with control characters escaped.
-fn show(s: &str) -> String {
-    s.chars().map(show_char).collect()
-}
-
-fn show_char(c: char) -> String {
-    let invisible = c.is_control()
-        || (!c.is_ascii() && c.is_whitespace())
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}');
-    if invisible {
-        c.escape_default().to_string()
-    } else {
-        c.to_string()
-    }
-}
-
-/// Whether `a` looks like a misspelling of `b` (edit distance at most 2).
+/// Whether `a` looks like a misspelling of `b`: edit distance at most 2 (at most half of `b`),
+/// ignoring case, so `BRIDGE` and `Bridg` are close to `bridge`.
 pub(crate) fn close_to(a: &str, b: &str) -> bool {
-    a != b && edit_distance(a, b) <= 2.min(b.len() / 2)
+    a != b && edit_distance(&a.to_lowercase(), &b.to_lowercase()) <= 2.min(b.len() / 2)
 }
 
+/// Edit distance counting a swap of two neighbours as one edit (`mut` -> `mtu`).
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    let mut before: Vec<usize> = Vec::new();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
+    for (i, &ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, &cb) in b.iter().enumerate() {
             cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            if i > 0 && j > 0 && ca == b[j - 1] && a[i - 1] == cb {
+                cur[j + 1] = cur[j + 1].min(before[j - 1] + 1);
+            }
         }
-        prev = cur;
+        before = std::mem::replace(&mut prev, cur);
     }
     prev[b.len()]
 }

@@ -1,16 +1,30 @@
 //! AST -> validated [`Topology`], reporting every semantic error.
 
-use crate::error::{Error, Errors};
+use crate::error::Error;
 use crate::model::{Bridge, IfaceRef, Interface, Link, Node, Peer, Route, Topology};
 use crate::parse::{close_to, Addr, Ast, Endpoint, Name, Span, Stmt};
+use ipnet::IpNet;
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
-/// Builds the model from a syntactically valid AST, or returns all semantic errors.
-pub(crate) fn validate(src: &str, ast: Ast) -> Result<Topology, Errors> {
+/// What validation found.
+pub(crate) struct Validated {
+    /// The model; only meaningful when there are no errors at all.
+    pub topo: Topology,
+    /// Semantic errors that stand whatever else is wrong (duplicates, self-links, ...).
+    pub errors: Vec<Error>,
+    /// Errors that a statement lost to a syntax error could have caused: an unknown node (its
+    /// defining link may be the one that failed) or an unreachable gateway (the node's address
+    /// may be the one that failed). Only worth reporting when there were no syntax errors.
+    pub knock_on: Vec<Error>,
+}
+
+/// Builds the model from the statements that parsed, collecting every semantic error.
+pub(crate) fn validate(src: &str, ast: Ast) -> Validated {
     let mut v = Validator {
         src,
         errors: Vec::new(),
+        knock_on: Vec::new(),
         topo: Topology { nodes: Vec::new(), bridges: Vec::new(), links: Vec::new() },
         node_idx: HashMap::new(),
         explicit: Vec::new(),
@@ -48,6 +62,18 @@ pub(crate) fn validate(src: &str, ast: Ast) -> Result<Topology, Errors> {
                 v.topo.links.push(Link { a, b, mtu: l.mtu });
             }
             Stmt::Bridge(b) => {
+                if is_port_name(&b.name.text) {
+                    v.errors.push(
+                        Error::new(
+                            b.name.span.clone(),
+                            format!("bridge name `{}` is reserved for bridge ports", b.name.text),
+                        )
+                        .help(
+                            "the bridge-side veth ends are named `b<N>p<M>` in the same namespace; \
+                             pick another name, e.g. `br0`",
+                        ),
+                    );
+                }
                 if let Some(first) = bridge_names.get(b.name.text.as_str()) {
                     let at = line_col(src, first.start);
                     v.errors.push(Error::new(
@@ -58,7 +84,7 @@ pub(crate) fn validate(src: &str, ast: Ast) -> Result<Topology, Errors> {
                     bridge_names.insert(&b.name.text, b.name.span.clone());
                 }
                 let idx = v.topo.bridges.len();
-                v.check_addrs(&b.addrs);
+                v.check_addrs(&b.addrs, "a bridge");
                 let mut seen: HashMap<&str, Span> = HashMap::new();
                 let mut members = Vec::new();
                 for m in &b.members {
@@ -87,7 +113,7 @@ pub(crate) fn validate(src: &str, ast: Ast) -> Result<Topology, Errors> {
     }
 
     // Pass 3: node options and routes, which may name nodes declared later.
-    let mut routes: HashMap<(usize, Option<ipnet::IpNet>, bool), Span> = HashMap::new();
+    let mut routes: HashMap<(usize, Option<IpNet>, bool), Span> = HashMap::new();
     for stmt in &ast.stmts {
         match stmt {
             Stmt::NodeOpts { node, forward } => {
@@ -97,6 +123,9 @@ pub(crate) fn validate(src: &str, ast: Ast) -> Result<Topology, Errors> {
             }
             Stmt::Route(r) => {
                 let Some(n) = v.lookup(&r.node) else { continue };
+                if !r.valid {
+                    continue;
+                }
                 if let Some(dest) = r.dest {
                     if dest.addr().is_ipv4() != r.via.is_ipv4() {
                         v.errors.push(Error::new(
@@ -111,7 +140,15 @@ pub(crate) fn validate(src: &str, ast: Ast) -> Result<Topology, Errors> {
                         continue;
                     }
                 }
-                v.check_gateway(n, &r.node.text, r.via, &r.via_span);
+                if let Some(why) = not_unicast(r.via) {
+                    let msg = format!("gateway `{}` is {why}; a gateway must be a unicast address", r.via);
+                    v.errors.push(
+                        Error::new(r.via_span.clone(), msg)
+                            .help("the gateway is a host address in one of the node's subnets"),
+                    );
+                } else {
+                    v.check_gateway(n, &r.node.text, r.via, &r.via_span);
+                }
                 let key = (n, r.dest, r.via.is_ipv4());
                 if let Some(first) = routes.get(&key) {
                     let dest = r.dest.map_or("default".to_string(), |d| d.to_string());
@@ -129,17 +166,14 @@ pub(crate) fn validate(src: &str, ast: Ast) -> Result<Topology, Errors> {
         }
     }
 
-    if v.errors.is_empty() {
-        Ok(v.topo)
-    } else {
-        v.errors.sort_by_key(|e| e.span.start);
-        Err(Errors(v.errors))
-    }
+    Validated { topo: v.topo, errors: v.errors, knock_on: v.knock_on }
 }
 
 struct Validator<'a> {
     src: &'a str,
     errors: Vec<Error>,
+    /// See [`Validated::knock_on`].
+    knock_on: Vec<Error>,
     topo: Topology,
     node_idx: HashMap<String, usize>,
     /// Per node: explicit interface names and where each was first written.
@@ -195,15 +229,23 @@ impl Validator<'_> {
                 }
             },
         };
-        self.check_addrs(&ep.addrs);
+        self.check_addrs(&ep.addrs, "an interface");
         let ifaces = &mut self.topo.nodes[node].interfaces;
         ifaces.push(Interface { name, addrs: ep.addrs.iter().map(|a| a.net).collect(), peer, mtu });
         IfaceRef { node, iface: ifaces.len() - 1 }
     }
 
-    /// Reports addresses already used elsewhere.
-    fn check_addrs(&mut self, addrs: &[Addr]) {
+    /// Reports addresses that cannot be a host's (`what` is "an interface" or "a bridge") and
+    /// addresses already used elsewhere.
+    fn check_addrs(&mut self, addrs: &[Addr], what: &str) {
         for a in addrs {
+            if let Some((why, help)) = not_host(a.net) {
+                self.errors.push(
+                    Error::new(a.span.clone(), format!("`{}` is {why}; {what} needs a unicast address", a.net.addr()))
+                        .help(help),
+                );
+                continue;
+            }
             if let Some(first) = self.addrs.get(&a.net.addr()) {
                 let at = line_col(self.src, first.start);
                 self.errors.push(Error::new(
@@ -235,7 +277,7 @@ impl Validator<'_> {
                 None => e.help(format!("nodes are declared by links and bridges; known nodes: {list}")),
             }
         };
-        self.errors.push(e);
+        self.knock_on.push(e);
         None
     }
 
@@ -257,11 +299,68 @@ impl Validator<'_> {
                 let subnets: Vec<String> = nets.iter().map(|a| a.trunc().to_string()).collect();
                 format!("the gateway must be in one of the subnets of `{node}`: {}", subnets.join(", "))
             };
-            self.errors.push(
+            self.knock_on.push(
                 Error::new(span.clone(), format!("gateway `{via}` is not reachable from node `{node}`")).help(help),
             );
+        } else if let Some(net) = nets.iter().map(|a| a.trunc()).find(|net| {
+            via.is_ipv4() && net.prefix_len() <= 30 && (via == net.network() || via == net.broadcast())
+        }) {
+            let which = if via == net.network() { "network" } else { "broadcast" };
+            self.errors.push(Error::new(
+                span.clone(),
+                format!("gateway `{via}` is the {which} address of `{net}`; a gateway must be a unicast address"),
+            ));
         }
     }
+}
+
+/// Why `ip` can be no host's address, whatever its subnet: unspecified, loopback, multicast or
+/// the IPv4 limited broadcast.
+fn not_unicast(ip: IpAddr) -> Option<&'static str> {
+    let why = if ip.is_unspecified() {
+        "the unspecified address"
+    } else if ip.is_loopback() {
+        "a loopback address"
+    } else if ip.is_multicast() {
+        "a multicast address"
+    } else if ip == IpAddr::V4(Ipv4Addr::BROADCAST) {
+        "the broadcast address"
+    } else {
+        return None;
+    };
+    Some(why)
+}
+
+/// Why `net`'s address cannot be a host's, with help: not unicast, or the network or broadcast
+/// address of its IPv4 subnet (which /31 and /32 do not have).
+fn not_host(net: IpNet) -> Option<(String, String)> {
+    if let Some(why) = not_unicast(net.addr()) {
+        return Some((why.to_string(), "use a unicast address, e.g. `10.0.0.1/24` or `fd00::1/64`".to_string()));
+    }
+    let IpNet::V4(v4) = net else { return None };
+    let subnet = v4.trunc();
+    let which = if v4.prefix_len() > 30 {
+        return None;
+    } else if v4.addr() == subnet.network() {
+        "network"
+    } else if v4.addr() == subnet.broadcast() {
+        "broadcast"
+    } else {
+        return None;
+    };
+    let first = subnet.hosts().next().unwrap_or(subnet.network());
+    Some((
+        format!("the {which} address of `{subnet}`"),
+        format!("use a host address of the subnet, e.g. `{first}/{}`", v4.prefix_len()),
+    ))
+}
+
+/// Whether `name` has the form `b<digits>p<digits>` of generated bridge port names.
+fn is_port_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix('b') else { return false };
+    let Some((bridge, port)) = rest.split_once('p') else { return false };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    digits(bridge) && digits(port)
 }
 
 fn fam(ip: IpAddr) -> &'static str {

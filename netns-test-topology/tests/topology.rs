@@ -211,10 +211,33 @@ fn unknown_keyword() {
 }
 
 #[test]
+fn keywords_ignore_case_in_suggestions() {
+    for kw in ["BRIDGE", "Bridge", "BRIDG", "bRiDgE"] {
+        let e = err1(&format!("{kw} br0 {{ a, b }}"), &format!("unknown keyword `{kw}`"), kw);
+        assert_eq!(e.help.as_deref(), Some("did you mean `bridge`?"), "{kw}");
+    }
+    let e = err1("a -- r; r [FORWARD]", "unknown option `FORWARD`", "FORWARD");
+    assert_eq!(e.help.as_deref(), Some("did you mean `forward`?"));
+    let e = err1("a -- b [MTU=1400]", "unknown option `MTU`", "MTU");
+    assert_eq!(e.help.as_deref(), Some("did you mean `mtu`?"));
+    let e = err1("a=10.0.0.2/24 -- r; a: default VIA 10.0.0.1", "expected `via`, found `VIA`", "VIA");
+    assert_eq!(e.help.as_deref(), Some("did you mean `via`?"));
+    let e = err1("a=10.0.0.2/24 -- r; a: DEFAULT via 10.0.0.1", "invalid IP address `DEFAULT`", "DEFAULT");
+    assert_eq!(e.help.as_deref(), Some("did you mean `default`?"));
+    let e = err1("h1 -- h2; H1 [forward]", "unknown node `H1`", "H1");
+    assert_eq!(e.help.as_deref(), Some("did you mean `h1`? known nodes: `h1`, `h2`"));
+}
+
+#[test]
 fn unknown_options() {
     let e = err1("a -- r; r [foward]", "unknown option `foward`", "foward");
     assert_eq!(e.help.as_deref(), Some("did you mean `forward`?"));
-    err1("a -- b [mut=1400]", "unknown option `mut`", "mut");
+    let e = err1("a -- b [mut=1400]", "unknown option `mut`", "mut");
+    assert_eq!(e.help.as_deref(), Some("did you mean `mtu`?"));
+    let e = err1("a -- r; r [frowrad]", "unknown option `frowrad`", "frowrad");
+    assert_eq!(e.help.as_deref(), Some("did you mean `forward`?"));
+    let e = err1("a -- b [xyz=1]", "unknown option `xyz`", "xyz");
+    assert_eq!(e.help.as_deref(), Some("link options: `mtu=N`"));
     err1("a -- b [forward]", "unknown option `forward`", "forward");
     err1("a -- b; a [mtu=1400]", "unknown option `mtu`", "mtu");
 }
@@ -386,10 +409,80 @@ fn two_bad_statements_two_errors() {
 }
 
 #[test]
-fn syntax_errors_skip_validation() {
-    // `a` -- `a` is a self-link, but the syntax error is all that is reported.
-    let e = errs("a -- a; b -- c [mtu=1]");
-    assert_eq!(e.0.len(), 1);
+fn syntax_errors_do_not_hide_semantic_ones() {
+    // `a -- a` is a self-link, reported along with the bad mtu of the next statement.
+    let src = "a -- a; b -- c [mtu=1]";
+    let e = errs(src);
+    assert_eq!(e.0.len(), 2, "{}", e.render(src));
+    check(src, &e.0[0], "link from node `a` to itself", "a");
+    check(src, &e.0[1], "mtu 1 is out of range", "1");
+}
+
+#[test]
+fn syntax_and_semantic_errors_together() {
+    let src = "a=10.0.0.1/24 -- b=10.0.0.1/24 [mut=1400]\nc=10.0.0.3/33 -- c\nh1: default via 10.9.0.1\nx [forward]";
+    let e = errs(src);
+    assert_eq!(e.0.len(), 4, "{}", e.render(src));
+    check(src, &e.0[0], "address `10.0.0.1` is used twice (first at 1:3)", "10.0.0.1/24");
+    assert_eq!(e.0[0].span.start, 19);
+    check(src, &e.0[1], "unknown option `mut`", "mut");
+    check(src, &e.0[2], "prefix length /33", "/33");
+    check(src, &e.0[3], "link from node `c` to itself", "c");
+    // `h1` and `x` are unknown nodes, and the gateway is unreachable, but with syntax errors
+    // around those are left out: the failed part may be what declares them.
+}
+
+#[test]
+fn syntax_errors_drop_knock_on_errors() {
+    // Without the syntax error: an unknown node and an unreachable gateway.
+    let good = "a -- b=10.0.0.2/24\nb: default via 10.9.0.1\nc [forward]";
+    let e = errs(good);
+    assert_eq!(e.0.len(), 2, "{}", e.render(good));
+    check(good, &e.0[0], "gateway `10.9.0.1` is not reachable from node `b`", "10.9.0.1");
+    check(good, &e.0[1], "unknown node `c`", "c");
+    // The statement that failed declares `c`, and `b`'s address in the subnet of the gateway.
+    let src = "a -- b=10.0.0.2/24\nc -- b=10.9.0.2/33\nb: default via 10.9.0.1\nc [forward]";
+    err1(src, "prefix length /33", "/33");
+    let src = "a -- b=10.0.0.2/24\nc -- \nb: default via 10.9.0.1\nc [forward]";
+    err1(src, "expected an endpoint after `--`", "--");
+    // Duplicates are reported whatever else is wrong.
+    let src = "r:eth0=10.0.0.1/24 -- a\nr:eth0 -- b [mtu=1]\nbridge br0 { c, c }\nbridge br0 { d, e=10.0.0.1/24 }";
+    let e = errs(src);
+    assert_eq!(e.0.len(), 5, "{}", e.render(src));
+    check(src, &e.0[0], "interface `eth0` is defined twice", "eth0");
+    check(src, &e.0[1], "mtu 1 is out of range", "1");
+    check(src, &e.0[2], "node `c` is in bridge `br0` twice", "c");
+    check(src, &e.0[3], "bridge `br0` is defined twice", "br0");
+    check(src, &e.0[4], "address `10.0.0.1` is used twice", "10.0.0.1/24");
+}
+
+#[test]
+fn statement_with_trailing_text_is_still_validated() {
+    // `a -- b` is complete before the extra `-- c`; its addresses count.
+    let src = "a=10.0.0.1/24 -- b -- c\nd=10.0.0.1/24 -- e";
+    let e = errs(src);
+    assert_eq!(e.0.len(), 2, "{}", e.render(src));
+    check(src, &e.0[0], "unexpected `--`", "--");
+    check(src, &e.0[1], "address `10.0.0.1` is used twice", "10.0.0.1/24");
+}
+
+#[test]
+fn malformed_route_parts_cause_no_more_errors() {
+    // The bad gateway is not taken for an IPv4 one of the wrong family.
+    err1("h1=fd00::2/64 -- r; h1: fd02::/64 via 10.0.0.x", "invalid IP address `10.0.0.x`", "10.0.0.x");
+    err1("h1=fd00::2/64 -- r; h1: fd02::/64 via fd00::1/64", "must be a plain address", "fd00::1/64");
+    // A destination with host bits is not taken for a second default route.
+    err1(
+        "h1=10.1.0.2/24 -- r; h1: default via 10.1.0.1; h1: 10.2.0.1/24 via 10.1.0.1",
+        "has host bits set",
+        "10.2.0.1/24",
+    );
+    // ... but counts as what was meant.
+    let src = "h1=10.1.0.2/24 -- r; h1: 10.2.0.0/24 via 10.1.0.1; h1: 10.2.0.1/24 via 10.1.0.3";
+    let e = errs(src);
+    assert_eq!(e.0.len(), 2, "{}", e.render(src));
+    check(src, &e.0[1], "route to `10.2.0.0/24` is defined twice", "10.2.0.1/24");
+    err1("h1=10.1.0.2/24 -- r; h1: 10.2.0.0 via 10.1.0.1", "missing prefix length", "10.2.0.0");
 }
 
 // ---------------------------------------------------------------- semantic errors
@@ -415,6 +508,69 @@ fn duplicate_bridge() {
     let src = "bridge br0 { a, b }\nbridge br0 { c, d }";
     let e = err1(src, "bridge `br0` is defined twice (first at 1:8)", "br0");
     assert_eq!(e.span.start, src.rfind("br0").unwrap());
+}
+
+#[test]
+fn bridge_name_reserved_for_ports() {
+    let e = err1("bridge b0p1 { a, b }", "bridge name `b0p1` is reserved for bridge ports", "b0p1");
+    assert!(e.help.unwrap().contains("pick another name"));
+    err1("bridge br0 { a, b }; bridge b12p345 { a, b }", "bridge name `b12p345` is reserved", "b12p345");
+    for name in ["b0p", "bp0", "b0p1x", "xb0p1", "br0p1", "B0P1", "b0q1", "b-1p1"] {
+        let t = ok(&format!("bridge {name} {{ a, b }}"));
+        assert_eq!(t.bridges[0].name, name);
+    }
+}
+
+#[test]
+fn addresses_must_be_unicast_hosts() {
+    for (addr, msg) in [
+        ("0.0.0.0/24", "`0.0.0.0` is the unspecified address; an interface needs a unicast address"),
+        ("::/64", "`::` is the unspecified address"),
+        ("224.0.0.1/24", "`224.0.0.1` is a multicast address; an interface needs a unicast address"),
+        ("239.255.255.250/8", "is a multicast address"),
+        ("ff02::1/64", "`ff02::1` is a multicast address"),
+        ("127.0.0.1/8", "`127.0.0.1` is a loopback address"),
+        ("127.1.2.3/32", "is a loopback address"),
+        ("::1/128", "`::1` is a loopback address"),
+        ("255.255.255.255/32", "`255.255.255.255` is the broadcast address"),
+        ("10.0.0.255/24", "`10.0.0.255` is the broadcast address of `10.0.0.0/24`"),
+        ("10.0.1.255/23", "`10.0.1.255` is the broadcast address of `10.0.0.0/23`"),
+        ("10.0.0.3/30", "`10.0.0.3` is the broadcast address of `10.0.0.0/30`"),
+        ("10.0.0.0/24", "`10.0.0.0` is the network address of `10.0.0.0/24`"),
+        ("10.0.0.4/30", "`10.0.0.4` is the network address of `10.0.0.4/30`"),
+    ] {
+        let src = format!("a=10.9.0.1/24|{addr} -- b");
+        let e = err1(&src, msg, addr);
+        assert!(e.help.is_some());
+    }
+    let e = err1("a=10.0.0.255/24 -- b", "broadcast", "10.0.0.255/24");
+    assert_eq!(e.help.as_deref(), Some("use a host address of the subnet, e.g. `10.0.0.1/24`"));
+    err1("bridge br0=224.0.0.1/24 { a, b }", "`224.0.0.1` is a multicast address; a bridge needs a unicast address", "224.0.0.1/24");
+    err1("bridge br0 { a=10.0.0.0/24, b }", "network address", "10.0.0.0/24");
+    // Host addresses near the edges are fine: /31 and /32 have no network or broadcast address.
+    ok("a=10.0.0.0/31 -- b=10.0.0.1/31");
+    ok("a=10.0.0.255/32 -- b=10.0.0.0/32");
+    ok("a=10.0.0.255/23 -- b=10.0.1.0/23");
+    ok("a=10.0.0.254/24|fd00::/64 -- b=10.0.0.1/24|fe80::1/64");
+    ok("a=223.255.255.1/24 -- b=128.0.0.1/8");
+}
+
+#[test]
+fn gateways_must_be_unicast_hosts() {
+    for (via, msg) in [
+        ("224.0.0.1", "gateway `224.0.0.1` is a multicast address; a gateway must be a unicast address"),
+        ("127.0.0.1", "gateway `127.0.0.1` is a loopback address"),
+        ("0.0.0.0", "gateway `0.0.0.0` is the unspecified address"),
+        ("255.255.255.255", "gateway `255.255.255.255` is the broadcast address"),
+        ("ff02::1", "gateway `ff02::1` is a multicast address"),
+        ("::", "gateway `::` is the unspecified address"),
+        ("::1", "gateway `::1` is a loopback address"),
+        ("10.1.0.255", "gateway `10.1.0.255` is the broadcast address of `10.1.0.0/24`"),
+        ("10.1.0.0", "gateway `10.1.0.0` is the network address of `10.1.0.0/24`"),
+    ] {
+        err1(&format!("h1=10.1.0.2/24|fd00::2/64 -- r; h1: default via {via}"), msg, via);
+    }
+    ok("h1=10.1.0.0/31 -- r=10.1.0.1/31; h1: default via 10.1.0.1; r: default via 10.1.0.0");
 }
 
 #[test]
@@ -491,6 +647,41 @@ fn render_points_into_source() {
     let src = "a -- r\nr [foward]";
     let r = errs(src).render(src);
     assert_eq!(r, "2:4: unknown option `foward`\n  r [foward]\n     ^^^^^^\n  help: did you mean `forward`?");
+}
+
+#[test]
+fn render_without_anything_to_point_at() {
+    let help = "\n  help: write at least one link or bridge, e.g. `a=10.0.0.1/24 -- b=10.0.0.2/24`";
+    for src in ["", "   ", "\n\n", "# just a comment\n  # another", "\n    # just a comment\n    # and another\n"] {
+        assert_eq!(errs(src).render(src), format!("1:1: empty topology{help}"), "{src:?}");
+    }
+    // `;;;` is not blank: the separators are shown.
+    assert_eq!(errs(";;;").render(";;;"), format!("1:1: empty topology\n  ;;;\n  ^^^{help}"));
+}
+
+#[test]
+fn render_escapes_invisible_characters() {
+    // The tab is shown as `\t` and the caret moves with it.
+    let src = "a -- r\nr\t[foward]";
+    let r = errs(src).render(src);
+    assert_eq!(r, "2:4: unknown option `foward`\n  r\\t[foward]\n      ^^^^^^\n  help: did you mean `forward`?");
+    let src = "\u{feff}a -- b";
+    let r = errs(src).render(src);
+    assert_eq!(
+        r,
+        "1:1: invalid character `\\u{feff}` in node name `\\u{feff}a`\n  \\u{feff}a -- b\n  ^^^^^^^^\n  help: node names may contain ASCII letters, digits, `_` and `-`"
+    );
+    let src = "a\u{200b}b -- c:x\u{0}";
+    let r = errs(src).render(src);
+    let lines: Vec<&str> = r.split("\n\n").collect();
+    assert_eq!(lines.len(), 2, "{r}");
+    assert!(lines[0].contains("\n  a\\u{200b}b -- c:x\\u{0}\n   ^^^^^^^^\n"), "{r}");
+    assert!(lines[1].contains(&format!("\n  a\\u{{200b}}b -- c:x\\u{{0}}\n  {}^^^^^\n", " ".repeat(17))), "{r}");
+    // Multi-byte but visible characters are shown as they are, one column each.
+    let src = "a -- b\nä:ö=10.0.0.300/24 -- c";
+    let r = errs(src).render(src);
+    assert!(r.contains("2:1: invalid character `ä`"), "{r}");
+    assert!(r.ends_with("2:5: invalid IP address `10.0.0.300`\n  ä:ö=10.0.0.300/24 -- c\n      ^^^^^^^^^^"), "{r}");
 }
 
 // ---------------------------------------------------------------- robustness
@@ -570,6 +761,12 @@ fn never_panics() {
         "h: ::/0 via ::",
         "a -- b; a: default via 0.0.0.0",
         "a -- b [mtu=68,mtu=65535]",
+        "bridge b0p0=224.0.0.1/4 { a=0.0.0.0/0, a=::/0 }",
+        "a=255.255.255.255/0 -- b=0.0.0.0/32; a: ::/0 via ::ffff:1.2.3.4",
+        "BRIDGE",
+        "a -- b -- a -- b",
+        "a\t\u{feff}\u{0}",
+        "  \u{a0}a -- b",
     ];
     for src in nasty {
         let r = std::panic::catch_unwind(|| {
