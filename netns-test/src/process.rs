@@ -78,12 +78,17 @@ fn parent(spec: &Spec) {
         .process_group(0);
     let maps = IdMaps::for_current_user();
     let report_fd = rep_w.as_raw_fd();
+    let parent_pid = std::process::id() as libc::pid_t;
     // SAFETY: only async-signal-safe syscalls, no allocation.
     unsafe {
         cmd.pre_exec(move || {
-            // Die with the parent's test thread (it lives until this child is reaped).
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+            // Hear of the parent's death (its test thread lives until this child is reaped):
+            // the child then kills its whole group (see `kill_group_on_parent_death`).
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
                 return Err(io::Error::last_os_error());
+            }
+            if libc::getppid() != parent_pid {
+                libc::_exit(1); // the parent is already gone
             }
             maps.enter().map_err(|(step, errno)| userns::encode(step, errno))?;
             // Let the report pipe survive exec.
@@ -302,6 +307,7 @@ fn child(spec: &Spec, body: impl FnOnce(&Net) -> Outcome) -> ! {
     // SAFETY: dup2 on descriptors this process owns.
     unsafe { libc::dup2(2, 1) };
     let _ = report.write_all(b"started\n");
+    kill_group_on_parent_death();
 
     let outcome = setup(spec).and_then(|(net, node)| {
         node.run(|| match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&net))) {
@@ -319,6 +325,21 @@ fn child(spec: &Spec, body: impl FnOnce(&Net) -> Outcome) -> ! {
     drop(report);
     // Exit now: nothing of libtest's would reach the parent, and the kernel frees the topology.
     std::process::exit(if outcome.is_ok() { 0 } else { 101 });
+}
+
+/// When the parent dies (a killed test runner), the kernel sends SIGTERM here; the handler
+/// kills this process's whole group, so programs the test started die with it.
+fn kill_group_on_parent_death() {
+    extern "C" fn on_parent_death(_: libc::c_int) {
+        // SAFETY: kill is async-signal-safe; group 0 is this process's own group.
+        unsafe { libc::kill(0, libc::SIGKILL) };
+    }
+    // SAFETY: installs an async-signal-safe handler.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_parent_death as *const () as usize;
+        libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
+    }
 }
 
 fn setup(spec: &Spec) -> Result<(Net, crate::net::Node), String> {

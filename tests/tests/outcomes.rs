@@ -53,6 +53,14 @@ mod fixture {
         println!("only shown with --nocapture");
     }
 
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture for outcomes::killing_the_runner_kills_the_test_and_its_programs"]
+    fn runs_a_program_and_waits(net: &Net) {
+        #[allow(clippy::zombie_processes)] // the point: the runner is killed while this runs
+        net.node("b").command("sleep").arg("919").spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(30));
+    }
+
     unsafe fn libc_kill_self() {
         extern "C" {
             fn raise(sig: i32) -> i32;
@@ -205,4 +213,36 @@ fn no_user_namespaces_is_a_clear_failure() {
     let out = Command::new("unshare").args(["-Ur", "sh", "-c", &script]).env("RUST_BACKTRACE", "0").output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_failed(&out, &text, &["cannot create a user namespace", "sysctl -w user.max_user_namespaces="]);
+}
+
+/// Polls `cond` every 20 ms for at most `limit`.
+fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cond()
+}
+
+/// The test runner itself is SIGKILLed mid-test: its child test process and the program that
+/// test started in a node must die too (nothing is left holding the namespaces).
+#[test]
+fn killing_the_runner_kills_the_test_and_its_programs() {
+    let mut runner = Command::new(std::env::current_exe().unwrap())
+        .args(["fixture::runs_a_program_and_waits", "--exact", "--ignored"])
+        .env_remove("NETNS_TEST_CHILD")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(eventually(Duration::from_secs(10), || processes_running(&["sleep", "919"]) == 1), "the program never started");
+    runner.kill().unwrap(); // SIGKILL: no destructor, no cleanup code of the runner runs
+    runner.wait().unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || processes_running(&["sleep", "919"]) == 0),
+        "the node's program outlived the killed runner"
+    );
 }
