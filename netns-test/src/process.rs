@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 const CHILD_ENV: &str = "NETNS_TEST_CHILD";
 /// Set in the child to the descriptor of the report pipe.
 const REPORT_ENV: &str = "NETNS_TEST_REPORT_FD";
+/// Set to `skip` (by a CI that cannot have namespaces) to skip, loudly, instead of failing.
+pub(crate) const UNSUPPORTED_ENV: &str = "NETNS_TEST_UNSUPPORTED";
 
 /// What the macro knows about one test.
 #[doc(hidden)]
@@ -63,6 +65,14 @@ pub fn run(spec: &Spec, body: impl FnOnce(&Net) -> Outcome) {
 
 fn parent(spec: &Spec) {
     let name = spec.test_name();
+    if let Err(e) = userns::probe() {
+        if std::env::var(UNSUPPORTED_ENV).as_deref() == Ok("skip") {
+            // Straight to the terminal, past libtest's capture: a skip must never look like a pass.
+            let _ = writeln!(io::stderr(), "netns-test: SKIPPED `{name}` ({UNSUPPORTED_ENV}=skip): {e}");
+            return;
+        }
+        panic!("netns-test: cannot isolate `{name}`: {e}\n(A CI that cannot have user namespaces may set {UNSUPPORTED_ENV}=skip to skip these tests loudly instead.)");
+    }
     let exe = std::env::current_exe().expect("netns-test: cannot find the test binary");
     let (out_r, out_w) = pipe().expect("netns-test: cannot create a pipe");
     let (rep_r, rep_w) = pipe().expect("netns-test: cannot create a pipe");

@@ -72,6 +72,12 @@ pub(crate) fn explain(step: Step, errno: i32) -> Error {
             "The user-namespace limit is 0 or exhausted: raise it with \
              `sysctl -w user.max_user_namespaces=10000`.",
         ),
+        (Step::Unshare, libc::EPERM) if !uid_is_mapped() => (
+            "unshare(CLONE_NEWUSER)",
+            "This process's user id has no mapping in its own user namespace (it runs inside a \
+             user namespace made without an id map, e.g. `unshare -U` without `-r`), and the \
+             kernel refuses nested namespaces to unmapped users: give that namespace a uid/gid map.",
+        ),
         (Step::Unshare, libc::EPERM) => (
             "unshare(CLONE_NEWUSER)",
             "Unprivileged user namespaces are disabled or filtered here. Check, in order: \
@@ -124,6 +130,53 @@ pub fn isolate() -> Result<(), Error> {
     })
 }
 
+/// Whether this process can give tests their own user + network namespaces: tried once per
+/// process in a forked child (a fork is cheap; the answer cannot change), so an unsupported
+/// machine gets one clear diagnosis for every test.
+pub(crate) fn probe() -> Result<(), &'static Error> {
+    static PROBE: std::sync::OnceLock<Result<(), Error>> = std::sync::OnceLock::new();
+    PROBE.get_or_init(probe_in_child).as_ref().map(|_| ())
+}
+
+fn probe_in_child() -> Result<(), Error> {
+    let maps = IdMaps::for_current_user();
+    let io_err = |what: &str| Error::Io { what: what.into(), source: io::Error::last_os_error() };
+    let mut fds = [0; 2];
+    // SAFETY: plain syscalls; the forked child only runs async-signal-safe code, then _exit.
+    unsafe {
+        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+            return Err(io_err("probing user namespaces: pipe"));
+        }
+        let pid = libc::fork();
+        if pid == 0 {
+            let code = match maps.enter() {
+                Ok(()) => [0, 0],
+                Err((step, errno)) => [step as i32, errno],
+            };
+            libc::write(fds[1], code.as_ptr().cast(), 8);
+            libc::_exit(0);
+        }
+        libc::close(fds[1]);
+        if pid < 0 {
+            libc::close(fds[0]);
+            return Err(io_err("probing user namespaces: fork"));
+        }
+        let mut code = [0i32; 2];
+        let n = libc::read(fds[0], code.as_mut_ptr().cast(), 8);
+        libc::close(fds[0]);
+        libc::waitpid(pid, std::ptr::null_mut(), 0);
+        let step = match code[0] {
+            _ if n != 8 => return Err(io_err("probing user namespaces: the probe died")),
+            0 => return Ok(()),
+            1 => Step::Unshare,
+            2 => Step::Setgroups,
+            3 => Step::UidMap,
+            _ => Step::GidMap,
+        };
+        Err(explain(step, code[1]))
+    }
+}
+
 /// Refuses to build on the host: the caller must be in a user namespace of its own (made by
 /// `#[netns_test]` or [`isolate`]) and hold the capabilities to configure its network there.
 pub(crate) fn check_isolated() -> Result<(), Error> {
@@ -138,6 +191,18 @@ pub(crate) fn check_isolated() -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Whether the effective uid appears in this user namespace's uid map (65534, the overflow
+/// uid, is what an unmapped user is shown as).
+fn uid_is_mapped() -> bool {
+    // SAFETY: geteuid cannot fail.
+    let euid = unsafe { libc::geteuid() } as u64;
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    map.lines().any(|l| {
+        let f: Vec<u64> = l.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        f.len() == 3 && (f[0]..f[0] + f[2]).contains(&euid)
+    })
 }
 
 fn errno() -> i32 {
