@@ -30,6 +30,7 @@ pub(crate) struct Built {
 
 /// Builds `topo` with bridges in the calling thread's namespace.
 pub(crate) fn build(topo: &Topology) -> Result<Built> {
+    let mut trace = Trace::from_env();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
@@ -47,12 +48,14 @@ pub(crate) fn build(topo: &Topology) -> Result<Built> {
         .map(|ns| ns.run(connect).map_err(Error::io("entering a node namespace"))?)
         .collect::<Result<Vec<_>>>()?;
 
+    trace.mark("namespaces");
     let plan = Plan::new(topo);
-    rt.block_on(async {
-        create_links(topo, &plan, &root, &nodes).await?;
-        configure(topo, &plan, &root, &handles).await?;
-        add_routes(topo, &handles).await
-    })?;
+    rt.block_on(create_links(topo, &plan, &root, &nodes))?;
+    trace.mark("links");
+    rt.block_on(configure(topo, &plan, &root, &handles))?;
+    trace.mark("addresses");
+    rt.block_on(add_routes(topo, &handles))?;
+    trace.mark("routes");
 
     for (node, ns) in topo.nodes.iter().zip(&nodes) {
         ns.run(|| {
@@ -68,8 +71,46 @@ pub(crate) fn build(topo: &Topology) -> Result<Built> {
         .map_err(Error::io(format!("setting sysctls in node `{}`", node.name)))?;
     }
 
+    trace.mark("sysctls");
     wait_ready(topo, &plan, &rt, &root, &handles, &nodes)?;
+    trace.mark("ready");
+    trace.report(topo);
     Ok(Built { nodes })
+}
+
+/// Phase timings of a build, printed to stderr when `NETNS_TEST_TRACE=1`.
+struct Trace(Option<(Instant, Vec<(&'static str, Duration)>)>);
+
+impl Trace {
+    fn from_env() -> Trace {
+        Trace((std::env::var_os("NETNS_TEST_TRACE").is_some_and(|v| v == "1")).then(|| (Instant::now(), Vec::new())))
+    }
+
+    fn mark(&mut self, phase: &'static str) {
+        if let Some((start, marks)) = &mut self.0 {
+            marks.push((phase, start.elapsed()));
+        }
+    }
+
+    fn report(&self, topo: &Topology) {
+        let Some((_, marks)) = &self.0 else { return };
+        let mut prev = Duration::ZERO;
+        let phases: Vec<String> = marks
+            .iter()
+            .map(|(p, t)| {
+                let d = *t - prev;
+                prev = *t;
+                format!("{p} {:.2}", d.as_secs_f64() * 1e3)
+            })
+            .collect();
+        eprintln!(
+            "netns-test: built {} nodes, {} bridges in {:.2} ms ({})",
+            topo.nodes.len(),
+            topo.bridges.len(),
+            prev.as_secs_f64() * 1e3,
+            phases.join(", ")
+        );
+    }
 }
 
 /// A netlink handle bound to the calling thread's current namespace.
@@ -282,7 +323,7 @@ fn wait_ready(
             return Err(Error::NotReady(READY_TIMEOUT, what));
         }
         std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(5));
+        pause = (pause * 3 / 2).min(Duration::from_micros(500));
     }
 }
 

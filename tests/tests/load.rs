@@ -1,0 +1,72 @@
+//! Load: 64 ten-node tests at once, and 1,000 consecutive isolated dual-stack tests.
+//! Built only with `--features load`; run by `ci/load.sh`, which reports the figures.
+
+use netns_test::{netns_test, Net};
+use netns_test_e2e::tcp_round_trip;
+
+fn ten_nodes(net: &Net) {
+    assert_eq!(net.nodes().len(), 10);
+    assert_eq!(tcp_round_trip(net, "n9", "[fd00::19]:7000".parse().unwrap()).ip().to_string(), "fd00::10");
+    assert_eq!(tcp_round_trip(net, "n5", "10.0.0.15:7000".parse().unwrap()).ip().to_string(), "10.0.0.10");
+    for n in net.nodes() {
+        net.ping("n0", n.ipv6().unwrap().into()).unwrap();
+    }
+}
+
+fn pair(net: &Net) {
+    assert_eq!(tcp_round_trip(net, "b", "[fd00::2]:7000".parse().unwrap()).ip().to_string(), "fd00::1");
+    assert_eq!(tcp_round_trip(net, "b", "10.0.0.2:7000".parse().unwrap()).ip().to_string(), "10.0.0.1");
+}
+
+macro_rules! tests {
+    ($topology:literal, $body:ident: $($name:ident)*) => {$(
+        #[netns_test(topology = $topology)]
+        fn $name(net: &Net) {
+            $body(net)
+        }
+    )*};
+}
+
+macro_rules! ten {
+    ($topology:literal, $body:ident: $($m:ident)*) => {$(
+        mod $m {
+            use super::*;
+            tests!($topology, $body: t0 t1 t2 t3 t4 t5 t6 t7 t8 t9);
+        }
+    )*};
+}
+
+/// 64 tests of 10 nodes each: run with `--test-threads=64 parallel::`.
+mod parallel {
+    use super::*;
+    ten!(
+        "bridge br0 {
+            n0=10.0.0.10/24|fd00::10/64, n1=10.0.0.11/24|fd00::11/64, n2=10.0.0.12/24|fd00::12/64,
+            n3=10.0.0.13/24|fd00::13/64, n4=10.0.0.14/24|fd00::14/64, n5=10.0.0.15/24|fd00::15/64,
+            n6=10.0.0.16/24|fd00::16/64, n7=10.0.0.17/24|fd00::17/64, n8=10.0.0.18/24|fd00::18/64,
+            n9=10.0.0.19/24|fd00::19/64 }",
+        ten_nodes: g0 g1 g2 g3 g4 g5
+    );
+    tests!(
+        "bridge br0 {
+            n0=10.0.0.10/24|fd00::10/64, n1=10.0.0.11/24|fd00::11/64, n2=10.0.0.12/24|fd00::12/64,
+            n3=10.0.0.13/24|fd00::13/64, n4=10.0.0.14/24|fd00::14/64, n5=10.0.0.15/24|fd00::15/64,
+            n6=10.0.0.16/24|fd00::16/64, n7=10.0.0.17/24|fd00::17/64, n8=10.0.0.18/24|fd00::18/64,
+            n9=10.0.0.19/24|fd00::19/64 }",
+        ten_nodes: x0 x1 x2 x3
+    );
+}
+
+/// 1,000 two-node dual-stack tests: run with `--test-threads=1 consecutive::`.
+mod consecutive {
+    use super::*;
+    macro_rules! hundred {
+        ($($h:ident)*) => {$(
+            mod $h {
+                use super::*;
+                ten!("a=10.0.0.1/24|fd00::1/64 -- b=10.0.0.2/24|fd00::2/64", pair: d0 d1 d2 d3 d4 d5 d6 d7 d8 d9);
+            }
+        )*};
+    }
+    hundred!(h0 h1 h2 h3 h4 h5 h6 h7 h8 h9);
+}
