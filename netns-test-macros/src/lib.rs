@@ -1,19 +1,33 @@
 //! The `#[netns_test]` attribute. Use it through the `netns-test` crate, which documents it.
 //!
-//! Kept thin: [`args`] reads the attribute (and validates the topology with the shared
-//! `netns-test-topology` crate, so mistakes are compile errors), [`render`] writes the test.
+//! Kept thin: `args` reads the attribute (and validates the topology with the shared
+//! `netns-test-topology` crate, so mistakes are compile errors), `render` writes the test.
 
 mod args;
 mod render;
 
 use proc_macro::TokenStream;
 
-/// Runs the test in fresh network namespaces built from `topology`.
+/// Runs the test in fresh, rootless network namespaces built from `topology`.
 ///
 /// ```ignore
-/// #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", node = "b", timeout = "10s")]
-/// fn my_test(net: &netns_test::Net) { /* runs in node b */ }
+/// use netns_test::{netns_test, Net};
+///
+/// #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", node = "a", timeout = "10s")]
+/// fn pings(net: &Net) {
+///     net.ping("a", "10.0.0.2".parse().unwrap()).unwrap();
+/// }
 /// ```
+///
+/// - `topology = ".."` (required): the network, checked at compile time; every mistake is a
+///   compile error quoting its line and column.
+/// - `node = ".."`: the node the body runs in (default: the first node named).
+/// - `timeout = ".."`: `500ms`, `30s`, `2m` (default `60s`); the test and its programs are
+///   killed after it.
+///
+/// The function may take `net: &Net` or nothing, return `()` or `Result<(), E: Debug>`, and be
+/// `async` (tokio, current-thread, inside the node). `#[should_panic]` and `#[ignore]` compose;
+/// do not add `#[test]`.
 #[proc_macro_attribute]
 pub fn netns_test(attr: TokenStream, item: TokenStream) -> TokenStream {
     let func = match syn::parse::<syn::ItemFn>(item.clone()) {
