@@ -117,6 +117,7 @@ fn parent(spec: &Spec) {
             None => panic!("netns-test: cannot start the child process for `{name}`: {e}"),
         },
     };
+    let spawned = start.elapsed();
     drop((out_w, rep_w, cmd));
     let mut guard = Group { pgid: child.id() as i32, child: Some(child) };
 
@@ -124,6 +125,17 @@ fn parent(spec: &Spec) {
     let elapsed = start.elapsed();
     guard.kill(); // leftovers: programs started in nodes
     drain(&out_r, Duration::from_secs(1));
+    if std::env::var_os("NETNS_TEST_TRACE").is_some_and(|v| v == "1") {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        // Straight to the terminal, like the child's build trace.
+        let _ = writeln!(
+            io::stderr(),
+            "netns-test: `{name}`: child spawned in {:.2} ms, exited after {:.2} ms, reaped after {:.2} ms",
+            ms(spawned),
+            ms(elapsed),
+            ms(start.elapsed())
+        );
+    }
     let report = read_report(rep_r);
     judge(name, spec, report, status, timed_out, elapsed);
 }
