@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The netns-test benchmark suite: ONE command, `bench/run.sh`, from anywhere in the repository.
+# Needs hyperfine, cargo-nextest, GNU time (/usr/bin/time), iproute2 and util-linux `unshare`.
+# Runs items 1–5 of BENCHMARKS.md, prints every figure, keeps the raw data in bench/results/
+# and redraws bench/scaling.svg. About 4–6 minutes on 2 cores (plus the first compilation).
+# RUNS=N scales the repetitions (default 1 = the documented figures; 0.5 halves them, roughly).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/bench/results
+mkdir -p "$OUT"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+runs() { awk -v n="$1" -v k="${RUNS:-1}" 'BEGIN { r = int(n * k + 0.5); print (r < 2 ? 2 : r) }'; }
+say() { printf '\n=== %s\n' "$*"; }
+# median / min / max in ms and ratio to the first command, from hyperfine's JSON.
+summ() {
+    jq -r '.results as $r | $r[] | [.command, (.median*1e3), (.min*1e3), (.max*1e3), (.median / $r[0].median)]
+        | "| `\(.[0])` | \(.[1]*100|round/100) | \(.[2]*100|round/100)–\(.[3]*100|round/100) | \(.[4]*1000|round/1000)× |"' "$1"
+}
+per100() {
+    jq -r --argjson base "$2" '.results[] | [.command, (.median*10), (.min*10), (.max*10), ((.median*10) - $base)]
+        | "| `\(.[0])` | \(.[1]*100|round/100) | \(.[2]*100|round/100)–\(.[3]*100|round/100) | \(.[4]*100|round/100) |"' "$1"
+}
+for t in hyperfine cargo-nextest jq /usr/bin/time unshare ip; do
+    command -v "$t" >/dev/null || { echo "missing: $t (apt-get install -y hyperfine jq time iproute2; cargo install cargo-nextest)"; exit 1; }
+done
+
+say "machine"
+{
+    echo "nproc: $(nproc)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+    echo "kernel: $(uname -r)"
+    echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+    echo "rustc: $(rustc --version)"
+    echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
+} | tee "$OUT/machine.txt"
+
+say "building (release and debug)"
+cargo build -q --release -p netns-test-bench --bins -p netns-test-cli
+cargo build -q -p netns-test-bench --bins
+exe() { cargo test -q $1 -p netns-test-bench --features per-test --test per_test --no-run --message-format=json 2>/dev/null \
+        | jq -r 'select(.executable != null and .target.name == "per_test") | .executable'; }
+REL=$(exe --release)
+DBG=$(exe "")
+BIN=$CARGO_TARGET_DIR/release
+echo "release test binary: $REL"
+echo "debug test binary:   $DBG"
+
+say "1. build speed: three hosts on a bridge, whole processes (release)"
+# Back to back (the previous run's namespaces are still being freed by the kernel, as in a test
+# suite) and spaced by 300 ms (the build alone).
+for mode in back-to-back spaced; do
+    prep=(); [ $mode = spaced ] && prep=(--prepare 'sleep 0.3')
+    hyperfine -N --style basic --warmup 3 --runs "$(runs 30)" "${prep[@]}" \
+        --export-json "$OUT/1-build-$mode.json" \
+        "$BIN/build_once fixtures/three-hosts-bridge.topo" \
+        "unshare -Urnm sh bench/shell/three-hosts.sh" >/dev/null
+    echo "$mode: | command | median ms | min–max ms | ratio to netns-test |"
+    summ "$OUT/1-build-$mode.json"
+done
+
+say "2. per-test cost: 100 tests (ms per test = wall / 100)"
+sleep 1
+for prof in release debug; do
+    T=$REL; [ $prof = debug ] && T=$DBG
+    hyperfine -N --style basic --warmup 1 --runs "$(runs 5)" --prepare 'sleep 0.5' \
+        --export-json "$OUT/2-per-test-$prof.json" \
+        "$T plain --test-threads=1" \
+        "$T plain --test-threads=2" \
+        "$T isolated --test-threads=1" \
+        "$T isolated --test-threads=2" >/dev/null
+    base=$(jq '.results[0].median*10' "$OUT/2-per-test-$prof.json")
+    echo "$prof: | command | ms/test median | min–max | overhead vs plain sequential (ms/test) |"
+    per100 "$OUT/2-per-test-$prof.json" "$base"
+done
+# nextest: its own process per test for every test, plus cargo's up-to-date check.
+hyperfine -N --style basic --warmup 1 --runs "$(runs 3)" --prepare 'sleep 0.5' \
+    --export-json "$OUT/2-nextest.json" \
+    "cargo nextest run -p netns-test-bench --features per-test --test per_test --cargo-quiet --status-level none --final-status-level none plain" \
+    "cargo nextest run -p netns-test-bench --features per-test --test per_test --cargo-quiet --status-level none --final-status-level none isolated" \
+    "cargo nextest run --release -p netns-test-bench --features per-test --test per_test --cargo-quiet --status-level none --final-status-level none isolated" >/dev/null
+base=$(jq '.results[0].median*10' "$OUT/2-nextest.json")
+echo "nextest (2 threads = nproc): | command | ms/test median | min–max | overhead vs nextest plain (ms/test) |"
+per100 "$OUT/2-nextest.json" "$base"
+
+say "3. scaling: N nodes on one bridge, in-process (release)"
+sleep 1
+"$BIN/scale" --reps "$(runs 7)" --svg bench/scaling.svg | tee "$OUT/3-scale.txt"
+
+say "5. memory: peak RSS (GNU time's Maximum resident set size)"
+sleep 1
+rss() { /usr/bin/time -f '%M' -o "$OUT/rss.tmp" "$@" >/dev/null 2>&1; cat "$OUT/rss.tmp"; }
+"$BIN/gen" bridge 100 "$OUT/bridge100.topo"
+{
+    echo "| process | max RSS (KiB) |"
+    echo "|---|---:|"
+    echo "| plain test, whole test binary (\`per_test plain_000 --exact\`) | $(rss "$REL" plain_000 --exact --test-threads=1) |"
+    echo "| isolated test, whole (\`per_test isolated_000 --exact\`; the max over parent and child) | $(rss "$REL" isolated_000 --exact --test-threads=1) |"
+    # The child alone: run it the way the parent does (a fresh user + net namespace, the
+    # child's environment, a report descriptor) so GNU time measures only that process.
+    echo "| isolated test, child process alone | $(NETNS_TEST_CHILD=isolated_000 NETNS_TEST_REPORT_FD=3 rss unshare -Urn "$REL" isolated_000 --exact --nocapture --test-threads=1 3>/dev/null) |"
+    echo "| CLI \`netns-test up\` of a 100-node bridge (build + 100×100 pings) | $(rss "$BIN/netns-test" up "$OUT/bridge100.topo") |"
+    echo "| \`build_once\` of the same 100-node bridge (build only) | $(rss "$BIN/build_once" "$OUT/bridge100.topo") |"
+} | tee "$OUT/5-memory.md"
+rm -f "$OUT/rss.tmp"
+
+say "4. macro cost: cargo build of 100 #[netns_test] (mid-size topologies) vs 100 #[test] (debug)"
+cargo build -q -p netns-test-bench --test macro_attr --test macro_plain
+hyperfine -N --style basic --warmup 1 --runs "$(runs 4)" --export-json "$OUT/4-macro.json" \
+    --prepare 'touch bench/tests/macro_plain.rs' "cargo build -q -p netns-test-bench --test macro_plain" \
+    --prepare 'touch bench/tests/macro_attr.rs' "cargo build -q -p netns-test-bench --test macro_attr" >/dev/null
+echo "| command | median ms | min–max ms | ratio to plain |"
+summ "$OUT/4-macro.json"
+jq -r '"added by 100 attributes: \((.results[1].median - .results[0].median)*1e3|round) ms (\((.results[1].median - .results[0].median)*10|.*100|round/100) ms per attribute)"' "$OUT/4-macro.json"
+
+say "done: raw data in bench/results/, plot in bench/scaling.svg"
