@@ -28,8 +28,19 @@ pub(crate) struct Built {
     pub(crate) nodes: Vec<NetNs>,
 }
 
+/// Where node 0 lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Node0 {
+    /// In a fresh namespace, like every node (the public `Net::build`).
+    Fresh,
+    /// In the calling thread's namespace when the topology has no bridges: the per-test child
+    /// owns that namespace and has no other use for it, so one namespace fewer is created and
+    /// torn down per test.
+    CallersIfNoBridges,
+}
+
 /// Builds `topo` with bridges in the calling thread's namespace.
-pub(crate) fn build(topo: &Topology) -> Result<Built> {
+pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
     let mut trace = Trace::from_env();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -37,20 +48,22 @@ pub(crate) fn build(topo: &Topology) -> Result<Built> {
         .map_err(Error::io("starting the netlink runtime"))?;
     let _enter = rt.enter();
 
-    let nodes = topo
-        .nodes
-        .iter()
-        .map(|n| NetNs::new().map_err(Error::io(format!("creating the namespace of node `{}`", n.name))))
-        .collect::<Result<Vec<_>>>()?;
+    let here = NetNs::current().map_err(Error::io("opening this thread's namespace"))?;
+    let in_place = node0 == Node0::CallersIfNoBridges && topo.bridges.is_empty();
+    let nodes = new_namespaces(topo, in_place.then_some(&here))?;
     let root = connect()?;
     let handles = nodes
         .iter()
-        .map(|ns| ns.run(connect).map_err(Error::io("entering a node namespace"))?)
+        .enumerate()
+        .map(|(i, ns)| match i {
+            0 if in_place => Ok(root.clone()),
+            _ => ns.run(connect).map_err(Error::io("entering a node namespace"))?,
+        })
         .collect::<Result<Vec<_>>>()?;
 
     trace.mark("namespaces");
     let plan = Plan::new(topo);
-    rt.block_on(create_links(topo, &plan, &root, &nodes))?;
+    rt.block_on(create_links(topo, &plan, &root, &nodes, !in_place))?;
     trace.mark("links");
     rt.block_on(configure(topo, &plan, &root, &handles))?;
     trace.mark("addresses");
@@ -113,6 +126,37 @@ impl Trace {
     }
 }
 
+/// One namespace per node (node 0 may be `reuse`), created on two threads when there are
+/// several: namespace creation is mostly kernel work that can run on both cores at once.
+fn new_namespaces(topo: &Topology, reuse: Option<&NetNs>) -> Result<Vec<NetNs>> {
+    let create = |names: &[netns_test_topology::Node]| -> Result<Vec<NetNs>> {
+        names
+            .iter()
+            .map(|n| NetNs::new().map_err(Error::io(format!("creating the namespace of node `{}`", n.name))))
+            .collect()
+    };
+    let mut nodes = Vec::with_capacity(topo.nodes.len());
+    let rest = match reuse {
+        Some(ns) => {
+            nodes.push(ns.try_clone().map_err(Error::io("duplicating a namespace descriptor"))?);
+            &topo.nodes[1..]
+        }
+        None => &topo.nodes[..],
+    };
+    if rest.len() < 4 {
+        nodes.extend(create(rest)?);
+        return Ok(nodes);
+    }
+    let (first, second) = rest.split_at(rest.len() / 2);
+    let (a, b) = std::thread::scope(|s| {
+        let other = s.spawn(|| create(second));
+        (create(first), other.join())
+    });
+    nodes.extend(a?);
+    nodes.extend(b.unwrap_or_else(|p| std::panic::resume_unwind(p))?);
+    Ok(nodes)
+}
+
 /// A netlink handle bound to the calling thread's current namespace.
 fn connect() -> Result<Handle> {
     let (conn, handle, _) = rtnetlink::new_connection().map_err(Error::io("opening a netlink socket"))?;
@@ -152,8 +196,8 @@ fn classify_link_error(kind: &'static str, config: &'static str, what: String) -
 }
 
 /// Bridges, then every veth, created in place.
-async fn create_links(topo: &Topology, plan: &Plan, root: &Handle, nodes: &[NetNs]) -> Result<()> {
-    try_join_all(root_lo_and_bridges(topo, plan, root)).await?;
+async fn create_links(topo: &Topology, plan: &Plan, root: &Handle, nodes: &[NetNs], root_lo: bool) -> Result<()> {
+    try_join_all(root_lo_and_bridges(topo, plan, root, root_lo)).await?;
 
     let mut reqs: Vec<BoxFuture<'static, Result<()>>> = Vec::new();
     for (l, link) in topo.links.iter().enumerate() {
@@ -202,10 +246,12 @@ async fn create_links(topo: &Topology, plan: &Plan, root: &Handle, nodes: &[NetN
     Ok(())
 }
 
-fn root_lo_and_bridges(topo: &Topology, plan: &Plan, root: &Handle) -> Vec<BoxFuture<'static, Result<()>>> {
+fn root_lo_and_bridges(topo: &Topology, plan: &Plan, root: &Handle, lo: bool) -> Vec<BoxFuture<'static, Result<()>>> {
     let mut reqs: Vec<BoxFuture<'static, Result<()>>> = Vec::new();
-    let lo = root.link().set(LinkUnspec::new_with_index(1).up().build()).execute();
-    reqs.push(Box::pin(async move { lo.await.map_err(Error::netlink("bringing up lo")) }));
+    if lo {
+        let lo = root.link().set(LinkUnspec::new_with_index(1).up().build()).execute();
+        reqs.push(Box::pin(async move { lo.await.map_err(Error::netlink("bringing up lo")) }));
+    }
     for (bi, br) in topo.bridges.iter().enumerate() {
         let mut b = LinkBridge::new(&br.name).index(plan.bridge_index[bi]);
         if let Some(mtu) = br.mtu {
@@ -241,25 +287,29 @@ async fn configure(topo: &Topology, plan: &Plan, root: &Handle, handles: &[Handl
     Ok(())
 }
 
-/// For each link: bring it up, then add its addresses (IPv6 without duplicate detection).
 /// A link to bring up: its index, its addresses with prefix lengths, and a name for errors.
 type LinkSetup = (u32, Vec<(IpAddr, u8)>, String);
 
+/// For each link: bring it up, then add its addresses (IPv6 without duplicate detection).
+/// Sent back to back without waiting for each acknowledgement: one socket delivers them in
+/// order, so each link is up before its addresses arrive.
 async fn up_and_address(h: Handle, steps: Vec<LinkSetup>) -> Result<()> {
+    let mut reqs: Vec<BoxFuture<'static, Result<()>>> = Vec::new();
     for (index, addrs, what) in steps {
-        h.link()
-            .set(LinkUnspec::new_with_index(index).up().build())
-            .execute()
-            .await
-            .map_err(Error::netlink(format!("bringing up {what}")))?;
+        let up = h.link().set(LinkUnspec::new_with_index(index).up().build()).execute();
+        let up_what = format!("bringing up {what}");
+        reqs.push(Box::pin(async move { up.await.map_err(Error::netlink(up_what)) }));
         for (addr, prefix) in addrs {
             let mut req = h.address().add(index, addr, prefix);
             if addr.is_ipv6() {
                 req.message_mut().attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
             }
-            req.execute().await.map_err(Error::netlink(format!("adding {addr}/{prefix} to {what}")))?;
+            let what = format!("adding {addr}/{prefix} to {what}");
+            let req = req.execute();
+            reqs.push(Box::pin(async move { req.await.map_err(Error::netlink(what)) }));
         }
     }
+    try_join_all(reqs).await?;
     Ok(())
 }
 
@@ -302,6 +352,7 @@ async fn add_routes(topo: &Topology, handles: &[Handle]) -> Result<()> {
 /// Waits until every link is operationally up (the kernel attaches the qdisc then; a packet
 /// sent before is dropped) and every IPv6 address has joined its solicited-node group (before
 /// that, neighbour solicitations for it are dropped and the first connect stalls for 1 s).
+/// Each round looks again only at what is still pending.
 fn wait_ready(
     topo: &Topology,
     plan: &Plan,
@@ -310,89 +361,91 @@ fn wait_ready(
     handles: &[Handle],
     nodes: &[NetNs],
 ) -> Result<()> {
+    // Links to see up, per namespace: the root's (bridges with addresses, bridge ports), then
+    // each node's.
+    let mut links: Vec<(Handle, Vec<(u32, String)>)> = Vec::new();
+    let mut in_root = Vec::new();
+    for (bi, br) in topo.bridges.iter().enumerate() {
+        // A bridge forwards between its ports whatever its own state. Only its own addresses
+        // need it up, and its carrier event is not urgent for the link watcher (up to 1 s).
+        if !br.addrs.is_empty() {
+            in_root.push((plan.bridge_index[bi], format!("bridge {}", br.name)));
+        }
+        for (m, port) in br.ports.iter().enumerate() {
+            in_root.push((plan.port_index[bi][m], format!("bridge port {port}")));
+        }
+    }
+    links.push((root.clone(), in_root));
+    for (n, node) in topo.nodes.iter().enumerate() {
+        let want = node.interfaces.iter().enumerate().map(|(i, f)| (plan.iface_index[n][i], format!("{}:{}", node.name, f.name)));
+        links.push((handles[n].clone(), want.collect()));
+    }
+    links.retain(|(_, want)| !want.is_empty());
+
+    // Solicited-node groups to see joined, per node: (node, [(device, group)]).
+    let mut groups: Vec<(usize, Vec<(String, String)>)> = topo
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(n, node)| {
+            let want = node.interfaces.iter().flat_map(|i| {
+                i.addrs.iter().filter_map(move |a| match a.addr() {
+                    IpAddr::V6(v6) => {
+                        let o = v6.octets();
+                        Some((i.name.clone(), format!("ff0200000000000000000001ff{:02x}{:02x}{:02x}", o[13], o[14], o[15])))
+                    }
+                    IpAddr::V4(_) => None,
+                })
+            });
+            (n, want.collect::<Vec<_>>())
+        })
+        .filter(|(_, want)| !want.is_empty())
+        .collect();
+
     let start = Instant::now();
     let mut pause = Duration::from_micros(50);
     loop {
-        let pending = rt.block_on(pending_links(topo, plan, root, handles))?;
-        let pending = match pending {
-            Some(p) => Some(p),
-            None => pending_ipv6_groups(topo, nodes)?,
+        links = rt.block_on(try_join_all(links.into_iter().map(still_down)))?;
+        links.retain(|(_, want)| !want.is_empty());
+        if links.is_empty() {
+            for (n, want) in &mut groups {
+                let table = nodes[*n]
+                    .run(|| std::fs::read_to_string("/proc/thread-self/net/igmp6"))
+                    .and_then(|r| r)
+                    .map_err(Error::io("reading /proc/thread-self/net/igmp6"))?;
+                want.retain(|(dev, group)| {
+                    !table.lines().any(|l| {
+                        let mut f = l.split_whitespace();
+                        f.nth(1) == Some(dev.as_str()) && f.next() == Some(group.as_str())
+                    })
+                });
+            }
+            groups.retain(|(_, want)| !want.is_empty());
+        }
+        let pending = match (links.first(), groups.first()) {
+            (None, None) => return Ok(()),
+            (Some((_, want)), _) => format!("{} is not up", want[0].1),
+            (None, Some((n, want))) => {
+                format!("{}:{} has not joined an IPv6 solicited-node group", topo.nodes[*n].name, want[0].0)
+            }
         };
-        let Some(what) = pending else { return Ok(()) };
         if start.elapsed() > READY_TIMEOUT {
-            return Err(Error::NotReady(READY_TIMEOUT, what));
+            return Err(Error::NotReady(READY_TIMEOUT, pending));
         }
         std::thread::sleep(pause);
         pause = (pause * 3 / 2).min(Duration::from_micros(500));
     }
 }
 
-/// The first link that is not operationally up, if any.
-async fn pending_links(topo: &Topology, plan: &Plan, root: &Handle, handles: &[Handle]) -> Result<Option<String>> {
-    let mut checks = Vec::new();
-    for (n, node) in topo.nodes.iter().enumerate() {
-        let want: Vec<(u32, String)> =
-            (0..node.interfaces.len()).map(|i| (plan.iface_index[n][i], format!("{}:{}", node.name, node.interfaces[i].name))).collect();
-        checks.push(first_down(handles[n].clone(), want));
-    }
-    let mut want = Vec::new();
-    for (bi, br) in topo.bridges.iter().enumerate() {
-        // A bridge forwards between its ports whatever its own state. Only its own addresses
-        // need it up, and its carrier event is not urgent for the link watcher (up to 1 s).
-        if !br.addrs.is_empty() {
-            want.push((plan.bridge_index[bi], format!("bridge {}", br.name)));
-        }
-        for (m, port) in br.ports.iter().enumerate() {
-            want.push((plan.port_index[bi][m], format!("bridge port {port}")));
-        }
-    }
-    checks.push(first_down(root.clone(), want));
-    Ok(try_join_all(checks).await?.into_iter().flatten().next())
-}
-
-async fn first_down(h: Handle, want: Vec<(u32, String)>) -> Result<Option<String>> {
-    if want.is_empty() {
-        return Ok(None);
-    }
+/// The links of `want` that are not operationally up yet.
+async fn still_down((h, want): (Handle, Vec<(u32, String)>)) -> Result<(Handle, Vec<(u32, String)>)> {
     let mut up = HashMap::new();
     let mut links = h.link().get().execute();
     while let Some(msg) = links.try_next().await.map_err(Error::netlink("listing links"))? {
         let is_up = msg.attributes.iter().any(|a| matches!(a, LinkAttribute::OperState(State::Up)));
         up.insert(msg.header.index, is_up);
     }
-    Ok(want.into_iter().find(|(i, _)| !up.get(i).copied().unwrap_or(false)).map(|(_, w)| format!("{w} is not up")))
-}
-
-/// The first IPv6 address whose solicited-node multicast group is not joined yet, if any.
-fn pending_ipv6_groups(topo: &Topology, nodes: &[NetNs]) -> Result<Option<String>> {
-    for (node, ns) in topo.nodes.iter().zip(nodes) {
-        let v6: Vec<_> = node
-            .interfaces
-            .iter()
-            .flat_map(|i| i.addrs.iter().filter_map(move |a| match a.addr() {
-                IpAddr::V6(v6) => Some((i.name.as_str(), v6)),
-                IpAddr::V4(_) => None,
-            }))
-            .collect();
-        if v6.is_empty() {
-            continue;
-        }
-        let table = ns
-            .run(|| std::fs::read_to_string("/proc/thread-self/net/igmp6"))
-            .and_then(|r| r)
-            .map_err(Error::io("reading /proc/thread-self/net/igmp6"))?;
-        for (dev, addr) in v6 {
-            let o = addr.octets();
-            let group = format!("ff0200000000000000000001ff{:02x}{:02x}{:02x}", o[13], o[14], o[15]);
-            let joined = table.lines().any(|l| {
-                let mut f = l.split_whitespace();
-                f.nth(1) == Some(dev) && f.next() == Some(group.as_str())
-            });
-            if !joined {
-                return Ok(Some(format!("{}:{dev} has not joined the solicited-node group of {addr}", node.name)));
-            }
-        }
-    }
-    Ok(None)
+    let down = want.into_iter().filter(|(i, _)| !up.get(i).copied().unwrap_or(false)).collect();
+    Ok((h, down))
 }
 

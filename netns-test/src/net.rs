@@ -39,8 +39,12 @@ impl Net {
     /// The calling thread must be in a namespace this process owns (inside a `#[netns_test]`, or
     /// after [`isolate`](crate::isolate)): bridges and their ports are created there.
     pub fn build(topology: Topology) -> Result<Net> {
+        Net::build_with(topology, build::Node0::Fresh)
+    }
+
+    pub(crate) fn build_with(topology: Topology, node0: build::Node0) -> Result<Net> {
         crate::userns::check_isolated()?;
-        let Built { nodes } = build::build(&topology)?;
+        let Built { nodes } = build::build(&topology, node0)?;
         let topology = Arc::new(topology);
         let nodes = nodes
             .into_iter()

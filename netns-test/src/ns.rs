@@ -43,6 +43,12 @@ impl NetNs {
     }
 }
 
+impl NetNs {
+    pub(crate) fn try_clone(&self) -> io::Result<NetNs> {
+        self.0.try_clone().map(NetNs)
+    }
+}
+
 impl AsFd for NetNs {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.0.as_fd()

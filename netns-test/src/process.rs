@@ -100,7 +100,7 @@ fn parent(spec: &Spec) {
             if libc::getppid() != parent_pid {
                 libc::_exit(1); // the parent is already gone
             }
-            maps.enter().map_err(|(step, errno)| userns::encode(step, errno))?;
+            maps.enter(true).map_err(|(step, errno)| userns::encode(step, errno))?;
             // Let the report pipe survive exec.
             if libc::fcntl(report_fd, libc::F_SETFD, 0) != 0 {
                 return Err(io::Error::last_os_error());
@@ -367,7 +367,8 @@ fn kill_group_on_parent_death() {
 fn setup(spec: &Spec) -> Result<(Net, crate::net::Node), String> {
     let topology = Topology::parse(spec.topology)
         .map_err(|e| format!("netns-test: invalid topology (the macro should have caught this): {e}"))?;
-    let net = Net::build(topology).map_err(|e| {
+    // The child's own namespace is fresh and unused: node 0 may live in it.
+    let net = Net::build_with(topology, crate::build::Node0::CallersIfNoBridges).map_err(|e| {
         let msg = format!("netns-test: building the topology failed: {e}");
         eprintln!("{msg}");
         msg

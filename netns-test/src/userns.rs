@@ -28,14 +28,16 @@ impl IdMaps {
         IdMaps { uid: format!("0 {uid} 1"), gid: format!("0 {gid} 1") }
     }
 
-    /// Moves the calling process into a new user + network namespace.
+    /// Moves the calling process into a new user + network namespace (`net`), or only a new
+    /// user namespace (the probe).
     ///
     /// Async-signal-safe (raw syscalls, no allocation): usable in a `pre_exec` hook.
     ///
     /// # Safety
     /// The process must be single-threaded (the kernel refuses otherwise, with EINVAL).
-    pub(crate) unsafe fn enter(&self) -> Result<(), (Step, i32)> {
-        if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0 {
+    pub(crate) unsafe fn enter(&self, net: bool) -> Result<(), (Step, i32)> {
+        let flags = if net { libc::CLONE_NEWUSER | libc::CLONE_NEWNET } else { libc::CLONE_NEWUSER };
+        if libc::unshare(flags) != 0 {
             return Err((Step::Unshare, errno()));
         }
         write_proc(c"/proc/self/setgroups", b"deny").map_err(|e| (Step::Setgroups, e))?;
@@ -118,7 +120,7 @@ const SANDBOX_HINT: &str = "A security module or sandbox restricts new user name
 pub fn isolate() -> Result<(), Error> {
     let maps = IdMaps::for_current_user();
     // SAFETY: documented precondition; the kernel checks it and returns EINVAL otherwise.
-    unsafe { maps.enter() }.map_err(|(step, errno)| {
+    unsafe { maps.enter(true) }.map_err(|(step, errno)| {
         if step == Step::Unshare && errno == libc::EINVAL {
             Error::Io {
                 what: "isolate() must run before the process starts threads".into(),
@@ -149,7 +151,9 @@ fn probe_in_child() -> Result<(), Error> {
         }
         let pid = libc::fork();
         if pid == 0 {
-            let code = match maps.enter() {
+            // A user namespace is what can be refused; a network namespace is then always
+            // allowed, and creating (and freeing) one here would only cost time.
+            let code = match maps.enter(false) {
                 Ok(()) => [0, 0],
                 Err((step, errno)) => [step as i32, errno],
             };
