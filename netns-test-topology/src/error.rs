@@ -39,7 +39,7 @@ impl Error {
     ///
     /// Invisible and control characters of the quoted line are escaped as in messages (`\t`,
     /// `\u{feff}`), and the caret is placed over the escaped text. When there is nothing to
-    /// point at (an empty span, or one covering only whitespace and comments, as in an empty
+    /// point at (an empty span, or one covering only spaces, tabs and comments, as in an empty
     /// topology) only the `line:col: message` line and the help are written.
     pub fn render(&self, src: &str) -> String {
         let start = floor_char_boundary(src, self.span.start.min(src.len()));
@@ -51,8 +51,10 @@ impl Error {
         let end = floor_char_boundary(src, self.span.end.clamp(start, src.len()));
         if !is_blank(&src[start..end]) {
             let line = &src[line_start..line_end];
-            let trimmed = line.trim();
-            let indent = line.len() - line.trim_start().len();
+            // Only what the parser skips is trimmed: other whitespace (NBSP, U+2028, ...) is
+            // ordinary text to it, and is shown escaped.
+            let trimmed = line.trim_matches(is_space);
+            let indent = line.len() - line.trim_start_matches(is_space).len();
             let text_start = line_start + indent;
             let text_end = text_start + trimmed.len();
             // The span may start inside the leading whitespace or run past the line.
@@ -70,9 +72,14 @@ impl Error {
     }
 }
 
-/// Whether `text` holds nothing but whitespace and `#` comments.
+/// The whitespace the parser skips between tokens (besides `\n`).
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r')
+}
+
+/// Whether `text` holds nothing but the parser's whitespace and `#` comments.
 fn is_blank(text: &str) -> bool {
-    text.lines().all(|l| l.split('#').next().unwrap_or("").trim().is_empty())
+    text.split('\n').all(|l| l.split('#').next().unwrap_or("").trim_matches(is_space).is_empty())
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -90,12 +97,26 @@ pub(crate) fn show(s: &str) -> String {
 pub(crate) fn show_char(c: char) -> String {
     let invisible = c.is_control()
         || (!c.is_ascii() && c.is_whitespace())
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}');
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+        || is_combining(c);
     if invisible {
         c.escape_default().to_string()
     } else {
         c.to_string()
     }
+}
+
+/// Whether `c` is a combining mark (the common blocks of general categories Mn/Me), which
+/// would otherwise merge with the backtick or letter before it in a message.
+fn is_combining(c: char) -> bool {
+    matches!(
+        c,
+        '\u{300}'..='\u{36f}'
+            | '\u{1ab0}'..='\u{1aff}'
+            | '\u{1dc0}'..='\u{1dff}'
+            | '\u{20d0}'..='\u{20ff}'
+            | '\u{fe20}'..='\u{fe2f}'
+    )
 }
 
 impl Errors {

@@ -155,6 +155,9 @@ fn opt_stop(c: u8) -> bool {
     is_ws(c) || b"\n;#=,{}[]".contains(&c)
 }
 
+/// Node names appear in messages and thread names: keep them sane.
+const MAX_NODE_NAME: usize = 64;
+
 const STMT_HELP: &str = "a statement is a link `a -- b`, a bridge `bridge br0 { a, b }`, \
                          node options `r [forward]` or a route `h: default via 10.0.0.1`";
 
@@ -165,6 +168,11 @@ impl Parser<'_> {
 
     fn at_dashdash(&self) -> bool {
         self.b[self.pos..].starts_with(b"--")
+    }
+
+    /// At a dash that is not `--` (`-`, `–`, `—`, `−`): a misspelt link.
+    fn at_dash(&self) -> bool {
+        self.src[self.pos..].starts_with(['-', '\u{2013}', '\u{2014}', '\u{2212}'])
     }
 
     /// Skips spaces, tabs and a comment, but not the newline ending it.
@@ -286,6 +294,30 @@ impl Parser<'_> {
         None
     }
 
+    /// When the `{` at `open` has no `}` because another `{` comes first: that `{`, if it is a
+    /// stray one (`{{ a, b }`) rather than the start of the next bridge statement, which would
+    /// mean the first `{` is the unclosed one.
+    fn stray_open(&self, open: usize) -> Option<usize> {
+        let mut i = open + 1;
+        while i < self.b.len() {
+            match self.b[i] {
+                b'}' => return None,
+                b'{' => break,
+                b'#' => i = self.b[i..].iter().position(|&c| c == b'\n').map_or(self.b.len(), |k| i + k),
+                _ => i += 1,
+            }
+        }
+        if i >= self.b.len() {
+            return None;
+        }
+        // The text between the last separator and the inner `{`: a new `bridge ..` statement?
+        let from =
+            self.b[open + 1..i].iter().rposition(|&c| matches!(c, b'\n' | b';')).map_or(open + 1, |k| open + 2 + k);
+        let before = self.src[from..i].trim_start_matches([' ', '\t', '\r']);
+        let new_bridge = before.strip_prefix("bridge").is_some_and(|r| r.starts_with([' ', '\t']));
+        (!new_bridge).then_some(i)
+    }
+
     fn name(&self, span: Span) -> Name {
         Name { text: self.src[span.clone()].to_string(), span }
     }
@@ -325,7 +357,7 @@ impl Parser<'_> {
                 self.check_node_name(&node);
                 return self.node_opts(node);
             }
-            Some(c) if self.pos > after && !node_stop(c) && !self.at_dashdash() => {
+            Some(c) if self.pos > after && !node_stop(c) && !self.at_dashdash() && !self.at_dash() => {
                 // Two words in a row: `brige br0 { .. }`, `h1 default via ..`.
                 let text = &self.src[word.clone()];
                 let mut e = Error::new(word, format!("unknown keyword `{}`", show(text)));
@@ -457,7 +489,7 @@ impl Parser<'_> {
                 )
                 .help("a link is written `a=10.0.0.1/24 -- b=10.0.0.2/24`"));
             }
-            return Err(self.expected("`--`"));
+            return Err(self.expected("`--`").help("a link is written `a -- b`"));
         }
         let dd = self.pos..self.pos + 2;
         self.pos += 2;
@@ -562,6 +594,17 @@ impl Parser<'_> {
         }
         let open = self.pos;
         let Some(close) = self.find_close(open) else {
+            if let Some(inner) = self.stray_open(open) {
+                // `bridge br0 {{ a, b }`: skip the inner `{ .. }`, and the outer `}` if there is
+                // one (`find_close` from the inner `}` finds the next `}` before any `{`).
+                self.pos = match self.find_close(inner).and_then(|c| self.find_close(c)) {
+                    Some(outer) => outer + 1,
+                    None => inner,
+                };
+                return Err(
+                    Error::new(inner..inner + 1, "unexpected `{`").help("a bridge's member list is written `{ a, b }`")
+                );
+            }
             self.pos += 1;
             return Err(Error::new(open..open + 1, "unclosed `{`").help("close the member list with `}`"));
         };
@@ -654,13 +697,18 @@ impl Parser<'_> {
                 }
                 ("mtu", true) => match (value, value_text) {
                     (Some(v), Some(t)) if !t.is_empty() => match t.parse::<u32>() {
-                        Ok(n) if t.bytes().all(|c| c.is_ascii_digit()) && (68..=65535).contains(&n) => {
-                            opts.mtu = Some(n)
+                        _ if !t.bytes().all(|c| c.is_ascii_digit()) => {
+                            self.errors.push(Error::new(v, format!("invalid mtu `{}`: expected a number", show(t))))
                         }
-                        Ok(n) if t.bytes().all(|c| c.is_ascii_digit()) => self.errors.push(
-                            Error::new(v, format!("mtu {n} is out of range")).help("the MTU must be in 68..=65535"),
-                        ),
-                        _ => self.errors.push(Error::new(v, format!("invalid mtu `{}`: expected a number", show(t)))),
+                        Ok(n) if (68..=65535).contains(&n) => opts.mtu = Some(n),
+                        // Digits only: too large for a u32 is out of range too.
+                        n => {
+                            let shown = n.map_or_else(|_| t.trim_start_matches('0').to_string(), |n| n.to_string());
+                            self.errors.push(
+                                Error::new(v, format!("mtu {shown} is out of range"))
+                                    .help("the MTU must be in 68..=65535"),
+                            )
+                        }
                     },
                     _ => self
                         .errors
@@ -699,7 +747,8 @@ impl Parser<'_> {
         }
     }
 
-    /// Records an error if `n` is not an identifier `[A-Za-z_][A-Za-z0-9_-]*` (not ending in `-`).
+    /// Records an error if `n` is not an identifier `[A-Za-z_][A-Za-z0-9_-]*` (not ending in `-`)
+    /// of at most [`MAX_NODE_NAME`] bytes.
     fn check_node_name(&mut self, n: &Name) {
         let t = &n.text;
         if t == "bridge" {
@@ -719,6 +768,11 @@ impl Parser<'_> {
             self.errors.push(Error::new(n.span.clone(), format!("node name `{t}` must start with a letter or `_`")));
         } else if t.ends_with('-') {
             self.errors.push(Error::new(n.span.clone(), format!("node name `{t}` must not end with `-`")));
+        } else if t.len() > MAX_NODE_NAME {
+            self.errors.push(Error::new(
+                n.span.clone(),
+                format!("node name `{t}` is {} bytes; at most {MAX_NODE_NAME}", t.len()),
+            ));
         }
     }
 

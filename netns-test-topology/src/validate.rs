@@ -30,6 +30,7 @@ pub(crate) fn validate(src: &str, ast: Ast) -> Validated {
         explicit: Vec::new(),
         next_eth: Vec::new(),
         addrs: HashMap::new(),
+        subnets: Vec::new(),
     };
 
     // Pass 1: nodes in order of first appearance, and the explicit interface names of each.
@@ -46,6 +47,7 @@ pub(crate) fn validate(src: &str, ast: Ast) -> Validated {
 
     // Pass 2: interfaces, links and bridges, in source order.
     let mut bridge_names: HashMap<&str, Span> = HashMap::new();
+    let mut bridge_subnets: Vec<(&str, IpNet)> = Vec::new();
     for stmt in &ast.stmts {
         match stmt {
             Stmt::Link(l) => {
@@ -84,7 +86,32 @@ pub(crate) fn validate(src: &str, ast: Ast) -> Validated {
                     bridge_names.insert(&b.name.text, b.name.span.clone());
                 }
                 let idx = v.topo.bridges.len();
-                v.check_addrs(&b.addrs, "a bridge");
+                let good = v.check_addrs(&b.addrs, "a bridge");
+                // All bridges are in the test's own namespace: their subnets must not overlap.
+                'addr: for a in &good {
+                    for (other, net) in &bridge_subnets {
+                        if *other != b.name.text && overlap(*net, a.net) {
+                            v.errors.push(
+                                Error::new(
+                                    a.span.clone(),
+                                    format!(
+                                        "bridges `{other}` and `{}` have addresses in overlapping subnets {} and {}: \
+                                         routes would be ambiguous",
+                                        b.name.text,
+                                        net.trunc(),
+                                        a.net.trunc()
+                                    ),
+                                )
+                                .help(
+                                    "all bridges are in the test's own namespace: give each bridge a subnet of its \
+                                     own, or put the nodes on one bridge",
+                                ),
+                            );
+                            continue 'addr;
+                        }
+                    }
+                }
+                bridge_subnets.extend(good.iter().map(|a| (b.name.text.as_str(), a.net)));
                 let mut seen: HashMap<&str, Span> = HashMap::new();
                 let mut members = Vec::new();
                 for m in &b.members {
@@ -113,7 +140,9 @@ pub(crate) fn validate(src: &str, ast: Ast) -> Validated {
     }
 
     // Pass 3: node options and routes, which may name nodes declared later.
-    let mut routes: HashMap<(usize, Option<IpNet>, bool), Span> = HashMap::new();
+    // (node, destination or `None` for default, IPv4) -> where first written, and as what.
+    type RouteKey = (usize, Option<IpNet>, bool);
+    let mut routes: HashMap<RouteKey, (Span, Option<IpNet>)> = HashMap::new();
     for stmt in &ast.stmts {
         match stmt {
             Stmt::NodeOpts { node, forward } => {
@@ -124,6 +153,10 @@ pub(crate) fn validate(src: &str, ast: Ast) -> Validated {
             Stmt::Route(r) => {
                 let Some(n) = v.lookup(&r.node) else { continue };
                 if !r.valid {
+                    continue;
+                }
+                if let Some(e) = ipv4_mapped(r.via, &r.via_span) {
+                    v.errors.push(e);
                     continue;
                 }
                 if let Some(dest) = r.dest {
@@ -149,16 +182,42 @@ pub(crate) fn validate(src: &str, ast: Ast) -> Validated {
                 } else {
                     v.check_gateway(n, &r.node.text, r.via, &r.via_span);
                 }
-                let key = (n, r.dest, r.via.is_ipv4());
-                if let Some(first) = routes.get(&key) {
-                    let dest = r.dest.map_or("default".to_string(), |d| d.to_string());
+                // `0.0.0.0/0` and `::/0` are `default` (whose family is the gateway's).
+                let any = if r.via.is_ipv4() { "0.0.0.0/0" } else { "::/0" };
+                let to: IpNet = r.dest.unwrap_or_else(|| any.parse().expect("valid"));
+                let dest = r.dest.map_or("default".to_string(), |d| d.to_string());
+                if let Some((i, net)) = v.subnets[n]
+                    .iter()
+                    .map(|(_, i, a)| (i, a.net))
+                    .find(|(_, a)| a.trunc() == to && a.prefix_len() < a.max_prefix_len())
+                {
+                    v.errors.push(
+                        Error::new(
+                            r.dest_span.clone(),
+                            format!("route to `{dest}` clashes with node `{}`'s own subnet on {i}", r.node.text),
+                        )
+                        .help(format!(
+                            "`{}` is reached directly through {i} (address `{net}`); remove this route",
+                            net.trunc()
+                        )),
+                    );
+                }
+                let key = (n, (to.prefix_len() > 0).then_some(to), r.via.is_ipv4());
+                if let Some((first, first_dest)) = routes.get(&key) {
                     let at = line_col(src, first.start);
-                    v.errors.push(Error::new(
+                    // Written two ways, `default` and `0.0.0.0/0`: say which route it is.
+                    let two_ways = r.dest.is_some() != first_dest.is_some();
+                    let shown = if two_ways { "default" } else { &dest };
+                    let mut e = Error::new(
                         r.dest_span.clone(),
-                        format!("route to `{dest}` is defined twice in node `{}` (first at {at})", r.node.text),
-                    ));
+                        format!("route to `{shown}` is defined twice in node `{}` (first at {at})", r.node.text),
+                    );
+                    if two_ways {
+                        e = e.help(format!("`{any}` is the default route"));
+                    }
+                    v.errors.push(e);
                 } else {
-                    routes.insert(key, r.dest_span.clone());
+                    routes.insert(key, (r.dest_span.clone(), r.dest));
                 }
                 v.topo.nodes[n].routes.push(Route { dest: r.dest, via: r.via });
             }
@@ -182,6 +241,8 @@ struct Validator<'a> {
     next_eth: Vec<u32>,
     /// Every address so far and where it was written.
     addrs: HashMap<IpAddr, Span>,
+    /// Per node: the valid addresses of its interfaces, with the interface's index and name.
+    subnets: Vec<Vec<(usize, String, Addr)>>,
 }
 
 impl Validator<'_> {
@@ -199,6 +260,7 @@ impl Validator<'_> {
                 });
                 self.node_idx.insert(ep.node.text.clone(), n);
                 self.explicit.push(HashMap::new());
+                self.subnets.push(Vec::new());
                 self.next_eth.push(0);
                 n
             }
@@ -229,16 +291,49 @@ impl Validator<'_> {
                 }
             },
         };
-        self.check_addrs(&ep.addrs, "an interface");
+        let good = self.check_addrs(&ep.addrs, "an interface");
+        let iface = self.topo.nodes[node].interfaces.len();
+        // Two interfaces of a node in overlapping subnets: which one a packet leaves by would
+        // depend on route order (and the second prefix route may clash with the first).
+        'addr: for a in &good {
+            for (i, other, b) in &self.subnets[node] {
+                if *i != iface && overlap(b.net, a.net) {
+                    self.errors.push(
+                        Error::new(
+                            a.span.clone(),
+                            format!(
+                                "node `{}` has two interfaces in overlapping subnets {} ({other}) and {} ({name}): \
+                                 routes would be ambiguous",
+                                ep.node.text,
+                                b.net.trunc(),
+                                a.net.trunc()
+                            ),
+                        )
+                        .help("give each interface of a node a subnet of its own, or put the nodes that share a subnet on a bridge"),
+                    );
+                    continue 'addr;
+                }
+            }
+        }
+        self.subnets[node].extend(good.into_iter().map(|a| (iface, name.clone(), a)));
         let ifaces = &mut self.topo.nodes[node].interfaces;
         ifaces.push(Interface { name, addrs: ep.addrs.iter().map(|a| a.net).collect(), peer, mtu });
-        IfaceRef { node, iface: ifaces.len() - 1 }
+        IfaceRef { node, iface }
     }
 
     /// Reports addresses that cannot be a host's (`what` is "an interface" or "a bridge") and
-    /// addresses already used elsewhere.
-    fn check_addrs(&mut self, addrs: &[Addr], what: &str) {
+    /// addresses already used elsewhere; returns the others.
+    fn check_addrs(&mut self, addrs: &[Addr], what: &str) -> Vec<Addr> {
+        let mut good = Vec::new();
         for a in addrs {
+            if let Some(e) = ipv4_mapped(a.net.addr(), &a.span) {
+                let e = match a.net.prefix_len().checked_sub(96) {
+                    Some(p) => e.help(format!("e.g. `{}/{p}`", mapped_v4(a.net.addr()).expect("mapped"))),
+                    None => e,
+                };
+                self.errors.push(e);
+                continue;
+            }
             if let Some((why, help)) = not_host(a.net) {
                 self.errors.push(
                     Error::new(a.span.clone(), format!("`{}` is {why}; {what} needs a unicast address", a.net.addr()))
@@ -254,8 +349,10 @@ impl Validator<'_> {
                 ));
             } else {
                 self.addrs.insert(a.net.addr(), a.span.clone());
+                good.push(a.clone());
             }
         }
+        good
     }
 
     /// The index of a node named in node options or a route.
@@ -312,6 +409,26 @@ impl Validator<'_> {
             ));
         }
     }
+}
+
+/// Whether two subnets overlap: the same, or one inside the other (of the same family).
+fn overlap(a: IpNet, b: IpNet) -> bool {
+    let (a, b) = (a.trunc(), b.trunc());
+    a.contains(&b) || b.contains(&a)
+}
+
+/// The IPv4 address of an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`).
+fn mapped_v4(ip: IpAddr) -> Option<Ipv4Addr> {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+        IpAddr::V4(_) => None,
+    }
+}
+
+/// An error if `ip` is IPv4-mapped: the kernel would not use it as the IPv4 address meant.
+fn ipv4_mapped(ip: IpAddr, span: &Span) -> Option<Error> {
+    let v4 = mapped_v4(ip)?;
+    Some(Error::new(span.clone(), format!("`{ip}` is an IPv4-mapped address; write the IPv4 address `{v4}`")))
 }
 
 /// Why `ip` can be no host's address, whatever its subnet: unspecified, loopback, multicast or

@@ -11,7 +11,9 @@
 //!   with the right `line:col` (1-based, columns in chars);
 //! - a successful parse gives a consistent model: every `IfaceRef` and `Peer` in range and
 //!   pointing back, interface names valid kernel names (1..=15 bytes, unique per node), node
-//!   names valid and unique, no address twice, MTUs in range, gateways of the route's family.
+//!   names valid and unique, no address twice, MTUs in range, gateways of the route's family,
+//!   no two interfaces of a node (nor two bridges) in overlapping subnets, no IPv4-mapped
+//!   address, no route twice (`default` = `0.0.0.0/0`) nor onto the node's own subnet.
 //!
 //! `fuzz_parser` runs `NETNS_FUZZ_CASES` cases per family (default 5,000); `fuzz_parser_long`
 //! (ignored) runs `NETNS_FUZZ_CASES` or 200,000 per family:
@@ -24,6 +26,7 @@
 //! Each run prints its seed and the number of executions to stderr (also without
 //! `--nocapture`); `NETNS_FUZZ_SEED=<64 hex digits>` replays a run.
 
+use ipnet::IpNet;
 use netns_test_topology::{Errors, IfaceRef, Peer, Topology};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -97,6 +100,13 @@ fn valid_node_name(n: &str) -> bool {
         && n.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
         && !n.ends_with('-')
         && n != "bridge"
+        && n.len() <= 64
+}
+
+/// Same or nested subnets (of the same family).
+fn overlap(a: IpNet, b: IpNet) -> bool {
+    let (a, b) = (a.trunc(), b.trunc());
+    a.contains(&b) || b.contains(&a)
 }
 
 fn check_model(src: &str, t: &Topology) -> Result<(), TestCaseError> {
@@ -128,7 +138,34 @@ fn check_model(src: &str, t: &Topology) -> Result<(), TestCaseError> {
                 }
             }
         }
+        for (i, x) in n.interfaces.iter().enumerate() {
+            for y in &n.interfaces[i + 1..] {
+                for (a, b) in x.addrs.iter().flat_map(|a| y.addrs.iter().map(move |b| (*a, *b))) {
+                    prop_assert!(!overlap(a, b), "{:?}: {} and {} overlap in {:?}", n.name, a, b, src);
+                }
+            }
+            prop_assert!(
+                x.addrs.iter().all(|a| !matches!(a.addr(), IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some())),
+                "IPv4-mapped address in {:?}",
+                n.name
+            );
+        }
+        let mut route_keys = HashSet::new();
         for r in &n.routes {
+            // `0.0.0.0/0`, `::/0` and `default` of the gateway's family are one destination.
+            let key = (r.dest.filter(|d| d.prefix_len() > 0), r.via.is_ipv4());
+            prop_assert!(route_keys.insert(key), "route to {:?} twice in {:?}", r.dest, n.name);
+            if let Some(d) = r.dest {
+                prop_assert!(
+                    !n.interfaces
+                        .iter()
+                        .flat_map(|i| &i.addrs)
+                        .any(|a| a.trunc() == d && a.prefix_len() < a.max_prefix_len()),
+                    "route to {} clashes with a subnet of {:?}",
+                    d,
+                    n.name
+                );
+            }
             if let Some(d) = r.dest {
                 prop_assert_eq!(d.addr().is_ipv4(), r.via.is_ipv4(), "route family");
                 prop_assert_eq!(d, d.trunc(), "route destination with host bits");
@@ -153,6 +190,11 @@ fn check_model(src: &str, t: &Topology) -> Result<(), TestCaseError> {
         prop_assert!(bridge_names.insert(b.name.as_str()), "bridge {:?} twice", b.name);
         prop_assert!(!b.members.is_empty(), "bridge {:?} without members", b.name);
         prop_assert_eq!(b.ports.len(), b.members.len());
+        for other in &t.bridges[..bi] {
+            for (x, y) in b.addrs.iter().flat_map(|x| other.addrs.iter().map(move |y| (*x, *y))) {
+                prop_assert!(!overlap(x, y), "bridges {:?} and {:?}: {} and {} overlap", other.name, b.name, x, y);
+            }
+        }
         let mut member_nodes = HashSet::new();
         for (k, &m) in b.members.iter().enumerate() {
             prop_assert!(in_range(m), "bridge {} member {:?} out of range", bi, m);
@@ -308,9 +350,9 @@ fn statements() -> impl Strategy<Value = String> {
             1 => prop::sample::select(&["lo", "x/y", "abcdefghijklmnop", ".."][..]),
         ],
     );
-    let v4 = (0u8..3, 1u8..=254, prop::sample::select(&[24u8, 24, 24, 30, 31, 32, 16, 33][..]))
+    let v4 = (0u8..3, 1u8..=254, prop::sample::select(&[24u8, 24, 24, 24, 24, 30, 31, 32, 16, 33][..]))
         .prop_map(|(n, h, p)| format!("10.0.{n}.{h}/{p}"));
-    let v6 = (0u8..3, 1u16..=0xfff, prop::sample::select(&[64u8, 64, 128, 127, 129][..]))
+    let v6 = (0u8..3, 1u16..=0xfff, prop::sample::select(&[64u8, 64, 64, 64, 128, 127, 129][..]))
         .prop_map(|(n, h, p)| format!("fd00:{n}::{h:x}/{p}"));
     let addr = prop_oneof![12 => v4, 6 => v6, 1 => prop::sample::select(TOKENS).prop_map(str::to_string)];
     let addrs = vec(addr, 0..3).prop_map(|a| if a.is_empty() { String::new() } else { format!("={}", a.join("|")) });
@@ -493,6 +535,7 @@ fn generators_reach_accepted_and_rejected_topologies() {
                 err += 1
             }
         }
+        eprintln!("{name}: {ok} accepted, {err} rejected of 1,000");
         assert!(ok >= ok_min && err >= 100, "{name}: {ok} accepted, {err} rejected of 1,000");
     }
 }

@@ -248,7 +248,7 @@ fn option_values() {
     err1("a -- b [mtu=+1400]", "invalid mtu `+1400`", "+1400");
     err1("a -- b [mtu=67]", "mtu 67 is out of range", "67");
     err1("a -- b [mtu=65536]", "mtu 65536 is out of range", "65536");
-    err1("a -- b [mtu=99999999999]", "invalid mtu", "99999999999");
+    err1("a -- b [mtu=99999999999]", "mtu 99999999999 is out of range", "99999999999");
     err1("a -- b [mtu]", "option `mtu` needs a value", "mtu");
     err1("a -- b [mtu=]", "option `mtu` needs a value", "mtu");
     err1("a -- b; a [forward=1]", "option `forward` takes no value", "forward=1");
@@ -682,6 +682,207 @@ fn render_escapes_invisible_characters() {
     let r = errs(src).render(src);
     assert!(r.contains("2:1: invalid character `ä`"), "{r}");
     assert!(r.ends_with("2:5: invalid IP address `10.0.0.300`\n  ä:ö=10.0.0.300/24 -- c\n      ^^^^^^^^^^"), "{r}");
+}
+
+#[test]
+fn render_trims_only_what_the_parser_skips() {
+    // NBSP is text to the parser: the quote keeps it, escaped, with the caret under it.
+    let src = "a=10.0.0.1/24 --\u{a0}b=10.0.0.2/24";
+    let r = errs(src).render(src);
+    assert_eq!(
+        r,
+        "1:17: invalid character `\\u{a0}` in node name `\\u{a0}b`\n  a=10.0.0.1/24 --\\u{a0}b=10.0.0.2/24\n                  ^^^^^^\n  help: node names may contain ASCII letters, digits, `_` and `-`"
+    );
+    // At the start of a line, and U+2028 alone: still quoted, not taken for blank.
+    let src = "\u{a0}a -- b";
+    let r = errs(src).render(src);
+    assert!(r.starts_with("1:1: invalid character `\\u{a0}`"), "{r}");
+    assert!(r.contains("\n  \\u{a0}a -- b\n  ^^^^^^\n"), "{r}");
+    let src = "a -- b\u{2028}c -- d";
+    let r = errs(src).render(src);
+    assert!(r.starts_with("1:7: invalid character `\\u{2028}`"), "{r}");
+    assert!(r.contains("\n  a -- b\\u{2028}c -- d\n        ^^^^^^^^\n"), "{r}");
+    // ASCII space, tab and CR are still trimmed.
+    let src = " \t a -- r\r\n\tr [foward] \r";
+    let r = errs(src).render(src);
+    assert_eq!(r, "2:5: unknown option `foward`\n  r [foward]\n     ^^^^^^\n  help: did you mean `forward`?");
+}
+
+#[test]
+fn combining_marks_are_escaped() {
+    let src = "a\u{301}=10.0.0.1/24 -- b=10.0.0.2/24";
+    let e = err1(src, "invalid character `\\u{301}` in node name `a\\u{301}`", "\u{301}");
+    assert!(e.render(src).contains("\n  a\\u{301}=10.0.0.1/24 -- b=10.0.0.2/24\n   ^^^^^^^\n"), "{}", e.render(src));
+    err1("a=10.0.0.1/24 -- b=10.0.0.2\u{20dd}/24", "invalid IP address `10.0.0.2\\u{20dd}`", "10.0.0.2\u{20dd}");
+    err1("a -- b:e\u{fe20}", "invalid character `\\u{fe20}` in interface name", "\u{fe20}");
+}
+
+#[test]
+fn mtu_overflowing_u32_is_out_of_range() {
+    for (src, shown) in [
+        ("a -- b [mtu=99999999999999]", "99999999999999"),
+        ("a -- b [mtu=4294967296]", "4294967296"),
+        ("a -- b [mtu=0004294967296]", "4294967296"),
+    ] {
+        let v = &src[src.find('=').unwrap() + 1..src.len() - 1];
+        let e = err1(src, &format!("mtu {shown} is out of range"), v);
+        assert_eq!(e.help.as_deref(), Some("the MTU must be in 68..=65535"));
+    }
+    err1("a -- b [mtu=-1]", "invalid mtu `-1`: expected a number", "-1");
+    err1("a -- b [mtu=+1400]", "invalid mtu `+1400`: expected a number", "+1400");
+}
+
+#[test]
+fn single_dash_without_addresses() {
+    for (src, dash) in [
+        ("a - b", "-"),
+        ("a – b", "–"),
+        ("a — b", "—"),
+        ("a=10.0.0.1/24 - b=10.0.0.2/24", "-"),
+        ("a=10.0.0.1/24 – b=10.0.0.2/24", "–"),
+    ] {
+        let e = err1(src, &format!("expected `--`, found `{dash}`"), dash);
+        assert_eq!(e.help.as_deref(), Some("a link is written `a -- b`"), "{src:?}");
+    }
+    // Two words are still an unknown keyword.
+    err1("brige br0 { a, b }", "unknown keyword `brige`", "brige");
+}
+
+#[test]
+fn bridge_double_open_brace() {
+    let src = "bridge br0 {{ a, b }";
+    let e = err1(src, "unexpected `{`", "{");
+    assert_eq!(e.span.start, 12);
+    let src = "bridge br0 {\n  a,\n  { b }\n}\nc -- d:lo";
+    let e = errs(src);
+    assert_eq!(e.0.len(), 2, "{}", e.render(src));
+    check(src, &e.0[0], "unexpected `{`", "{");
+    assert_eq!(e.0[0].span.start, src.rfind('{').unwrap());
+    check(src, &e.0[1], "interface name `lo` is reserved", "lo");
+    // The next bridge's `{` means the first one is unclosed.
+    for src in ["bridge br0 { a, b\nbridge br1 { c, d }", "bridge br0 { a, b; bridge br1 { c, d }"] {
+        let e = errs(src);
+        check(src, &e.0[0], "unclosed `{`", "{");
+        assert_eq!(e.0[0].span.start, 11, "{}", e.render(src));
+    }
+}
+
+#[test]
+fn overlapping_subnets_in_a_node() {
+    let src = "r:eth0=10.0.0.1/24 -- a=10.0.0.2/24; r:eth1=10.0.0.3/24 -- b=10.0.0.4/24";
+    let e = err1(
+        src,
+        "node `r` has two interfaces in overlapping subnets 10.0.0.0/24 (eth0) and 10.0.0.0/24 (eth1): routes would be ambiguous",
+        "10.0.0.3/24",
+    );
+    assert!(e.help.unwrap().contains("bridge"));
+    // Nested, either way round, and IPv6; the default interface names are used.
+    err1(
+        "r=10.0.0.1/16 -- a=10.0.5.2/24; r=10.0.5.1/24 -- b",
+        "node `r` has two interfaces in overlapping subnets 10.0.0.0/16 (eth0) and 10.0.5.0/24 (eth1)",
+        "10.0.5.1/24",
+    );
+    err1(
+        "r=10.0.5.1/24 -- a; r=10.0.0.1/16 -- b",
+        "overlapping subnets 10.0.5.0/24 (eth0) and 10.0.0.0/16 (eth1)",
+        "10.0.0.1/16",
+    );
+    err1(
+        "r=10.0.0.1/24|fd00::1/64 -- a; b -- r=10.1.0.1/24|fd00::2/64",
+        "overlapping subnets fd00::/64 (eth0) and fd00::/64 (eth1)",
+        "fd00::2/64",
+    );
+    // Through a bridge too: the member interface is the node's.
+    err1(
+        "r=10.0.0.1/24 -- a=10.0.0.2/24\nbridge br0 { r=10.0.0.3/24, b=10.0.0.4/24 }",
+        "node `r` has two interfaces in overlapping subnets",
+        "10.0.0.3/24",
+    );
+    // Distinct subnets, two addresses of one subnet on one interface, and different nodes
+    // in one subnet are fine.
+    ok("r:eth0=10.0.0.1/24 -- a=10.0.0.2/24; r:eth1=10.0.1.1/24 -- b=10.0.1.2/24");
+    ok("r=10.0.0.1/24|10.0.0.5/24 -- a=10.0.0.2/24");
+    ok("r=10.0.0.1/31 -- a=10.0.0.0/31; r=10.0.0.2/31 -- b=10.0.0.3/31");
+    ok("r=10.0.0.1/24|fd00::1/64 -- a; r=10.0.1.1/24|fd01::1/64 -- b");
+    // Reported once per address, against the first interface it overlaps.
+    let src = "r=10.0.0.1/24 -- a; r=10.0.0.2/24 -- b; r=10.0.0.3/24 -- c";
+    let e = errs(src);
+    assert_eq!(e.0.len(), 2, "{}", e.render(src));
+    check(src, &e.0[0], "10.0.0.0/24 (eth0) and 10.0.0.0/24 (eth1)", "10.0.0.2/24");
+    check(src, &e.0[1], "10.0.0.0/24 (eth0) and 10.0.0.0/24 (eth2)", "10.0.0.3/24");
+}
+
+#[test]
+fn overlapping_subnets_of_bridges() {
+    let src = "bridge br0=10.0.0.254/24 { a, b }\nbridge br1=10.0.0.253/16 { c, d }";
+    let e = err1(
+        src,
+        "bridges `br0` and `br1` have addresses in overlapping subnets 10.0.0.0/24 and 10.0.0.0/16: routes would be ambiguous",
+        "10.0.0.253/16",
+    );
+    assert!(e.help.is_some());
+    ok("bridge br0=10.0.0.254/24 { a, b }\nbridge br1=10.0.1.254/24 { c, d }");
+    // A bridge and a node are in different namespaces.
+    ok("bridge br0=10.0.0.254/24 { a=10.0.0.1/24, b=10.0.0.2/24 }");
+}
+
+#[test]
+fn default_route_written_two_ways() {
+    let src = "a=10.0.0.1/24 -- b=10.0.0.2/24|fd00::2/64; a: 0.0.0.0/0 via 10.0.0.2; a: default via 10.0.0.3";
+    let e = err1(src, "route to `default` is defined twice in node `a` (first at 1:47)", "default");
+    assert_eq!(e.help.as_deref(), Some("`0.0.0.0/0` is the default route"));
+    let src = "a=fd00::1/64 -- b; a: default via fd00::2\na: ::/0 via fd00::3";
+    let e = err1(src, "route to `default` is defined twice in node `a` (first at 1:23)", "::/0");
+    assert_eq!(e.help.as_deref(), Some("`::/0` is the default route"));
+    err1(
+        "a=10.0.0.1/24 -- b; a: 0.0.0.0/0 via 10.0.0.2; a: 0.0.0.0/0 via 10.0.0.3",
+        "route to `0.0.0.0/0` is defined twice",
+        "0.0.0.0/0",
+    );
+    // `default`'s family is the gateway's.
+    ok("a=10.0.0.1/24|fd00::1/64 -- b; a: 0.0.0.0/0 via 10.0.0.2; a: default via fd00::2");
+    ok("a=10.0.0.1/24|fd00::1/64 -- b; a: default via 10.0.0.2; a: ::/0 via fd00::2");
+}
+
+#[test]
+fn route_onto_own_subnet() {
+    let src = "a=10.0.0.1/24 -- b=10.0.0.2/24; a: 10.0.0.0/24 via 10.0.0.2";
+    let e = err1(src, "route to `10.0.0.0/24` clashes with node `a`'s own subnet on eth0", "10.0.0.0/24");
+    assert!(e.help.unwrap().contains("remove this route"));
+    err1(
+        "a:e1=fd00::1/64 -- b; a: fd00::/64 via fd00::2",
+        "route to `fd00::/64` clashes with node `a`'s own subnet on e1",
+        "fd00::/64",
+    );
+    // Larger or smaller destinations are routes like any other.
+    ok("a=10.0.0.1/24 -- b=10.0.0.2/24; a: 10.0.0.0/16 via 10.0.0.2; a: 10.0.0.128/25 via 10.0.0.2");
+}
+
+#[test]
+fn ipv4_mapped_addresses() {
+    let e = err1(
+        "a=::ffff:10.0.0.1/120 -- b",
+        "`::ffff:10.0.0.1` is an IPv4-mapped address; write the IPv4 address `10.0.0.1`",
+        "::ffff:10.0.0.1/120",
+    );
+    assert_eq!(e.help.as_deref(), Some("e.g. `10.0.0.1/24`"));
+    err1("bridge br0=::ffff:10.0.0.1/64 { a, b }", "`::ffff:10.0.0.1` is an IPv4-mapped address", "::ffff:10.0.0.1/64");
+    err1(
+        "a=fd00::1/64 -- b; a: default via ::ffff:10.0.0.2",
+        "`::ffff:10.0.0.2` is an IPv4-mapped address; write the IPv4 address `10.0.0.2`",
+        "::ffff:10.0.0.2",
+    );
+    // IPv4-compatible and other IPv6 addresses are not mapped.
+    ok("a=fd00::ffff:a00:1/64 -- b");
+}
+
+#[test]
+fn node_name_length() {
+    let long = "n".repeat(65);
+    let src = format!("{long} -- b");
+    err1(&src, &format!("node name `{long}` is 65 bytes; at most 64"), &long);
+    let t = ok(&format!("{} -- b", "n".repeat(64)));
+    assert_eq!(t.nodes[0].name.len(), 64);
 }
 
 // ---------------------------------------------------------------- robustness
