@@ -65,27 +65,25 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
     let plan = Plan::new(topo);
     rt.block_on(create_links(topo, &plan, &root, &nodes, !in_place))?;
     trace.mark("links");
-    rt.block_on(configure(topo, &plan, &root, &handles))?;
+    // Links come up in batches. The kernel's link watcher, which must see a link before it
+    // passes packets, handles a bounded number of carrier events per run and defers the rest
+    // by up to a second per run; batches within that budget are handled at once.
+    for batch in batches(topo) {
+        rt.block_on(configure(topo, &plan, &handles, batch.clone()))?;
+        wait_links(&rt, links_of(topo, &plan, &root, &handles, batch))?;
+    }
+    rt.block_on(address_bridges(topo, &plan, &root))?;
     trace.mark("addresses");
     rt.block_on(add_routes(topo, &handles))?;
     trace.mark("routes");
 
-    for (node, ns) in topo.nodes.iter().zip(&nodes) {
-        ns.run(|| {
-            // ICMP echo ("ping") sockets for the namespace's root (gid 0).
-            write_sysctl("net/ipv4/ping_group_range", "0 0")?;
-            if node.forward {
-                write_sysctl("net/ipv4/ip_forward", "1")?;
-                write_sysctl("net/ipv6/conf/all/forwarding", "1")?;
-            }
-            Ok(())
-        })
-        .and_then(|r| r)
-        .map_err(Error::io(format!("setting sysctls in node `{}`", node.name)))?;
+    if in_place {
+        here.run(|| node_sysctls(&topo.nodes[0]))
+            .and_then(|r| r)
+            .map_err(Error::io(format!("setting sysctls in node `{}`", topo.nodes[0].name)))?;
     }
-
-    trace.mark("sysctls");
-    wait_ready(topo, &plan, &rt, &root, &handles, &nodes)?;
+    wait_links(&rt, bridges_with_addresses(topo, &plan, &root))?;
+    wait_ipv6_groups(topo, &nodes)?;
     trace.mark("ready");
     trace.report(topo);
     Ok(Built { nodes })
@@ -132,7 +130,10 @@ fn new_namespaces(topo: &Topology, reuse: Option<&NetNs>) -> Result<Vec<NetNs>> 
     let create = |names: &[netns_test_topology::Node]| -> Result<Vec<NetNs>> {
         names
             .iter()
-            .map(|n| NetNs::new().map_err(Error::io(format!("creating the namespace of node `{}`", n.name))))
+            .map(|n| {
+                NetNs::new_with(|| node_sysctls(n))
+                    .map_err(Error::io(format!("creating the namespace of node `{}`", n.name)))
+            })
             .collect()
     };
     let mut nodes = Vec::with_capacity(topo.nodes.len());
@@ -155,6 +156,17 @@ fn new_namespaces(topo: &Topology, reuse: Option<&NetNs>) -> Result<Vec<NetNs>> 
     nodes.extend(a?);
     nodes.extend(b.unwrap_or_else(|p| std::panic::resume_unwind(p))?);
     Ok(nodes)
+}
+
+/// A node's sysctls, written from inside its namespace.
+fn node_sysctls(node: &netns_test_topology::Node) -> std::io::Result<()> {
+    // ICMP echo ("ping") sockets for the namespace's root (gid 0).
+    write_sysctl("net/ipv4/ping_group_range", "0 0")?;
+    if node.forward {
+        write_sysctl("net/ipv4/ip_forward", "1")?;
+        write_sysctl("net/ipv6/conf/all/forwarding", "1")?;
+    }
+    Ok(())
 }
 
 /// A netlink handle bound to the calling thread's current namespace.
@@ -264,25 +276,48 @@ fn root_lo_and_bridges(topo: &Topology, plan: &Plan, root: &Handle, lo: bool) ->
     reqs
 }
 
-/// Links up and addresses, in every namespace at once.
-async fn configure(topo: &Topology, plan: &Plan, root: &Handle, handles: &[Handle]) -> Result<()> {
-    let mut tasks = Vec::new();
+/// Carrier events (two per veth) per batch of links brought up; the link watcher handles 100
+/// to 200 per run.
+const LINK_EVENTS_PER_BATCH: usize = 128;
+
+/// Consecutive ranges of nodes whose links together stay within one batch.
+fn batches(topo: &Topology) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut events) = (0, 0);
     for (n, node) in topo.nodes.iter().enumerate() {
-        let h = handles[n].clone();
+        let e = 2 * node.interfaces.len();
+        if events + e > LINK_EVENTS_PER_BATCH && n > start {
+            out.push(start..n);
+            (start, events) = (n, 0);
+        }
+        events += e;
+    }
+    out.push(start..topo.nodes.len());
+    out
+}
+
+/// `lo` and every interface up, with their addresses, in the nodes of `batch` at once.
+async fn configure(topo: &Topology, plan: &Plan, handles: &[Handle], batch: std::ops::Range<usize>) -> Result<()> {
+    let mut tasks = Vec::new();
+    for n in batch {
+        let node = &topo.nodes[n];
         let mut steps: Vec<LinkSetup> = vec![(1, vec![], format!("{}:lo", node.name))];
         for (i, iface) in node.interfaces.iter().enumerate() {
             let addrs = iface.addrs.iter().map(|a| (a.addr(), a.prefix_len())).collect();
             steps.push((plan.iface_index[n][i], addrs, format!("{}:{}", node.name, iface.name)));
         }
-        tasks.push(up_and_address(h, steps));
+        tasks.push(up_and_address(handles[n].clone(), steps));
     }
-    for (bi, br) in topo.bridges.iter().enumerate() {
-        if !br.addrs.is_empty() {
-            let addrs = br.addrs.iter().map(|a| (a.addr(), a.prefix_len())).collect();
-            let steps = vec![(plan.bridge_index[bi], addrs, format!("bridge {}", br.name))];
-            tasks.push(up_and_address(root.clone(), steps));
-        }
-    }
+    try_join_all(tasks).await?;
+    Ok(())
+}
+
+/// The bridges' own addresses.
+async fn address_bridges(topo: &Topology, plan: &Plan, root: &Handle) -> Result<()> {
+    let tasks = topo.bridges.iter().enumerate().filter(|(_, br)| !br.addrs.is_empty()).map(|(bi, br)| {
+        let addrs = br.addrs.iter().map(|a| (a.addr(), a.prefix_len())).collect();
+        up_and_address(root.clone(), vec![(plan.bridge_index[bi], addrs, format!("bridge {}", br.name))])
+    });
     try_join_all(tasks).await?;
     Ok(())
 }
@@ -349,40 +384,54 @@ async fn add_routes(topo: &Topology, handles: &[Handle]) -> Result<()> {
     Ok(())
 }
 
-/// Waits until every link is operationally up (the kernel attaches the qdisc then; a packet
-/// sent before is dropped) and every IPv6 address has joined its solicited-node group (before
-/// that, neighbour solicitations for it are dropped and the first connect stalls for 1 s).
-/// Each round looks again only at what is still pending.
-fn wait_ready(
-    topo: &Topology,
-    plan: &Plan,
-    rt: &tokio::runtime::Runtime,
-    root: &Handle,
-    handles: &[Handle],
-    nodes: &[NetNs],
-) -> Result<()> {
-    // Links to see up, per namespace: the root's (bridges with addresses, bridge ports), then
-    // each node's.
-    let mut links: Vec<(Handle, Vec<(u32, String)>)> = Vec::new();
-    let mut in_root = Vec::new();
+/// Links to see up, per namespace.
+type PendingLinks = Vec<(Handle, Vec<(u32, String)>)>;
+
+/// The links of the nodes in `batch`: theirs, and the bridge ports they are plugged into.
+fn links_of(topo: &Topology, plan: &Plan, root: &Handle, handles: &[Handle], batch: std::ops::Range<usize>) -> PendingLinks {
+    let mut ports = Vec::new();
     for (bi, br) in topo.bridges.iter().enumerate() {
-        // A bridge forwards between its ports whatever its own state. Only its own addresses
-        // need it up, and its carrier event is not urgent for the link watcher (up to 1 s).
-        if !br.addrs.is_empty() {
-            in_root.push((plan.bridge_index[bi], format!("bridge {}", br.name)));
-        }
-        for (m, port) in br.ports.iter().enumerate() {
-            in_root.push((plan.port_index[bi][m], format!("bridge port {port}")));
+        for (m, member) in br.members.iter().enumerate() {
+            if batch.contains(&member.node) {
+                ports.push((plan.port_index[bi][m], format!("bridge port {}", br.ports[m])));
+            }
         }
     }
-    links.push((root.clone(), in_root));
-    for (n, node) in topo.nodes.iter().enumerate() {
+    let mut links = vec![(root.clone(), ports)];
+    for n in batch {
+        let node = &topo.nodes[n];
         let want = node.interfaces.iter().enumerate().map(|(i, f)| (plan.iface_index[n][i], format!("{}:{}", node.name, f.name)));
         links.push((handles[n].clone(), want.collect()));
     }
-    links.retain(|(_, want)| !want.is_empty());
+    links
+}
 
-    // Solicited-node groups to see joined, per node: (node, [(device, group)]).
+/// Bridges with addresses of their own. A bridge forwards between its ports whatever its own
+/// state; only its addresses need it up (and its carrier event is never urgent for the link
+/// watcher: up to 1 s).
+fn bridges_with_addresses(topo: &Topology, plan: &Plan, root: &Handle) -> PendingLinks {
+    let want = topo.bridges.iter().enumerate().filter(|(_, br)| !br.addrs.is_empty());
+    vec![(root.clone(), want.map(|(bi, br)| (plan.bridge_index[bi], format!("bridge {}", br.name))).collect())]
+}
+
+/// Waits until every link is operationally up: only then has the kernel attached its queue,
+/// and a packet sent before is dropped. Each round looks again only at what is still pending.
+fn wait_links(rt: &tokio::runtime::Runtime, mut links: PendingLinks) -> Result<()> {
+    poll_until(|| {
+        links.retain(|(_, want)| !want.is_empty());
+        if links.is_empty() {
+            return Ok(None);
+        }
+        links = rt.block_on(try_join_all(std::mem::take(&mut links).into_iter().map(still_down)))?;
+        links.retain(|(_, want)| !want.is_empty());
+        Ok(links.first().map(|(_, want)| format!("{} is not up", want[0].1)))
+    })
+}
+
+/// Waits until every IPv6 address has joined its solicited-node multicast group: before that,
+/// neighbour solicitations for it are dropped and the first connect stalls for a second.
+fn wait_ipv6_groups(topo: &Topology, nodes: &[NetNs]) -> Result<()> {
+    // Per node: [(device, group)].
     let mut groups: Vec<(usize, Vec<(String, String)>)> = topo
         .nodes
         .iter()
@@ -399,38 +448,39 @@ fn wait_ready(
             });
             (n, want.collect::<Vec<_>>())
         })
-        .filter(|(_, want)| !want.is_empty())
         .collect();
+    poll_until(|| {
+        for (n, want) in &mut groups {
+            if want.is_empty() {
+                continue;
+            }
+            let table = nodes[*n]
+                .run(|| std::fs::read_to_string("/proc/thread-self/net/igmp6"))
+                .and_then(|r| r)
+                .map_err(Error::io("reading /proc/thread-self/net/igmp6"))?;
+            want.retain(|(dev, group)| {
+                !table.lines().any(|l| {
+                    let mut f = l.split_whitespace();
+                    f.nth(1) == Some(dev.as_str()) && f.next() == Some(group.as_str())
+                })
+            });
+        }
+        groups.retain(|(_, want)| !want.is_empty());
+        Ok(groups.first().map(|(n, want)| {
+            format!("{}:{} has not joined an IPv6 solicited-node group", topo.nodes[*n].name, want[0].0)
+        }))
+    })
+}
 
+/// Calls `pending` until it reports nothing pending, with short growing pauses, for at most
+/// `READY_TIMEOUT`.
+fn poll_until(mut pending: impl FnMut() -> Result<Option<String>>) -> Result<()> {
     let start = Instant::now();
     let mut pause = Duration::from_micros(50);
     loop {
-        links = rt.block_on(try_join_all(links.into_iter().map(still_down)))?;
-        links.retain(|(_, want)| !want.is_empty());
-        if links.is_empty() {
-            for (n, want) in &mut groups {
-                let table = nodes[*n]
-                    .run(|| std::fs::read_to_string("/proc/thread-self/net/igmp6"))
-                    .and_then(|r| r)
-                    .map_err(Error::io("reading /proc/thread-self/net/igmp6"))?;
-                want.retain(|(dev, group)| {
-                    !table.lines().any(|l| {
-                        let mut f = l.split_whitespace();
-                        f.nth(1) == Some(dev.as_str()) && f.next() == Some(group.as_str())
-                    })
-                });
-            }
-            groups.retain(|(_, want)| !want.is_empty());
-        }
-        let pending = match (links.first(), groups.first()) {
-            (None, None) => return Ok(()),
-            (Some((_, want)), _) => format!("{} is not up", want[0].1),
-            (None, Some((n, want))) => {
-                format!("{}:{} has not joined an IPv6 solicited-node group", topo.nodes[*n].name, want[0].0)
-            }
-        };
+        let Some(what) = pending()? else { return Ok(()) };
         if start.elapsed() > READY_TIMEOUT {
-            return Err(Error::NotReady(READY_TIMEOUT, pending));
+            return Err(Error::NotReady(READY_TIMEOUT, what));
         }
         std::thread::sleep(pause);
         pause = (pause * 3 / 2).min(Duration::from_micros(500));

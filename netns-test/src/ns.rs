@@ -19,11 +19,12 @@ impl NetNs {
         File::open("/proc/thread-self/ns/net").map(NetNs)
     }
 
-    /// A fresh namespace; the calling thread is back where it was when this returns.
-    pub(crate) fn new() -> io::Result<NetNs> {
+    /// A fresh namespace, with `init` run inside it first (cheaper than entering it later);
+    /// the calling thread is back where it was when this returns.
+    pub(crate) fn new_with(init: impl FnOnce() -> io::Result<()>) -> io::Result<NetNs> {
         let here = NetNs::current()?;
         unshare(CloneFlags::CLONE_NEWNET)?;
-        let new = NetNs::current();
+        let new = NetNs::current().and_then(|ns| init().map(|()| ns));
         here.enter()?;
         new
     }
