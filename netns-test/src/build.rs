@@ -68,9 +68,12 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
     // Links come up in batches. The kernel's link watcher, which must see a link before it
     // passes packets, handles a bounded number of carrier events per run and defers the rest
     // by up to a second per run; batches within that budget are handled at once.
+    // Each batch waits for its nodes' ends of the veths (small per-node listings); the bridge
+    // ports, whose events went through the same link-watcher runs, are checked once at the end
+    // (one listing of the test's namespace, not one per batch).
     for batch in batches(topo) {
         rt.block_on(configure(topo, &plan, &handles, batch.clone()))?;
-        wait_links(&rt, links_of(topo, &plan, &root, &handles, batch))?;
+        wait_links(&rt, node_links(topo, &plan, &handles, batch))?;
     }
     rt.block_on(address_bridges(topo, &plan, &root))?;
     trace.mark("addresses");
@@ -82,7 +85,7 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
             .and_then(|r| r)
             .map_err(Error::io(format!("setting sysctls in node `{}`", topo.nodes[0].name)))?;
     }
-    wait_links(&rt, bridges_with_addresses(topo, &plan, &root))?;
+    wait_links(&rt, bridge_links(topo, &plan, &root))?;
     wait_ipv6_groups(topo, &nodes)?;
     trace.mark("ready");
     trace.report(topo);
@@ -387,31 +390,31 @@ async fn add_routes(topo: &Topology, handles: &[Handle]) -> Result<()> {
 /// Links to see up, per namespace.
 type PendingLinks = Vec<(Handle, Vec<(u32, String)>)>;
 
-/// The links of the nodes in `batch`: theirs, and the bridge ports they are plugged into.
-fn links_of(topo: &Topology, plan: &Plan, root: &Handle, handles: &[Handle], batch: std::ops::Range<usize>) -> PendingLinks {
-    let mut ports = Vec::new();
-    for (bi, br) in topo.bridges.iter().enumerate() {
-        for (m, member) in br.members.iter().enumerate() {
-            if batch.contains(&member.node) {
-                ports.push((plan.port_index[bi][m], format!("bridge port {}", br.ports[m])));
-            }
-        }
-    }
-    let mut links = vec![(root.clone(), ports)];
-    for n in batch {
-        let node = &topo.nodes[n];
-        let want = node.interfaces.iter().enumerate().map(|(i, f)| (plan.iface_index[n][i], format!("{}:{}", node.name, f.name)));
-        links.push((handles[n].clone(), want.collect()));
-    }
-    links
+/// The interfaces of the nodes in `batch`.
+fn node_links(topo: &Topology, plan: &Plan, handles: &[Handle], batch: std::ops::Range<usize>) -> PendingLinks {
+    batch
+        .map(|n| {
+            let node = &topo.nodes[n];
+            let want = node.interfaces.iter().enumerate().map(|(i, f)| (plan.iface_index[n][i], format!("{}:{}", node.name, f.name)));
+            (handles[n].clone(), want.collect())
+        })
+        .collect()
 }
 
-/// Bridges with addresses of their own. A bridge forwards between its ports whatever its own
-/// state; only its addresses need it up (and its carrier event is never urgent for the link
-/// watcher: up to 1 s).
-fn bridges_with_addresses(topo: &Topology, plan: &Plan, root: &Handle) -> PendingLinks {
-    let want = topo.bridges.iter().enumerate().filter(|(_, br)| !br.addrs.is_empty());
-    vec![(root.clone(), want.map(|(bi, br)| (plan.bridge_index[bi], format!("bridge {}", br.name))).collect())]
+/// Every bridge port, and the bridges that have addresses of their own. A bridge forwards
+/// between its ports whatever its own state; only its addresses need it up (and its carrier
+/// event is never urgent for the link watcher: up to 1 s).
+fn bridge_links(topo: &Topology, plan: &Plan, root: &Handle) -> PendingLinks {
+    let mut want = Vec::new();
+    for (bi, br) in topo.bridges.iter().enumerate() {
+        if !br.addrs.is_empty() {
+            want.push((plan.bridge_index[bi], format!("bridge {}", br.name)));
+        }
+        for (m, port) in br.ports.iter().enumerate() {
+            want.push((plan.port_index[bi][m], format!("bridge port {port}")));
+        }
+    }
+    vec![(root.clone(), want)]
 }
 
 /// Waits until every link is operationally up: only then has the kernel attached its queue,
