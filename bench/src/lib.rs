@@ -68,7 +68,11 @@ impl LinkMonitor {
     pub fn new() -> std::io::Result<LinkMonitor> {
         // SAFETY: plain socket syscalls on a zeroed sockaddr_nl.
         unsafe {
-            let fd = libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, libc::NETLINK_ROUTE);
+            let fd = libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+                libc::NETLINK_ROUTE,
+            );
             if fd < 0 {
                 return Err(std::io::Error::last_os_error());
             }
@@ -77,7 +81,9 @@ impl LinkMonitor {
             let mut sa: libc::sockaddr_nl = std::mem::zeroed();
             sa.nl_family = libc::AF_NETLINK as u16;
             sa.nl_groups = libc::RTMGRP_LINK as u32;
-            if libc::bind(fd, (&sa as *const libc::sockaddr_nl).cast(), std::mem::size_of::<libc::sockaddr_nl>() as u32) != 0 {
+            if libc::bind(fd, (&sa as *const libc::sockaddr_nl).cast(), std::mem::size_of::<libc::sockaddr_nl>() as u32)
+                != 0
+            {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(LinkMonitor { fd })

@@ -2,7 +2,8 @@
 
 use netns_test::{netns_test, Net};
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.0.0.254/24|fd00:0::fe/64 { h1=10.0.0.1/24|fd00:0::1/64, h2=10.0.0.2/24|fd00:0::2/64, h3=10.0.0.3/24|fd00:0::3/64, r=10.0.0.10/24|fd00:0::a/64 }
         r=10.0.1.1/24|fd00:0:1::1/64 -- srv=10.0.1.2/24|fd00:0:1::2/64 [mtu=1400]
         r [forward]
@@ -12,13 +13,16 @@ use netns_test::{netns_test, Net};
         h1: fd00:0:1::/64 via fd00:0::a
         srv: default via 10.0.1.1
         srv: default via fd00:0:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_000(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 0, 5);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.1.0.254/24|fd00:1::fe/64 { h1=10.1.0.1/24|fd00:1::1/64, h2=10.1.0.2/24|fd00:1::2/64, h3=10.1.0.3/24|fd00:1::3/64, r=10.1.0.10/24|fd00:1::a/64 }
         r=10.1.1.1/24|fd00:1:1::1/64 -- srv=10.1.1.2/24|fd00:1:1::2/64 [mtu=1400]
         r [forward]
@@ -28,13 +32,16 @@ fn t_000(net: &Net) {
         h1: fd00:1:1::/64 via fd00:1::a
         srv: default via 10.1.1.1
         srv: default via fd00:1:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_001(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 1, 6);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.2.0.254/24|fd00:2::fe/64 { h1=10.2.0.1/24|fd00:2::1/64, h2=10.2.0.2/24|fd00:2::2/64, h3=10.2.0.3/24|fd00:2::3/64, r=10.2.0.10/24|fd00:2::a/64 }
         r=10.2.1.1/24|fd00:2:1::1/64 -- srv=10.2.1.2/24|fd00:2:1::2/64 [mtu=1400]
         r [forward]
@@ -44,13 +51,16 @@ fn t_001(net: &Net) {
         h1: fd00:2:1::/64 via fd00:2::a
         srv: default via 10.2.1.1
         srv: default via fd00:2:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_002(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 2, 7);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.3.0.254/24|fd00:3::fe/64 { h1=10.3.0.1/24|fd00:3::1/64, h2=10.3.0.2/24|fd00:3::2/64, h3=10.3.0.3/24|fd00:3::3/64, r=10.3.0.10/24|fd00:3::a/64 }
         r=10.3.1.1/24|fd00:3:1::1/64 -- srv=10.3.1.2/24|fd00:3:1::2/64 [mtu=1400]
         r [forward]
@@ -60,13 +70,16 @@ fn t_002(net: &Net) {
         h1: fd00:3:1::/64 via fd00:3::a
         srv: default via 10.3.1.1
         srv: default via fd00:3:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_003(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 3, 8);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.4.0.254/24|fd00:4::fe/64 { h1=10.4.0.1/24|fd00:4::1/64, h2=10.4.0.2/24|fd00:4::2/64, h3=10.4.0.3/24|fd00:4::3/64, r=10.4.0.10/24|fd00:4::a/64 }
         r=10.4.1.1/24|fd00:4:1::1/64 -- srv=10.4.1.2/24|fd00:4:1::2/64 [mtu=1400]
         r [forward]
@@ -76,13 +89,16 @@ fn t_003(net: &Net) {
         h1: fd00:4:1::/64 via fd00:4::a
         srv: default via 10.4.1.1
         srv: default via fd00:4:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_004(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 4, 9);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.5.0.254/24|fd00:5::fe/64 { h1=10.5.0.1/24|fd00:5::1/64, h2=10.5.0.2/24|fd00:5::2/64, h3=10.5.0.3/24|fd00:5::3/64, r=10.5.0.10/24|fd00:5::a/64 }
         r=10.5.1.1/24|fd00:5:1::1/64 -- srv=10.5.1.2/24|fd00:5:1::2/64 [mtu=1400]
         r [forward]
@@ -92,13 +108,16 @@ fn t_004(net: &Net) {
         h1: fd00:5:1::/64 via fd00:5::a
         srv: default via 10.5.1.1
         srv: default via fd00:5:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_005(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 5, 10);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.6.0.254/24|fd00:6::fe/64 { h1=10.6.0.1/24|fd00:6::1/64, h2=10.6.0.2/24|fd00:6::2/64, h3=10.6.0.3/24|fd00:6::3/64, r=10.6.0.10/24|fd00:6::a/64 }
         r=10.6.1.1/24|fd00:6:1::1/64 -- srv=10.6.1.2/24|fd00:6:1::2/64 [mtu=1400]
         r [forward]
@@ -108,13 +127,16 @@ fn t_005(net: &Net) {
         h1: fd00:6:1::/64 via fd00:6::a
         srv: default via 10.6.1.1
         srv: default via fd00:6:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_006(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 6, 11);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.7.0.254/24|fd00:7::fe/64 { h1=10.7.0.1/24|fd00:7::1/64, h2=10.7.0.2/24|fd00:7::2/64, h3=10.7.0.3/24|fd00:7::3/64, r=10.7.0.10/24|fd00:7::a/64 }
         r=10.7.1.1/24|fd00:7:1::1/64 -- srv=10.7.1.2/24|fd00:7:1::2/64 [mtu=1400]
         r [forward]
@@ -124,13 +146,16 @@ fn t_006(net: &Net) {
         h1: fd00:7:1::/64 via fd00:7::a
         srv: default via 10.7.1.1
         srv: default via fd00:7:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_007(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 7, 12);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.8.0.254/24|fd00:8::fe/64 { h1=10.8.0.1/24|fd00:8::1/64, h2=10.8.0.2/24|fd00:8::2/64, h3=10.8.0.3/24|fd00:8::3/64, r=10.8.0.10/24|fd00:8::a/64 }
         r=10.8.1.1/24|fd00:8:1::1/64 -- srv=10.8.1.2/24|fd00:8:1::2/64 [mtu=1400]
         r [forward]
@@ -140,13 +165,16 @@ fn t_007(net: &Net) {
         h1: fd00:8:1::/64 via fd00:8::a
         srv: default via 10.8.1.1
         srv: default via fd00:8:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_008(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 8, 13);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.9.0.254/24|fd00:9::fe/64 { h1=10.9.0.1/24|fd00:9::1/64, h2=10.9.0.2/24|fd00:9::2/64, h3=10.9.0.3/24|fd00:9::3/64, r=10.9.0.10/24|fd00:9::a/64 }
         r=10.9.1.1/24|fd00:9:1::1/64 -- srv=10.9.1.2/24|fd00:9:1::2/64 [mtu=1400]
         r [forward]
@@ -156,13 +184,16 @@ fn t_008(net: &Net) {
         h1: fd00:9:1::/64 via fd00:9::a
         srv: default via 10.9.1.1
         srv: default via fd00:9:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_009(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 9, 14);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.10.0.254/24|fd00:a::fe/64 { h1=10.10.0.1/24|fd00:a::1/64, h2=10.10.0.2/24|fd00:a::2/64, h3=10.10.0.3/24|fd00:a::3/64, r=10.10.0.10/24|fd00:a::a/64 }
         r=10.10.1.1/24|fd00:a:1::1/64 -- srv=10.10.1.2/24|fd00:a:1::2/64 [mtu=1400]
         r [forward]
@@ -172,13 +203,16 @@ fn t_009(net: &Net) {
         h1: fd00:a:1::/64 via fd00:a::a
         srv: default via 10.10.1.1
         srv: default via fd00:a:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_010(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 10, 15);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.11.0.254/24|fd00:b::fe/64 { h1=10.11.0.1/24|fd00:b::1/64, h2=10.11.0.2/24|fd00:b::2/64, h3=10.11.0.3/24|fd00:b::3/64, r=10.11.0.10/24|fd00:b::a/64 }
         r=10.11.1.1/24|fd00:b:1::1/64 -- srv=10.11.1.2/24|fd00:b:1::2/64 [mtu=1400]
         r [forward]
@@ -188,13 +222,16 @@ fn t_010(net: &Net) {
         h1: fd00:b:1::/64 via fd00:b::a
         srv: default via 10.11.1.1
         srv: default via fd00:b:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_011(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 11, 16);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.12.0.254/24|fd00:c::fe/64 { h1=10.12.0.1/24|fd00:c::1/64, h2=10.12.0.2/24|fd00:c::2/64, h3=10.12.0.3/24|fd00:c::3/64, r=10.12.0.10/24|fd00:c::a/64 }
         r=10.12.1.1/24|fd00:c:1::1/64 -- srv=10.12.1.2/24|fd00:c:1::2/64 [mtu=1400]
         r [forward]
@@ -204,13 +241,16 @@ fn t_011(net: &Net) {
         h1: fd00:c:1::/64 via fd00:c::a
         srv: default via 10.12.1.1
         srv: default via fd00:c:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_012(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 12, 17);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.13.0.254/24|fd00:d::fe/64 { h1=10.13.0.1/24|fd00:d::1/64, h2=10.13.0.2/24|fd00:d::2/64, h3=10.13.0.3/24|fd00:d::3/64, r=10.13.0.10/24|fd00:d::a/64 }
         r=10.13.1.1/24|fd00:d:1::1/64 -- srv=10.13.1.2/24|fd00:d:1::2/64 [mtu=1400]
         r [forward]
@@ -220,13 +260,16 @@ fn t_012(net: &Net) {
         h1: fd00:d:1::/64 via fd00:d::a
         srv: default via 10.13.1.1
         srv: default via fd00:d:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_013(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 13, 18);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.14.0.254/24|fd00:e::fe/64 { h1=10.14.0.1/24|fd00:e::1/64, h2=10.14.0.2/24|fd00:e::2/64, h3=10.14.0.3/24|fd00:e::3/64, r=10.14.0.10/24|fd00:e::a/64 }
         r=10.14.1.1/24|fd00:e:1::1/64 -- srv=10.14.1.2/24|fd00:e:1::2/64 [mtu=1400]
         r [forward]
@@ -236,13 +279,16 @@ fn t_013(net: &Net) {
         h1: fd00:e:1::/64 via fd00:e::a
         srv: default via 10.14.1.1
         srv: default via fd00:e:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_014(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 14, 19);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.15.0.254/24|fd00:f::fe/64 { h1=10.15.0.1/24|fd00:f::1/64, h2=10.15.0.2/24|fd00:f::2/64, h3=10.15.0.3/24|fd00:f::3/64, r=10.15.0.10/24|fd00:f::a/64 }
         r=10.15.1.1/24|fd00:f:1::1/64 -- srv=10.15.1.2/24|fd00:f:1::2/64 [mtu=1400]
         r [forward]
@@ -252,13 +298,16 @@ fn t_014(net: &Net) {
         h1: fd00:f:1::/64 via fd00:f::a
         srv: default via 10.15.1.1
         srv: default via fd00:f:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_015(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 15, 20);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.16.0.254/24|fd00:10::fe/64 { h1=10.16.0.1/24|fd00:10::1/64, h2=10.16.0.2/24|fd00:10::2/64, h3=10.16.0.3/24|fd00:10::3/64, r=10.16.0.10/24|fd00:10::a/64 }
         r=10.16.1.1/24|fd00:10:1::1/64 -- srv=10.16.1.2/24|fd00:10:1::2/64 [mtu=1400]
         r [forward]
@@ -268,13 +317,16 @@ fn t_015(net: &Net) {
         h1: fd00:10:1::/64 via fd00:10::a
         srv: default via 10.16.1.1
         srv: default via fd00:10:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_016(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 16, 21);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.17.0.254/24|fd00:11::fe/64 { h1=10.17.0.1/24|fd00:11::1/64, h2=10.17.0.2/24|fd00:11::2/64, h3=10.17.0.3/24|fd00:11::3/64, r=10.17.0.10/24|fd00:11::a/64 }
         r=10.17.1.1/24|fd00:11:1::1/64 -- srv=10.17.1.2/24|fd00:11:1::2/64 [mtu=1400]
         r [forward]
@@ -284,13 +336,16 @@ fn t_016(net: &Net) {
         h1: fd00:11:1::/64 via fd00:11::a
         srv: default via 10.17.1.1
         srv: default via fd00:11:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_017(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 17, 22);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.18.0.254/24|fd00:12::fe/64 { h1=10.18.0.1/24|fd00:12::1/64, h2=10.18.0.2/24|fd00:12::2/64, h3=10.18.0.3/24|fd00:12::3/64, r=10.18.0.10/24|fd00:12::a/64 }
         r=10.18.1.1/24|fd00:12:1::1/64 -- srv=10.18.1.2/24|fd00:12:1::2/64 [mtu=1400]
         r [forward]
@@ -300,13 +355,16 @@ fn t_017(net: &Net) {
         h1: fd00:12:1::/64 via fd00:12::a
         srv: default via 10.18.1.1
         srv: default via fd00:12:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_018(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 18, 23);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.19.0.254/24|fd00:13::fe/64 { h1=10.19.0.1/24|fd00:13::1/64, h2=10.19.0.2/24|fd00:13::2/64, h3=10.19.0.3/24|fd00:13::3/64, r=10.19.0.10/24|fd00:13::a/64 }
         r=10.19.1.1/24|fd00:13:1::1/64 -- srv=10.19.1.2/24|fd00:13:1::2/64 [mtu=1400]
         r [forward]
@@ -316,13 +374,16 @@ fn t_018(net: &Net) {
         h1: fd00:13:1::/64 via fd00:13::a
         srv: default via 10.19.1.1
         srv: default via fd00:13:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_019(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 19, 24);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.20.0.254/24|fd00:14::fe/64 { h1=10.20.0.1/24|fd00:14::1/64, h2=10.20.0.2/24|fd00:14::2/64, h3=10.20.0.3/24|fd00:14::3/64, r=10.20.0.10/24|fd00:14::a/64 }
         r=10.20.1.1/24|fd00:14:1::1/64 -- srv=10.20.1.2/24|fd00:14:1::2/64 [mtu=1400]
         r [forward]
@@ -332,13 +393,16 @@ fn t_019(net: &Net) {
         h1: fd00:14:1::/64 via fd00:14::a
         srv: default via 10.20.1.1
         srv: default via fd00:14:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_020(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 20, 25);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.21.0.254/24|fd00:15::fe/64 { h1=10.21.0.1/24|fd00:15::1/64, h2=10.21.0.2/24|fd00:15::2/64, h3=10.21.0.3/24|fd00:15::3/64, r=10.21.0.10/24|fd00:15::a/64 }
         r=10.21.1.1/24|fd00:15:1::1/64 -- srv=10.21.1.2/24|fd00:15:1::2/64 [mtu=1400]
         r [forward]
@@ -348,13 +412,16 @@ fn t_020(net: &Net) {
         h1: fd00:15:1::/64 via fd00:15::a
         srv: default via 10.21.1.1
         srv: default via fd00:15:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_021(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 21, 26);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.22.0.254/24|fd00:16::fe/64 { h1=10.22.0.1/24|fd00:16::1/64, h2=10.22.0.2/24|fd00:16::2/64, h3=10.22.0.3/24|fd00:16::3/64, r=10.22.0.10/24|fd00:16::a/64 }
         r=10.22.1.1/24|fd00:16:1::1/64 -- srv=10.22.1.2/24|fd00:16:1::2/64 [mtu=1400]
         r [forward]
@@ -364,13 +431,16 @@ fn t_021(net: &Net) {
         h1: fd00:16:1::/64 via fd00:16::a
         srv: default via 10.22.1.1
         srv: default via fd00:16:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_022(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 22, 27);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.23.0.254/24|fd00:17::fe/64 { h1=10.23.0.1/24|fd00:17::1/64, h2=10.23.0.2/24|fd00:17::2/64, h3=10.23.0.3/24|fd00:17::3/64, r=10.23.0.10/24|fd00:17::a/64 }
         r=10.23.1.1/24|fd00:17:1::1/64 -- srv=10.23.1.2/24|fd00:17:1::2/64 [mtu=1400]
         r [forward]
@@ -380,13 +450,16 @@ fn t_022(net: &Net) {
         h1: fd00:17:1::/64 via fd00:17::a
         srv: default via 10.23.1.1
         srv: default via fd00:17:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_023(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 23, 28);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.24.0.254/24|fd00:18::fe/64 { h1=10.24.0.1/24|fd00:18::1/64, h2=10.24.0.2/24|fd00:18::2/64, h3=10.24.0.3/24|fd00:18::3/64, r=10.24.0.10/24|fd00:18::a/64 }
         r=10.24.1.1/24|fd00:18:1::1/64 -- srv=10.24.1.2/24|fd00:18:1::2/64 [mtu=1400]
         r [forward]
@@ -396,13 +469,16 @@ fn t_023(net: &Net) {
         h1: fd00:18:1::/64 via fd00:18::a
         srv: default via 10.24.1.1
         srv: default via fd00:18:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_024(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 24, 29);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.25.0.254/24|fd00:19::fe/64 { h1=10.25.0.1/24|fd00:19::1/64, h2=10.25.0.2/24|fd00:19::2/64, h3=10.25.0.3/24|fd00:19::3/64, r=10.25.0.10/24|fd00:19::a/64 }
         r=10.25.1.1/24|fd00:19:1::1/64 -- srv=10.25.1.2/24|fd00:19:1::2/64 [mtu=1400]
         r [forward]
@@ -412,13 +488,16 @@ fn t_024(net: &Net) {
         h1: fd00:19:1::/64 via fd00:19::a
         srv: default via 10.25.1.1
         srv: default via fd00:19:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_025(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 25, 30);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.26.0.254/24|fd00:1a::fe/64 { h1=10.26.0.1/24|fd00:1a::1/64, h2=10.26.0.2/24|fd00:1a::2/64, h3=10.26.0.3/24|fd00:1a::3/64, r=10.26.0.10/24|fd00:1a::a/64 }
         r=10.26.1.1/24|fd00:1a:1::1/64 -- srv=10.26.1.2/24|fd00:1a:1::2/64 [mtu=1400]
         r [forward]
@@ -428,13 +507,16 @@ fn t_025(net: &Net) {
         h1: fd00:1a:1::/64 via fd00:1a::a
         srv: default via 10.26.1.1
         srv: default via fd00:1a:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_026(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 26, 31);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.27.0.254/24|fd00:1b::fe/64 { h1=10.27.0.1/24|fd00:1b::1/64, h2=10.27.0.2/24|fd00:1b::2/64, h3=10.27.0.3/24|fd00:1b::3/64, r=10.27.0.10/24|fd00:1b::a/64 }
         r=10.27.1.1/24|fd00:1b:1::1/64 -- srv=10.27.1.2/24|fd00:1b:1::2/64 [mtu=1400]
         r [forward]
@@ -444,13 +526,16 @@ fn t_026(net: &Net) {
         h1: fd00:1b:1::/64 via fd00:1b::a
         srv: default via 10.27.1.1
         srv: default via fd00:1b:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_027(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 27, 32);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.28.0.254/24|fd00:1c::fe/64 { h1=10.28.0.1/24|fd00:1c::1/64, h2=10.28.0.2/24|fd00:1c::2/64, h3=10.28.0.3/24|fd00:1c::3/64, r=10.28.0.10/24|fd00:1c::a/64 }
         r=10.28.1.1/24|fd00:1c:1::1/64 -- srv=10.28.1.2/24|fd00:1c:1::2/64 [mtu=1400]
         r [forward]
@@ -460,13 +545,16 @@ fn t_027(net: &Net) {
         h1: fd00:1c:1::/64 via fd00:1c::a
         srv: default via 10.28.1.1
         srv: default via fd00:1c:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_028(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 28, 33);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.29.0.254/24|fd00:1d::fe/64 { h1=10.29.0.1/24|fd00:1d::1/64, h2=10.29.0.2/24|fd00:1d::2/64, h3=10.29.0.3/24|fd00:1d::3/64, r=10.29.0.10/24|fd00:1d::a/64 }
         r=10.29.1.1/24|fd00:1d:1::1/64 -- srv=10.29.1.2/24|fd00:1d:1::2/64 [mtu=1400]
         r [forward]
@@ -476,13 +564,16 @@ fn t_028(net: &Net) {
         h1: fd00:1d:1::/64 via fd00:1d::a
         srv: default via 10.29.1.1
         srv: default via fd00:1d:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_029(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 29, 34);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.30.0.254/24|fd00:1e::fe/64 { h1=10.30.0.1/24|fd00:1e::1/64, h2=10.30.0.2/24|fd00:1e::2/64, h3=10.30.0.3/24|fd00:1e::3/64, r=10.30.0.10/24|fd00:1e::a/64 }
         r=10.30.1.1/24|fd00:1e:1::1/64 -- srv=10.30.1.2/24|fd00:1e:1::2/64 [mtu=1400]
         r [forward]
@@ -492,13 +583,16 @@ fn t_029(net: &Net) {
         h1: fd00:1e:1::/64 via fd00:1e::a
         srv: default via 10.30.1.1
         srv: default via fd00:1e:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_030(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 30, 35);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.31.0.254/24|fd00:1f::fe/64 { h1=10.31.0.1/24|fd00:1f::1/64, h2=10.31.0.2/24|fd00:1f::2/64, h3=10.31.0.3/24|fd00:1f::3/64, r=10.31.0.10/24|fd00:1f::a/64 }
         r=10.31.1.1/24|fd00:1f:1::1/64 -- srv=10.31.1.2/24|fd00:1f:1::2/64 [mtu=1400]
         r [forward]
@@ -508,13 +602,16 @@ fn t_030(net: &Net) {
         h1: fd00:1f:1::/64 via fd00:1f::a
         srv: default via 10.31.1.1
         srv: default via fd00:1f:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_031(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 31, 36);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.32.0.254/24|fd00:20::fe/64 { h1=10.32.0.1/24|fd00:20::1/64, h2=10.32.0.2/24|fd00:20::2/64, h3=10.32.0.3/24|fd00:20::3/64, r=10.32.0.10/24|fd00:20::a/64 }
         r=10.32.1.1/24|fd00:20:1::1/64 -- srv=10.32.1.2/24|fd00:20:1::2/64 [mtu=1400]
         r [forward]
@@ -524,13 +621,16 @@ fn t_031(net: &Net) {
         h1: fd00:20:1::/64 via fd00:20::a
         srv: default via 10.32.1.1
         srv: default via fd00:20:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_032(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 32, 37);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.33.0.254/24|fd00:21::fe/64 { h1=10.33.0.1/24|fd00:21::1/64, h2=10.33.0.2/24|fd00:21::2/64, h3=10.33.0.3/24|fd00:21::3/64, r=10.33.0.10/24|fd00:21::a/64 }
         r=10.33.1.1/24|fd00:21:1::1/64 -- srv=10.33.1.2/24|fd00:21:1::2/64 [mtu=1400]
         r [forward]
@@ -540,13 +640,16 @@ fn t_032(net: &Net) {
         h1: fd00:21:1::/64 via fd00:21::a
         srv: default via 10.33.1.1
         srv: default via fd00:21:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_033(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 33, 38);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.34.0.254/24|fd00:22::fe/64 { h1=10.34.0.1/24|fd00:22::1/64, h2=10.34.0.2/24|fd00:22::2/64, h3=10.34.0.3/24|fd00:22::3/64, r=10.34.0.10/24|fd00:22::a/64 }
         r=10.34.1.1/24|fd00:22:1::1/64 -- srv=10.34.1.2/24|fd00:22:1::2/64 [mtu=1400]
         r [forward]
@@ -556,13 +659,16 @@ fn t_033(net: &Net) {
         h1: fd00:22:1::/64 via fd00:22::a
         srv: default via 10.34.1.1
         srv: default via fd00:22:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_034(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 34, 39);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.35.0.254/24|fd00:23::fe/64 { h1=10.35.0.1/24|fd00:23::1/64, h2=10.35.0.2/24|fd00:23::2/64, h3=10.35.0.3/24|fd00:23::3/64, r=10.35.0.10/24|fd00:23::a/64 }
         r=10.35.1.1/24|fd00:23:1::1/64 -- srv=10.35.1.2/24|fd00:23:1::2/64 [mtu=1400]
         r [forward]
@@ -572,13 +678,16 @@ fn t_034(net: &Net) {
         h1: fd00:23:1::/64 via fd00:23::a
         srv: default via 10.35.1.1
         srv: default via fd00:23:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_035(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 35, 40);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.36.0.254/24|fd00:24::fe/64 { h1=10.36.0.1/24|fd00:24::1/64, h2=10.36.0.2/24|fd00:24::2/64, h3=10.36.0.3/24|fd00:24::3/64, r=10.36.0.10/24|fd00:24::a/64 }
         r=10.36.1.1/24|fd00:24:1::1/64 -- srv=10.36.1.2/24|fd00:24:1::2/64 [mtu=1400]
         r [forward]
@@ -588,13 +697,16 @@ fn t_035(net: &Net) {
         h1: fd00:24:1::/64 via fd00:24::a
         srv: default via 10.36.1.1
         srv: default via fd00:24:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_036(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 36, 41);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.37.0.254/24|fd00:25::fe/64 { h1=10.37.0.1/24|fd00:25::1/64, h2=10.37.0.2/24|fd00:25::2/64, h3=10.37.0.3/24|fd00:25::3/64, r=10.37.0.10/24|fd00:25::a/64 }
         r=10.37.1.1/24|fd00:25:1::1/64 -- srv=10.37.1.2/24|fd00:25:1::2/64 [mtu=1400]
         r [forward]
@@ -604,13 +716,16 @@ fn t_036(net: &Net) {
         h1: fd00:25:1::/64 via fd00:25::a
         srv: default via 10.37.1.1
         srv: default via fd00:25:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_037(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 37, 42);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.38.0.254/24|fd00:26::fe/64 { h1=10.38.0.1/24|fd00:26::1/64, h2=10.38.0.2/24|fd00:26::2/64, h3=10.38.0.3/24|fd00:26::3/64, r=10.38.0.10/24|fd00:26::a/64 }
         r=10.38.1.1/24|fd00:26:1::1/64 -- srv=10.38.1.2/24|fd00:26:1::2/64 [mtu=1400]
         r [forward]
@@ -620,13 +735,16 @@ fn t_037(net: &Net) {
         h1: fd00:26:1::/64 via fd00:26::a
         srv: default via 10.38.1.1
         srv: default via fd00:26:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_038(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 38, 43);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.39.0.254/24|fd00:27::fe/64 { h1=10.39.0.1/24|fd00:27::1/64, h2=10.39.0.2/24|fd00:27::2/64, h3=10.39.0.3/24|fd00:27::3/64, r=10.39.0.10/24|fd00:27::a/64 }
         r=10.39.1.1/24|fd00:27:1::1/64 -- srv=10.39.1.2/24|fd00:27:1::2/64 [mtu=1400]
         r [forward]
@@ -636,13 +754,16 @@ fn t_038(net: &Net) {
         h1: fd00:27:1::/64 via fd00:27::a
         srv: default via 10.39.1.1
         srv: default via fd00:27:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_039(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 39, 44);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.40.0.254/24|fd00:28::fe/64 { h1=10.40.0.1/24|fd00:28::1/64, h2=10.40.0.2/24|fd00:28::2/64, h3=10.40.0.3/24|fd00:28::3/64, r=10.40.0.10/24|fd00:28::a/64 }
         r=10.40.1.1/24|fd00:28:1::1/64 -- srv=10.40.1.2/24|fd00:28:1::2/64 [mtu=1400]
         r [forward]
@@ -652,13 +773,16 @@ fn t_039(net: &Net) {
         h1: fd00:28:1::/64 via fd00:28::a
         srv: default via 10.40.1.1
         srv: default via fd00:28:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_040(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 40, 45);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.41.0.254/24|fd00:29::fe/64 { h1=10.41.0.1/24|fd00:29::1/64, h2=10.41.0.2/24|fd00:29::2/64, h3=10.41.0.3/24|fd00:29::3/64, r=10.41.0.10/24|fd00:29::a/64 }
         r=10.41.1.1/24|fd00:29:1::1/64 -- srv=10.41.1.2/24|fd00:29:1::2/64 [mtu=1400]
         r [forward]
@@ -668,13 +792,16 @@ fn t_040(net: &Net) {
         h1: fd00:29:1::/64 via fd00:29::a
         srv: default via 10.41.1.1
         srv: default via fd00:29:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_041(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 41, 46);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.42.0.254/24|fd00:2a::fe/64 { h1=10.42.0.1/24|fd00:2a::1/64, h2=10.42.0.2/24|fd00:2a::2/64, h3=10.42.0.3/24|fd00:2a::3/64, r=10.42.0.10/24|fd00:2a::a/64 }
         r=10.42.1.1/24|fd00:2a:1::1/64 -- srv=10.42.1.2/24|fd00:2a:1::2/64 [mtu=1400]
         r [forward]
@@ -684,13 +811,16 @@ fn t_041(net: &Net) {
         h1: fd00:2a:1::/64 via fd00:2a::a
         srv: default via 10.42.1.1
         srv: default via fd00:2a:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_042(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 42, 47);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.43.0.254/24|fd00:2b::fe/64 { h1=10.43.0.1/24|fd00:2b::1/64, h2=10.43.0.2/24|fd00:2b::2/64, h3=10.43.0.3/24|fd00:2b::3/64, r=10.43.0.10/24|fd00:2b::a/64 }
         r=10.43.1.1/24|fd00:2b:1::1/64 -- srv=10.43.1.2/24|fd00:2b:1::2/64 [mtu=1400]
         r [forward]
@@ -700,13 +830,16 @@ fn t_042(net: &Net) {
         h1: fd00:2b:1::/64 via fd00:2b::a
         srv: default via 10.43.1.1
         srv: default via fd00:2b:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_043(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 43, 48);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.44.0.254/24|fd00:2c::fe/64 { h1=10.44.0.1/24|fd00:2c::1/64, h2=10.44.0.2/24|fd00:2c::2/64, h3=10.44.0.3/24|fd00:2c::3/64, r=10.44.0.10/24|fd00:2c::a/64 }
         r=10.44.1.1/24|fd00:2c:1::1/64 -- srv=10.44.1.2/24|fd00:2c:1::2/64 [mtu=1400]
         r [forward]
@@ -716,13 +849,16 @@ fn t_043(net: &Net) {
         h1: fd00:2c:1::/64 via fd00:2c::a
         srv: default via 10.44.1.1
         srv: default via fd00:2c:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_044(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 44, 49);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.45.0.254/24|fd00:2d::fe/64 { h1=10.45.0.1/24|fd00:2d::1/64, h2=10.45.0.2/24|fd00:2d::2/64, h3=10.45.0.3/24|fd00:2d::3/64, r=10.45.0.10/24|fd00:2d::a/64 }
         r=10.45.1.1/24|fd00:2d:1::1/64 -- srv=10.45.1.2/24|fd00:2d:1::2/64 [mtu=1400]
         r [forward]
@@ -732,13 +868,16 @@ fn t_044(net: &Net) {
         h1: fd00:2d:1::/64 via fd00:2d::a
         srv: default via 10.45.1.1
         srv: default via fd00:2d:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_045(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 45, 50);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.46.0.254/24|fd00:2e::fe/64 { h1=10.46.0.1/24|fd00:2e::1/64, h2=10.46.0.2/24|fd00:2e::2/64, h3=10.46.0.3/24|fd00:2e::3/64, r=10.46.0.10/24|fd00:2e::a/64 }
         r=10.46.1.1/24|fd00:2e:1::1/64 -- srv=10.46.1.2/24|fd00:2e:1::2/64 [mtu=1400]
         r [forward]
@@ -748,13 +887,16 @@ fn t_045(net: &Net) {
         h1: fd00:2e:1::/64 via fd00:2e::a
         srv: default via 10.46.1.1
         srv: default via fd00:2e:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_046(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 46, 51);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.47.0.254/24|fd00:2f::fe/64 { h1=10.47.0.1/24|fd00:2f::1/64, h2=10.47.0.2/24|fd00:2f::2/64, h3=10.47.0.3/24|fd00:2f::3/64, r=10.47.0.10/24|fd00:2f::a/64 }
         r=10.47.1.1/24|fd00:2f:1::1/64 -- srv=10.47.1.2/24|fd00:2f:1::2/64 [mtu=1400]
         r [forward]
@@ -764,13 +906,16 @@ fn t_046(net: &Net) {
         h1: fd00:2f:1::/64 via fd00:2f::a
         srv: default via 10.47.1.1
         srv: default via fd00:2f:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_047(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 47, 52);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.48.0.254/24|fd00:30::fe/64 { h1=10.48.0.1/24|fd00:30::1/64, h2=10.48.0.2/24|fd00:30::2/64, h3=10.48.0.3/24|fd00:30::3/64, r=10.48.0.10/24|fd00:30::a/64 }
         r=10.48.1.1/24|fd00:30:1::1/64 -- srv=10.48.1.2/24|fd00:30:1::2/64 [mtu=1400]
         r [forward]
@@ -780,13 +925,16 @@ fn t_047(net: &Net) {
         h1: fd00:30:1::/64 via fd00:30::a
         srv: default via 10.48.1.1
         srv: default via fd00:30:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_048(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 48, 53);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.49.0.254/24|fd00:31::fe/64 { h1=10.49.0.1/24|fd00:31::1/64, h2=10.49.0.2/24|fd00:31::2/64, h3=10.49.0.3/24|fd00:31::3/64, r=10.49.0.10/24|fd00:31::a/64 }
         r=10.49.1.1/24|fd00:31:1::1/64 -- srv=10.49.1.2/24|fd00:31:1::2/64 [mtu=1400]
         r [forward]
@@ -796,13 +944,16 @@ fn t_048(net: &Net) {
         h1: fd00:31:1::/64 via fd00:31::a
         srv: default via 10.49.1.1
         srv: default via fd00:31:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_049(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 49, 54);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.50.0.254/24|fd00:32::fe/64 { h1=10.50.0.1/24|fd00:32::1/64, h2=10.50.0.2/24|fd00:32::2/64, h3=10.50.0.3/24|fd00:32::3/64, r=10.50.0.10/24|fd00:32::a/64 }
         r=10.50.1.1/24|fd00:32:1::1/64 -- srv=10.50.1.2/24|fd00:32:1::2/64 [mtu=1400]
         r [forward]
@@ -812,13 +963,16 @@ fn t_049(net: &Net) {
         h1: fd00:32:1::/64 via fd00:32::a
         srv: default via 10.50.1.1
         srv: default via fd00:32:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_050(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 50, 55);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.51.0.254/24|fd00:33::fe/64 { h1=10.51.0.1/24|fd00:33::1/64, h2=10.51.0.2/24|fd00:33::2/64, h3=10.51.0.3/24|fd00:33::3/64, r=10.51.0.10/24|fd00:33::a/64 }
         r=10.51.1.1/24|fd00:33:1::1/64 -- srv=10.51.1.2/24|fd00:33:1::2/64 [mtu=1400]
         r [forward]
@@ -828,13 +982,16 @@ fn t_050(net: &Net) {
         h1: fd00:33:1::/64 via fd00:33::a
         srv: default via 10.51.1.1
         srv: default via fd00:33:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_051(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 51, 56);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.52.0.254/24|fd00:34::fe/64 { h1=10.52.0.1/24|fd00:34::1/64, h2=10.52.0.2/24|fd00:34::2/64, h3=10.52.0.3/24|fd00:34::3/64, r=10.52.0.10/24|fd00:34::a/64 }
         r=10.52.1.1/24|fd00:34:1::1/64 -- srv=10.52.1.2/24|fd00:34:1::2/64 [mtu=1400]
         r [forward]
@@ -844,13 +1001,16 @@ fn t_051(net: &Net) {
         h1: fd00:34:1::/64 via fd00:34::a
         srv: default via 10.52.1.1
         srv: default via fd00:34:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_052(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 52, 57);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.53.0.254/24|fd00:35::fe/64 { h1=10.53.0.1/24|fd00:35::1/64, h2=10.53.0.2/24|fd00:35::2/64, h3=10.53.0.3/24|fd00:35::3/64, r=10.53.0.10/24|fd00:35::a/64 }
         r=10.53.1.1/24|fd00:35:1::1/64 -- srv=10.53.1.2/24|fd00:35:1::2/64 [mtu=1400]
         r [forward]
@@ -860,13 +1020,16 @@ fn t_052(net: &Net) {
         h1: fd00:35:1::/64 via fd00:35::a
         srv: default via 10.53.1.1
         srv: default via fd00:35:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_053(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 53, 58);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.54.0.254/24|fd00:36::fe/64 { h1=10.54.0.1/24|fd00:36::1/64, h2=10.54.0.2/24|fd00:36::2/64, h3=10.54.0.3/24|fd00:36::3/64, r=10.54.0.10/24|fd00:36::a/64 }
         r=10.54.1.1/24|fd00:36:1::1/64 -- srv=10.54.1.2/24|fd00:36:1::2/64 [mtu=1400]
         r [forward]
@@ -876,13 +1039,16 @@ fn t_053(net: &Net) {
         h1: fd00:36:1::/64 via fd00:36::a
         srv: default via 10.54.1.1
         srv: default via fd00:36:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_054(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 54, 59);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.55.0.254/24|fd00:37::fe/64 { h1=10.55.0.1/24|fd00:37::1/64, h2=10.55.0.2/24|fd00:37::2/64, h3=10.55.0.3/24|fd00:37::3/64, r=10.55.0.10/24|fd00:37::a/64 }
         r=10.55.1.1/24|fd00:37:1::1/64 -- srv=10.55.1.2/24|fd00:37:1::2/64 [mtu=1400]
         r [forward]
@@ -892,13 +1058,16 @@ fn t_054(net: &Net) {
         h1: fd00:37:1::/64 via fd00:37::a
         srv: default via 10.55.1.1
         srv: default via fd00:37:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_055(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 55, 60);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.56.0.254/24|fd00:38::fe/64 { h1=10.56.0.1/24|fd00:38::1/64, h2=10.56.0.2/24|fd00:38::2/64, h3=10.56.0.3/24|fd00:38::3/64, r=10.56.0.10/24|fd00:38::a/64 }
         r=10.56.1.1/24|fd00:38:1::1/64 -- srv=10.56.1.2/24|fd00:38:1::2/64 [mtu=1400]
         r [forward]
@@ -908,13 +1077,16 @@ fn t_055(net: &Net) {
         h1: fd00:38:1::/64 via fd00:38::a
         srv: default via 10.56.1.1
         srv: default via fd00:38:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_056(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 56, 61);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.57.0.254/24|fd00:39::fe/64 { h1=10.57.0.1/24|fd00:39::1/64, h2=10.57.0.2/24|fd00:39::2/64, h3=10.57.0.3/24|fd00:39::3/64, r=10.57.0.10/24|fd00:39::a/64 }
         r=10.57.1.1/24|fd00:39:1::1/64 -- srv=10.57.1.2/24|fd00:39:1::2/64 [mtu=1400]
         r [forward]
@@ -924,13 +1096,16 @@ fn t_056(net: &Net) {
         h1: fd00:39:1::/64 via fd00:39::a
         srv: default via 10.57.1.1
         srv: default via fd00:39:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_057(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 57, 62);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.58.0.254/24|fd00:3a::fe/64 { h1=10.58.0.1/24|fd00:3a::1/64, h2=10.58.0.2/24|fd00:3a::2/64, h3=10.58.0.3/24|fd00:3a::3/64, r=10.58.0.10/24|fd00:3a::a/64 }
         r=10.58.1.1/24|fd00:3a:1::1/64 -- srv=10.58.1.2/24|fd00:3a:1::2/64 [mtu=1400]
         r [forward]
@@ -940,13 +1115,16 @@ fn t_057(net: &Net) {
         h1: fd00:3a:1::/64 via fd00:3a::a
         srv: default via 10.58.1.1
         srv: default via fd00:3a:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_058(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 58, 63);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.59.0.254/24|fd00:3b::fe/64 { h1=10.59.0.1/24|fd00:3b::1/64, h2=10.59.0.2/24|fd00:3b::2/64, h3=10.59.0.3/24|fd00:3b::3/64, r=10.59.0.10/24|fd00:3b::a/64 }
         r=10.59.1.1/24|fd00:3b:1::1/64 -- srv=10.59.1.2/24|fd00:3b:1::2/64 [mtu=1400]
         r [forward]
@@ -956,13 +1134,16 @@ fn t_058(net: &Net) {
         h1: fd00:3b:1::/64 via fd00:3b::a
         srv: default via 10.59.1.1
         srv: default via fd00:3b:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_059(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 59, 64);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.60.0.254/24|fd00:3c::fe/64 { h1=10.60.0.1/24|fd00:3c::1/64, h2=10.60.0.2/24|fd00:3c::2/64, h3=10.60.0.3/24|fd00:3c::3/64, r=10.60.0.10/24|fd00:3c::a/64 }
         r=10.60.1.1/24|fd00:3c:1::1/64 -- srv=10.60.1.2/24|fd00:3c:1::2/64 [mtu=1400]
         r [forward]
@@ -972,13 +1153,16 @@ fn t_059(net: &Net) {
         h1: fd00:3c:1::/64 via fd00:3c::a
         srv: default via 10.60.1.1
         srv: default via fd00:3c:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_060(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 60, 65);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.61.0.254/24|fd00:3d::fe/64 { h1=10.61.0.1/24|fd00:3d::1/64, h2=10.61.0.2/24|fd00:3d::2/64, h3=10.61.0.3/24|fd00:3d::3/64, r=10.61.0.10/24|fd00:3d::a/64 }
         r=10.61.1.1/24|fd00:3d:1::1/64 -- srv=10.61.1.2/24|fd00:3d:1::2/64 [mtu=1400]
         r [forward]
@@ -988,13 +1172,16 @@ fn t_060(net: &Net) {
         h1: fd00:3d:1::/64 via fd00:3d::a
         srv: default via 10.61.1.1
         srv: default via fd00:3d:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_061(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 61, 66);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.62.0.254/24|fd00:3e::fe/64 { h1=10.62.0.1/24|fd00:3e::1/64, h2=10.62.0.2/24|fd00:3e::2/64, h3=10.62.0.3/24|fd00:3e::3/64, r=10.62.0.10/24|fd00:3e::a/64 }
         r=10.62.1.1/24|fd00:3e:1::1/64 -- srv=10.62.1.2/24|fd00:3e:1::2/64 [mtu=1400]
         r [forward]
@@ -1004,13 +1191,16 @@ fn t_061(net: &Net) {
         h1: fd00:3e:1::/64 via fd00:3e::a
         srv: default via 10.62.1.1
         srv: default via fd00:3e:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_062(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 62, 67);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.63.0.254/24|fd00:3f::fe/64 { h1=10.63.0.1/24|fd00:3f::1/64, h2=10.63.0.2/24|fd00:3f::2/64, h3=10.63.0.3/24|fd00:3f::3/64, r=10.63.0.10/24|fd00:3f::a/64 }
         r=10.63.1.1/24|fd00:3f:1::1/64 -- srv=10.63.1.2/24|fd00:3f:1::2/64 [mtu=1400]
         r [forward]
@@ -1020,13 +1210,16 @@ fn t_062(net: &Net) {
         h1: fd00:3f:1::/64 via fd00:3f::a
         srv: default via 10.63.1.1
         srv: default via fd00:3f:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_063(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 63, 68);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.64.0.254/24|fd00:40::fe/64 { h1=10.64.0.1/24|fd00:40::1/64, h2=10.64.0.2/24|fd00:40::2/64, h3=10.64.0.3/24|fd00:40::3/64, r=10.64.0.10/24|fd00:40::a/64 }
         r=10.64.1.1/24|fd00:40:1::1/64 -- srv=10.64.1.2/24|fd00:40:1::2/64 [mtu=1400]
         r [forward]
@@ -1036,13 +1229,16 @@ fn t_063(net: &Net) {
         h1: fd00:40:1::/64 via fd00:40::a
         srv: default via 10.64.1.1
         srv: default via fd00:40:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_064(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 64, 69);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.65.0.254/24|fd00:41::fe/64 { h1=10.65.0.1/24|fd00:41::1/64, h2=10.65.0.2/24|fd00:41::2/64, h3=10.65.0.3/24|fd00:41::3/64, r=10.65.0.10/24|fd00:41::a/64 }
         r=10.65.1.1/24|fd00:41:1::1/64 -- srv=10.65.1.2/24|fd00:41:1::2/64 [mtu=1400]
         r [forward]
@@ -1052,13 +1248,16 @@ fn t_064(net: &Net) {
         h1: fd00:41:1::/64 via fd00:41::a
         srv: default via 10.65.1.1
         srv: default via fd00:41:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_065(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 65, 70);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.66.0.254/24|fd00:42::fe/64 { h1=10.66.0.1/24|fd00:42::1/64, h2=10.66.0.2/24|fd00:42::2/64, h3=10.66.0.3/24|fd00:42::3/64, r=10.66.0.10/24|fd00:42::a/64 }
         r=10.66.1.1/24|fd00:42:1::1/64 -- srv=10.66.1.2/24|fd00:42:1::2/64 [mtu=1400]
         r [forward]
@@ -1068,13 +1267,16 @@ fn t_065(net: &Net) {
         h1: fd00:42:1::/64 via fd00:42::a
         srv: default via 10.66.1.1
         srv: default via fd00:42:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_066(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 66, 71);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.67.0.254/24|fd00:43::fe/64 { h1=10.67.0.1/24|fd00:43::1/64, h2=10.67.0.2/24|fd00:43::2/64, h3=10.67.0.3/24|fd00:43::3/64, r=10.67.0.10/24|fd00:43::a/64 }
         r=10.67.1.1/24|fd00:43:1::1/64 -- srv=10.67.1.2/24|fd00:43:1::2/64 [mtu=1400]
         r [forward]
@@ -1084,13 +1286,16 @@ fn t_066(net: &Net) {
         h1: fd00:43:1::/64 via fd00:43::a
         srv: default via 10.67.1.1
         srv: default via fd00:43:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_067(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 67, 72);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.68.0.254/24|fd00:44::fe/64 { h1=10.68.0.1/24|fd00:44::1/64, h2=10.68.0.2/24|fd00:44::2/64, h3=10.68.0.3/24|fd00:44::3/64, r=10.68.0.10/24|fd00:44::a/64 }
         r=10.68.1.1/24|fd00:44:1::1/64 -- srv=10.68.1.2/24|fd00:44:1::2/64 [mtu=1400]
         r [forward]
@@ -1100,13 +1305,16 @@ fn t_067(net: &Net) {
         h1: fd00:44:1::/64 via fd00:44::a
         srv: default via 10.68.1.1
         srv: default via fd00:44:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_068(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 68, 73);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.69.0.254/24|fd00:45::fe/64 { h1=10.69.0.1/24|fd00:45::1/64, h2=10.69.0.2/24|fd00:45::2/64, h3=10.69.0.3/24|fd00:45::3/64, r=10.69.0.10/24|fd00:45::a/64 }
         r=10.69.1.1/24|fd00:45:1::1/64 -- srv=10.69.1.2/24|fd00:45:1::2/64 [mtu=1400]
         r [forward]
@@ -1116,13 +1324,16 @@ fn t_068(net: &Net) {
         h1: fd00:45:1::/64 via fd00:45::a
         srv: default via 10.69.1.1
         srv: default via fd00:45:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_069(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 69, 74);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.70.0.254/24|fd00:46::fe/64 { h1=10.70.0.1/24|fd00:46::1/64, h2=10.70.0.2/24|fd00:46::2/64, h3=10.70.0.3/24|fd00:46::3/64, r=10.70.0.10/24|fd00:46::a/64 }
         r=10.70.1.1/24|fd00:46:1::1/64 -- srv=10.70.1.2/24|fd00:46:1::2/64 [mtu=1400]
         r [forward]
@@ -1132,13 +1343,16 @@ fn t_069(net: &Net) {
         h1: fd00:46:1::/64 via fd00:46::a
         srv: default via 10.70.1.1
         srv: default via fd00:46:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_070(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 70, 75);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.71.0.254/24|fd00:47::fe/64 { h1=10.71.0.1/24|fd00:47::1/64, h2=10.71.0.2/24|fd00:47::2/64, h3=10.71.0.3/24|fd00:47::3/64, r=10.71.0.10/24|fd00:47::a/64 }
         r=10.71.1.1/24|fd00:47:1::1/64 -- srv=10.71.1.2/24|fd00:47:1::2/64 [mtu=1400]
         r [forward]
@@ -1148,13 +1362,16 @@ fn t_070(net: &Net) {
         h1: fd00:47:1::/64 via fd00:47::a
         srv: default via 10.71.1.1
         srv: default via fd00:47:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_071(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 71, 76);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.72.0.254/24|fd00:48::fe/64 { h1=10.72.0.1/24|fd00:48::1/64, h2=10.72.0.2/24|fd00:48::2/64, h3=10.72.0.3/24|fd00:48::3/64, r=10.72.0.10/24|fd00:48::a/64 }
         r=10.72.1.1/24|fd00:48:1::1/64 -- srv=10.72.1.2/24|fd00:48:1::2/64 [mtu=1400]
         r [forward]
@@ -1164,13 +1381,16 @@ fn t_071(net: &Net) {
         h1: fd00:48:1::/64 via fd00:48::a
         srv: default via 10.72.1.1
         srv: default via fd00:48:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_072(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 72, 77);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.73.0.254/24|fd00:49::fe/64 { h1=10.73.0.1/24|fd00:49::1/64, h2=10.73.0.2/24|fd00:49::2/64, h3=10.73.0.3/24|fd00:49::3/64, r=10.73.0.10/24|fd00:49::a/64 }
         r=10.73.1.1/24|fd00:49:1::1/64 -- srv=10.73.1.2/24|fd00:49:1::2/64 [mtu=1400]
         r [forward]
@@ -1180,13 +1400,16 @@ fn t_072(net: &Net) {
         h1: fd00:49:1::/64 via fd00:49::a
         srv: default via 10.73.1.1
         srv: default via fd00:49:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_073(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 73, 78);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.74.0.254/24|fd00:4a::fe/64 { h1=10.74.0.1/24|fd00:4a::1/64, h2=10.74.0.2/24|fd00:4a::2/64, h3=10.74.0.3/24|fd00:4a::3/64, r=10.74.0.10/24|fd00:4a::a/64 }
         r=10.74.1.1/24|fd00:4a:1::1/64 -- srv=10.74.1.2/24|fd00:4a:1::2/64 [mtu=1400]
         r [forward]
@@ -1196,13 +1419,16 @@ fn t_073(net: &Net) {
         h1: fd00:4a:1::/64 via fd00:4a::a
         srv: default via 10.74.1.1
         srv: default via fd00:4a:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_074(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 74, 79);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.75.0.254/24|fd00:4b::fe/64 { h1=10.75.0.1/24|fd00:4b::1/64, h2=10.75.0.2/24|fd00:4b::2/64, h3=10.75.0.3/24|fd00:4b::3/64, r=10.75.0.10/24|fd00:4b::a/64 }
         r=10.75.1.1/24|fd00:4b:1::1/64 -- srv=10.75.1.2/24|fd00:4b:1::2/64 [mtu=1400]
         r [forward]
@@ -1212,13 +1438,16 @@ fn t_074(net: &Net) {
         h1: fd00:4b:1::/64 via fd00:4b::a
         srv: default via 10.75.1.1
         srv: default via fd00:4b:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_075(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 75, 80);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.76.0.254/24|fd00:4c::fe/64 { h1=10.76.0.1/24|fd00:4c::1/64, h2=10.76.0.2/24|fd00:4c::2/64, h3=10.76.0.3/24|fd00:4c::3/64, r=10.76.0.10/24|fd00:4c::a/64 }
         r=10.76.1.1/24|fd00:4c:1::1/64 -- srv=10.76.1.2/24|fd00:4c:1::2/64 [mtu=1400]
         r [forward]
@@ -1228,13 +1457,16 @@ fn t_075(net: &Net) {
         h1: fd00:4c:1::/64 via fd00:4c::a
         srv: default via 10.76.1.1
         srv: default via fd00:4c:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_076(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 76, 81);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.77.0.254/24|fd00:4d::fe/64 { h1=10.77.0.1/24|fd00:4d::1/64, h2=10.77.0.2/24|fd00:4d::2/64, h3=10.77.0.3/24|fd00:4d::3/64, r=10.77.0.10/24|fd00:4d::a/64 }
         r=10.77.1.1/24|fd00:4d:1::1/64 -- srv=10.77.1.2/24|fd00:4d:1::2/64 [mtu=1400]
         r [forward]
@@ -1244,13 +1476,16 @@ fn t_076(net: &Net) {
         h1: fd00:4d:1::/64 via fd00:4d::a
         srv: default via 10.77.1.1
         srv: default via fd00:4d:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_077(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 77, 82);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.78.0.254/24|fd00:4e::fe/64 { h1=10.78.0.1/24|fd00:4e::1/64, h2=10.78.0.2/24|fd00:4e::2/64, h3=10.78.0.3/24|fd00:4e::3/64, r=10.78.0.10/24|fd00:4e::a/64 }
         r=10.78.1.1/24|fd00:4e:1::1/64 -- srv=10.78.1.2/24|fd00:4e:1::2/64 [mtu=1400]
         r [forward]
@@ -1260,13 +1495,16 @@ fn t_077(net: &Net) {
         h1: fd00:4e:1::/64 via fd00:4e::a
         srv: default via 10.78.1.1
         srv: default via fd00:4e:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_078(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 78, 83);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.79.0.254/24|fd00:4f::fe/64 { h1=10.79.0.1/24|fd00:4f::1/64, h2=10.79.0.2/24|fd00:4f::2/64, h3=10.79.0.3/24|fd00:4f::3/64, r=10.79.0.10/24|fd00:4f::a/64 }
         r=10.79.1.1/24|fd00:4f:1::1/64 -- srv=10.79.1.2/24|fd00:4f:1::2/64 [mtu=1400]
         r [forward]
@@ -1276,13 +1514,16 @@ fn t_078(net: &Net) {
         h1: fd00:4f:1::/64 via fd00:4f::a
         srv: default via 10.79.1.1
         srv: default via fd00:4f:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_079(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 79, 84);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.80.0.254/24|fd00:50::fe/64 { h1=10.80.0.1/24|fd00:50::1/64, h2=10.80.0.2/24|fd00:50::2/64, h3=10.80.0.3/24|fd00:50::3/64, r=10.80.0.10/24|fd00:50::a/64 }
         r=10.80.1.1/24|fd00:50:1::1/64 -- srv=10.80.1.2/24|fd00:50:1::2/64 [mtu=1400]
         r [forward]
@@ -1292,13 +1533,16 @@ fn t_079(net: &Net) {
         h1: fd00:50:1::/64 via fd00:50::a
         srv: default via 10.80.1.1
         srv: default via fd00:50:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_080(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 80, 85);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.81.0.254/24|fd00:51::fe/64 { h1=10.81.0.1/24|fd00:51::1/64, h2=10.81.0.2/24|fd00:51::2/64, h3=10.81.0.3/24|fd00:51::3/64, r=10.81.0.10/24|fd00:51::a/64 }
         r=10.81.1.1/24|fd00:51:1::1/64 -- srv=10.81.1.2/24|fd00:51:1::2/64 [mtu=1400]
         r [forward]
@@ -1308,13 +1552,16 @@ fn t_080(net: &Net) {
         h1: fd00:51:1::/64 via fd00:51::a
         srv: default via 10.81.1.1
         srv: default via fd00:51:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_081(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 81, 86);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.82.0.254/24|fd00:52::fe/64 { h1=10.82.0.1/24|fd00:52::1/64, h2=10.82.0.2/24|fd00:52::2/64, h3=10.82.0.3/24|fd00:52::3/64, r=10.82.0.10/24|fd00:52::a/64 }
         r=10.82.1.1/24|fd00:52:1::1/64 -- srv=10.82.1.2/24|fd00:52:1::2/64 [mtu=1400]
         r [forward]
@@ -1324,13 +1571,16 @@ fn t_081(net: &Net) {
         h1: fd00:52:1::/64 via fd00:52::a
         srv: default via 10.82.1.1
         srv: default via fd00:52:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_082(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 82, 87);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.83.0.254/24|fd00:53::fe/64 { h1=10.83.0.1/24|fd00:53::1/64, h2=10.83.0.2/24|fd00:53::2/64, h3=10.83.0.3/24|fd00:53::3/64, r=10.83.0.10/24|fd00:53::a/64 }
         r=10.83.1.1/24|fd00:53:1::1/64 -- srv=10.83.1.2/24|fd00:53:1::2/64 [mtu=1400]
         r [forward]
@@ -1340,13 +1590,16 @@ fn t_082(net: &Net) {
         h1: fd00:53:1::/64 via fd00:53::a
         srv: default via 10.83.1.1
         srv: default via fd00:53:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_083(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 83, 88);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.84.0.254/24|fd00:54::fe/64 { h1=10.84.0.1/24|fd00:54::1/64, h2=10.84.0.2/24|fd00:54::2/64, h3=10.84.0.3/24|fd00:54::3/64, r=10.84.0.10/24|fd00:54::a/64 }
         r=10.84.1.1/24|fd00:54:1::1/64 -- srv=10.84.1.2/24|fd00:54:1::2/64 [mtu=1400]
         r [forward]
@@ -1356,13 +1609,16 @@ fn t_083(net: &Net) {
         h1: fd00:54:1::/64 via fd00:54::a
         srv: default via 10.84.1.1
         srv: default via fd00:54:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_084(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 84, 89);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.85.0.254/24|fd00:55::fe/64 { h1=10.85.0.1/24|fd00:55::1/64, h2=10.85.0.2/24|fd00:55::2/64, h3=10.85.0.3/24|fd00:55::3/64, r=10.85.0.10/24|fd00:55::a/64 }
         r=10.85.1.1/24|fd00:55:1::1/64 -- srv=10.85.1.2/24|fd00:55:1::2/64 [mtu=1400]
         r [forward]
@@ -1372,13 +1628,16 @@ fn t_084(net: &Net) {
         h1: fd00:55:1::/64 via fd00:55::a
         srv: default via 10.85.1.1
         srv: default via fd00:55:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_085(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 85, 90);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.86.0.254/24|fd00:56::fe/64 { h1=10.86.0.1/24|fd00:56::1/64, h2=10.86.0.2/24|fd00:56::2/64, h3=10.86.0.3/24|fd00:56::3/64, r=10.86.0.10/24|fd00:56::a/64 }
         r=10.86.1.1/24|fd00:56:1::1/64 -- srv=10.86.1.2/24|fd00:56:1::2/64 [mtu=1400]
         r [forward]
@@ -1388,13 +1647,16 @@ fn t_085(net: &Net) {
         h1: fd00:56:1::/64 via fd00:56::a
         srv: default via 10.86.1.1
         srv: default via fd00:56:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_086(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 86, 91);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.87.0.254/24|fd00:57::fe/64 { h1=10.87.0.1/24|fd00:57::1/64, h2=10.87.0.2/24|fd00:57::2/64, h3=10.87.0.3/24|fd00:57::3/64, r=10.87.0.10/24|fd00:57::a/64 }
         r=10.87.1.1/24|fd00:57:1::1/64 -- srv=10.87.1.2/24|fd00:57:1::2/64 [mtu=1400]
         r [forward]
@@ -1404,13 +1666,16 @@ fn t_086(net: &Net) {
         h1: fd00:57:1::/64 via fd00:57::a
         srv: default via 10.87.1.1
         srv: default via fd00:57:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_087(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 87, 92);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.88.0.254/24|fd00:58::fe/64 { h1=10.88.0.1/24|fd00:58::1/64, h2=10.88.0.2/24|fd00:58::2/64, h3=10.88.0.3/24|fd00:58::3/64, r=10.88.0.10/24|fd00:58::a/64 }
         r=10.88.1.1/24|fd00:58:1::1/64 -- srv=10.88.1.2/24|fd00:58:1::2/64 [mtu=1400]
         r [forward]
@@ -1420,13 +1685,16 @@ fn t_087(net: &Net) {
         h1: fd00:58:1::/64 via fd00:58::a
         srv: default via 10.88.1.1
         srv: default via fd00:58:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_088(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 88, 93);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.89.0.254/24|fd00:59::fe/64 { h1=10.89.0.1/24|fd00:59::1/64, h2=10.89.0.2/24|fd00:59::2/64, h3=10.89.0.3/24|fd00:59::3/64, r=10.89.0.10/24|fd00:59::a/64 }
         r=10.89.1.1/24|fd00:59:1::1/64 -- srv=10.89.1.2/24|fd00:59:1::2/64 [mtu=1400]
         r [forward]
@@ -1436,13 +1704,16 @@ fn t_088(net: &Net) {
         h1: fd00:59:1::/64 via fd00:59::a
         srv: default via 10.89.1.1
         srv: default via fd00:59:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_089(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 89, 94);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.90.0.254/24|fd00:5a::fe/64 { h1=10.90.0.1/24|fd00:5a::1/64, h2=10.90.0.2/24|fd00:5a::2/64, h3=10.90.0.3/24|fd00:5a::3/64, r=10.90.0.10/24|fd00:5a::a/64 }
         r=10.90.1.1/24|fd00:5a:1::1/64 -- srv=10.90.1.2/24|fd00:5a:1::2/64 [mtu=1400]
         r [forward]
@@ -1452,13 +1723,16 @@ fn t_089(net: &Net) {
         h1: fd00:5a:1::/64 via fd00:5a::a
         srv: default via 10.90.1.1
         srv: default via fd00:5a:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_090(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 90, 95);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.91.0.254/24|fd00:5b::fe/64 { h1=10.91.0.1/24|fd00:5b::1/64, h2=10.91.0.2/24|fd00:5b::2/64, h3=10.91.0.3/24|fd00:5b::3/64, r=10.91.0.10/24|fd00:5b::a/64 }
         r=10.91.1.1/24|fd00:5b:1::1/64 -- srv=10.91.1.2/24|fd00:5b:1::2/64 [mtu=1400]
         r [forward]
@@ -1468,13 +1742,16 @@ fn t_090(net: &Net) {
         h1: fd00:5b:1::/64 via fd00:5b::a
         srv: default via 10.91.1.1
         srv: default via fd00:5b:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_091(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 91, 96);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.92.0.254/24|fd00:5c::fe/64 { h1=10.92.0.1/24|fd00:5c::1/64, h2=10.92.0.2/24|fd00:5c::2/64, h3=10.92.0.3/24|fd00:5c::3/64, r=10.92.0.10/24|fd00:5c::a/64 }
         r=10.92.1.1/24|fd00:5c:1::1/64 -- srv=10.92.1.2/24|fd00:5c:1::2/64 [mtu=1400]
         r [forward]
@@ -1484,13 +1761,16 @@ fn t_091(net: &Net) {
         h1: fd00:5c:1::/64 via fd00:5c::a
         srv: default via 10.92.1.1
         srv: default via fd00:5c:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_092(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 92, 97);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.93.0.254/24|fd00:5d::fe/64 { h1=10.93.0.1/24|fd00:5d::1/64, h2=10.93.0.2/24|fd00:5d::2/64, h3=10.93.0.3/24|fd00:5d::3/64, r=10.93.0.10/24|fd00:5d::a/64 }
         r=10.93.1.1/24|fd00:5d:1::1/64 -- srv=10.93.1.2/24|fd00:5d:1::2/64 [mtu=1400]
         r [forward]
@@ -1500,13 +1780,16 @@ fn t_092(net: &Net) {
         h1: fd00:5d:1::/64 via fd00:5d::a
         srv: default via 10.93.1.1
         srv: default via fd00:5d:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_093(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 93, 98);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.94.0.254/24|fd00:5e::fe/64 { h1=10.94.0.1/24|fd00:5e::1/64, h2=10.94.0.2/24|fd00:5e::2/64, h3=10.94.0.3/24|fd00:5e::3/64, r=10.94.0.10/24|fd00:5e::a/64 }
         r=10.94.1.1/24|fd00:5e:1::1/64 -- srv=10.94.1.2/24|fd00:5e:1::2/64 [mtu=1400]
         r [forward]
@@ -1516,13 +1799,16 @@ fn t_093(net: &Net) {
         h1: fd00:5e:1::/64 via fd00:5e::a
         srv: default via 10.94.1.1
         srv: default via fd00:5e:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_094(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 94, 99);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.95.0.254/24|fd00:5f::fe/64 { h1=10.95.0.1/24|fd00:5f::1/64, h2=10.95.0.2/24|fd00:5f::2/64, h3=10.95.0.3/24|fd00:5f::3/64, r=10.95.0.10/24|fd00:5f::a/64 }
         r=10.95.1.1/24|fd00:5f:1::1/64 -- srv=10.95.1.2/24|fd00:5f:1::2/64 [mtu=1400]
         r [forward]
@@ -1532,13 +1818,16 @@ fn t_094(net: &Net) {
         h1: fd00:5f:1::/64 via fd00:5f::a
         srv: default via 10.95.1.1
         srv: default via fd00:5f:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_095(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 95, 100);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.96.0.254/24|fd00:60::fe/64 { h1=10.96.0.1/24|fd00:60::1/64, h2=10.96.0.2/24|fd00:60::2/64, h3=10.96.0.3/24|fd00:60::3/64, r=10.96.0.10/24|fd00:60::a/64 }
         r=10.96.1.1/24|fd00:60:1::1/64 -- srv=10.96.1.2/24|fd00:60:1::2/64 [mtu=1400]
         r [forward]
@@ -1548,13 +1837,16 @@ fn t_095(net: &Net) {
         h1: fd00:60:1::/64 via fd00:60::a
         srv: default via 10.96.1.1
         srv: default via fd00:60:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_096(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 96, 101);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.97.0.254/24|fd00:61::fe/64 { h1=10.97.0.1/24|fd00:61::1/64, h2=10.97.0.2/24|fd00:61::2/64, h3=10.97.0.3/24|fd00:61::3/64, r=10.97.0.10/24|fd00:61::a/64 }
         r=10.97.1.1/24|fd00:61:1::1/64 -- srv=10.97.1.2/24|fd00:61:1::2/64 [mtu=1400]
         r [forward]
@@ -1564,13 +1856,16 @@ fn t_096(net: &Net) {
         h1: fd00:61:1::/64 via fd00:61::a
         srv: default via 10.97.1.1
         srv: default via fd00:61:1::1
-", node = "h2")]
+",
+    node = "h2"
+)]
 fn t_097(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 97, 102);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.98.0.254/24|fd00:62::fe/64 { h1=10.98.0.1/24|fd00:62::1/64, h2=10.98.0.2/24|fd00:62::2/64, h3=10.98.0.3/24|fd00:62::3/64, r=10.98.0.10/24|fd00:62::a/64 }
         r=10.98.1.1/24|fd00:62:1::1/64 -- srv=10.98.1.2/24|fd00:62:1::2/64 [mtu=1400]
         r [forward]
@@ -1580,13 +1875,16 @@ fn t_097(net: &Net) {
         h1: fd00:62:1::/64 via fd00:62::a
         srv: default via 10.98.1.1
         srv: default via fd00:62:1::1
-", node = "h3")]
+",
+    node = "h3"
+)]
 fn t_098(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 98, 103);
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
         bridge br0=10.99.0.254/24|fd00:63::fe/64 { h1=10.99.0.1/24|fd00:63::1/64, h2=10.99.0.2/24|fd00:63::2/64, h3=10.99.0.3/24|fd00:63::3/64, r=10.99.0.10/24|fd00:63::a/64 }
         r=10.99.1.1/24|fd00:63:1::1/64 -- srv=10.99.1.2/24|fd00:63:1::2/64 [mtu=1400]
         r [forward]
@@ -1596,7 +1894,9 @@ fn t_098(net: &Net) {
         h1: fd00:63:1::/64 via fd00:63::a
         srv: default via 10.99.1.1
         srv: default via fd00:63:1::1
-", node = "h1")]
+",
+    node = "h1"
+)]
 fn t_099(net: &Net) {
     let nodes = net.nodes().len();
     assert_eq!(nodes + 99, 104);

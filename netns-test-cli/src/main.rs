@@ -29,9 +29,7 @@ enum Cmd {
         hold: bool,
     },
     /// Only parse and validate the file; print the errors with their positions.
-    Check {
-        file: PathBuf,
-    },
+    Check { file: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -39,7 +37,13 @@ fn main() -> ExitCode {
     match cli.command {
         Cmd::Check { file } => match load(&file) {
             Ok(t) => {
-                println!("{}: ok ({} nodes, {} bridges, {} links)", file.display(), t.nodes.len(), t.bridges.len(), t.links.len());
+                println!(
+                    "{}: ok ({} nodes, {} bridges, {} links)",
+                    file.display(),
+                    t.nodes.len(),
+                    t.bridges.len(),
+                    t.links.len()
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => fail(&e),
@@ -105,7 +109,11 @@ fn print_nodes(net: &Net, built: Duration) {
             let peer = match i.peer {
                 netns_test::topology::Peer::Link(l) => {
                     let link = &t.links[l];
-                    let other = if t.nodes[link.a.node].name == node.name() && t.iface(link.a).name == i.name { link.b } else { link.a };
+                    let other = if t.nodes[link.a.node].name == node.name() && t.iface(link.a).name == i.name {
+                        link.b
+                    } else {
+                        link.a
+                    };
                     format!("-> {}:{}", t.nodes[other.node].name, t.iface(other).name)
                 }
                 netns_test::topology::Peer::Bridge(b) => format!("-> bridge {}", t.bridges[b].name),

@@ -18,7 +18,10 @@ const DEFAULT_TIMEOUT_MS: u64 = 60_000;
 impl Args {
     pub(crate) fn parse(attr: TokenStream) -> syn::Result<Args> {
         let metas = Punctuated::<MetaNameValue, Token![,]>::parse_terminated.parse2(attr).map_err(|e| {
-            syn::Error::new(e.span(), format!("{e}: write `topology = \"..\"` (and optionally `node = \"..\"`, `timeout = \"30s\"`)"))
+            syn::Error::new(
+                e.span(),
+                format!("{e}: write `topology = \"..\"` (and optionally `node = \"..\"`, `timeout = \"30s\"`)"),
+            )
         })?;
         let (mut topology, mut node, mut timeout) = (None, None, None);
         let mut errors = Vec::new();

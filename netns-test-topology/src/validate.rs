@@ -399,9 +399,11 @@ impl Validator<'_> {
             self.knock_on.push(
                 Error::new(span.clone(), format!("gateway `{via}` is not reachable from node `{node}`")).help(help),
             );
-        } else if let Some(net) = nets.iter().map(|a| a.trunc()).find(|net| {
-            via.is_ipv4() && net.prefix_len() <= 30 && (via == net.network() || via == net.broadcast())
-        }) {
+        } else if let Some(net) = nets
+            .iter()
+            .map(|a| a.trunc())
+            .find(|net| via.is_ipv4() && net.prefix_len() <= 30 && (via == net.network() || via == net.broadcast()))
+        {
             let which = if via == net.network() { "network" } else { "broadcast" };
             self.errors.push(Error::new(
                 span.clone(),

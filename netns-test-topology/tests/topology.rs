@@ -545,7 +545,11 @@ fn addresses_must_be_unicast_hosts() {
     }
     let e = err1("a=10.0.0.255/24 -- b", "broadcast", "10.0.0.255/24");
     assert_eq!(e.help.as_deref(), Some("use a host address of the subnet, e.g. `10.0.0.1/24`"));
-    err1("bridge br0=224.0.0.1/24 { a, b }", "`224.0.0.1` is a multicast address; a bridge needs a unicast address", "224.0.0.1/24");
+    err1(
+        "bridge br0=224.0.0.1/24 { a, b }",
+        "`224.0.0.1` is a multicast address; a bridge needs a unicast address",
+        "224.0.0.1/24",
+    );
     err1("bridge br0 { a=10.0.0.0/24, b }", "network address", "10.0.0.0/24");
     // Host addresses near the edges are fine: /31 and /32 have no network or broadcast address.
     ok("a=10.0.0.0/31 -- b=10.0.0.1/31");

@@ -9,12 +9,12 @@ use crate::error::{Error, Result};
 use crate::ns::{write_sysctl, NetNs};
 use futures_util::future::{try_join_all, BoxFuture};
 use futures_util::TryStreamExt;
+use ipnet::IpNet;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags};
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, State};
 use netns_test_topology::Topology;
 use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
 use std::collections::HashMap;
-use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
@@ -201,7 +201,11 @@ impl Plan {
     }
 }
 
-fn classify_link_error(kind: &'static str, config: &'static str, what: String) -> impl FnOnce(rtnetlink::Error) -> Error {
+fn classify_link_error(
+    kind: &'static str,
+    config: &'static str,
+    what: String,
+) -> impl FnOnce(rtnetlink::Error) -> Error {
     move |e| match &e {
         rtnetlink::Error::NetlinkError(m) if m.raw_code() == -libc::EOPNOTSUPP => {
             Error::MissingLinkKind { kind, config, source: e }
@@ -254,7 +258,7 @@ async fn create_links(topo: &Topology, plan: &Plan, root: &Handle, nodes: &[NetN
             let msg = end.set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build()))).build();
             let what = format!("creating veth {}:{} on bridge {}", topo.nodes[member.node].name, iface.name, br.name);
             let req = root.link().add(msg).execute();
-        reqs.push(Box::pin(async move { req.await.map_err(classify_link_error("veth", "VETH", what)) }));
+            reqs.push(Box::pin(async move { req.await.map_err(classify_link_error("veth", "VETH", what)) }));
         }
     }
     try_join_all(reqs).await?;
@@ -395,7 +399,11 @@ fn node_links(topo: &Topology, plan: &Plan, handles: &[Handle], batch: std::ops:
     batch
         .map(|n| {
             let node = &topo.nodes[n];
-            let want = node.interfaces.iter().enumerate().map(|(i, f)| (plan.iface_index[n][i], format!("{}:{}", node.name, f.name)));
+            let want = node
+                .interfaces
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (plan.iface_index[n][i], format!("{}:{}", node.name, f.name)));
             (handles[n].clone(), want.collect())
         })
         .collect()
@@ -444,7 +452,10 @@ fn wait_ipv6_groups(topo: &Topology, nodes: &[NetNs]) -> Result<()> {
                 i.addrs.iter().filter_map(move |a| match a.addr() {
                     IpAddr::V6(v6) => {
                         let o = v6.octets();
-                        Some((i.name.clone(), format!("ff0200000000000000000001ff{:02x}{:02x}{:02x}", o[13], o[14], o[15])))
+                        Some((
+                            i.name.clone(),
+                            format!("ff0200000000000000000001ff{:02x}{:02x}{:02x}", o[13], o[14], o[15]),
+                        ))
                     }
                     IpAddr::V4(_) => None,
                 })
@@ -501,4 +512,3 @@ async fn still_down((h, want): (Handle, Vec<(u32, String)>)) -> Result<(Handle, 
     let down = want.into_iter().filter(|(i, _)| !up.get(i).copied().unwrap_or(false)).collect();
     Ok((h, down))
 }
-

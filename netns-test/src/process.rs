@@ -52,10 +52,9 @@ pub(crate) type Outcome = Result<(), String>;
 pub fn run(spec: &Spec, body: impl FnOnce(&Net) -> Outcome) {
     match std::env::var(CHILD_ENV) {
         Ok(name) if name == spec.test_name() => child(spec, body),
-        Ok(name) => panic!(
-            "netns-test: this child process was started for `{name}` but is running `{}`",
-            spec.test_name()
-        ),
+        Ok(name) => {
+            panic!("netns-test: this child process was started for `{name}` but is running `{}`", spec.test_name())
+        }
         Err(_) => parent(spec),
     }
 }

@@ -242,9 +242,13 @@ fn background_programs_die_with_a_passing_test() {
 #[test]
 fn killing_the_runner_kills_the_test_and_its_programs() {
     let before = host_state();
-    let mut runner: Child = runner("runs_a_program_and_waits", &[]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut runner: Child =
+        runner("runs_a_program_and_waits", &[]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let session = runner.id() as i32;
-    assert!(eventually(Duration::from_secs(10), || processes_running(&["sleep", "919"]) == 1), "the program never started");
+    assert!(
+        eventually(Duration::from_secs(10), || processes_running(&["sleep", "919"]) == 1),
+        "the program never started"
+    );
     runner.kill().unwrap(); // SIGKILL: no destructor, no cleanup code of the runner runs
     runner.wait().unwrap();
     assert_session_gone(session, "after SIGKILL of the runner");
@@ -289,7 +293,11 @@ const LIMIT_ZERO: &str = "echo 0 > /proc/sys/user/max_user_namespaces &&";
 #[test]
 fn no_user_namespaces_is_a_clear_failure() {
     let (out, text) = run_without_user_namespaces(&["-Ur"], LIMIT_ZERO, &[]);
-    assert_failed(&out, &text, &["cannot create a user namespace", "sysctl -w user.max_user_namespaces=", "NETNS_TEST_UNSUPPORTED=skip"]);
+    assert_failed(
+        &out,
+        &text,
+        &["cannot create a user namespace", "sysctl -w user.max_user_namespaces=", "NETNS_TEST_UNSUPPORTED=skip"],
+    );
 }
 
 #[test]
@@ -303,7 +311,10 @@ fn an_unmapped_user_is_a_clear_failure() {
 fn opting_in_skips_loudly_instead_of_failing() {
     let (out, text) = run_without_user_namespaces(&["-Ur"], LIMIT_ZERO, &[("NETNS_TEST_UNSUPPORTED", "skip")]);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("netns-test: SKIPPED `fixture::passes_quietly`") && text.contains("max_user_namespaces"), "{text}");
+    assert!(
+        text.contains("netns-test: SKIPPED `fixture::passes_quietly`") && text.contains("max_user_namespaces"),
+        "{text}"
+    );
 }
 
 /// Tests with identical topologies (same names, addresses and ports) run at the same time.

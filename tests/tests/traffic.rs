@@ -20,7 +20,9 @@ fn seed_veth_pair_tcp_udp_icmp(net: &Net) {
     net.ping("ns2", ip("192.168.1.1")).unwrap();
 }
 
-#[netns_test(topology = "bridge ahao-bridge { ns1:veth-ns1=192.168.1.1/24, ns2:veth-ns2=192.168.1.2/24, ns3:veth-ns3=192.168.1.3/24 }")]
+#[netns_test(
+    topology = "bridge ahao-bridge { ns1:veth-ns1=192.168.1.1/24, ns2:veth-ns2=192.168.1.2/24, ns3:veth-ns3=192.168.1.3/24 }"
+)]
 fn seed_bridge_every_pair(net: &Net) {
     for a in net.nodes() {
         for b in net.nodes() {
@@ -76,7 +78,9 @@ fn ipv6_across_a_bridge(net: &Net) {
     assert_eq!(udp_round_trip(net, "b", "c", "[fd00::c]:53".parse().unwrap()).ip(), ip("fd00::b"));
 }
 
-#[netns_test(topology = "h1=10.1.0.2/24 -- r:eth0=10.1.0.1/24; r:eth1=10.2.0.1/24 -- h2=10.2.0.2/24; r [forward]; h1: default via 10.1.0.1; h2: default via 10.2.0.1")]
+#[netns_test(
+    topology = "h1=10.1.0.2/24 -- r:eth0=10.1.0.1/24; r:eth1=10.2.0.1/24 -- h2=10.2.0.2/24; r [forward]; h1: default via 10.1.0.1; h2: default via 10.2.0.1"
+)]
 fn routed_through_r(net: &Net) {
     let forwarded = || net.node("r").run(|| snmp("Ip", "ForwDatagrams"));
     let before = forwarded();
@@ -108,13 +112,16 @@ fn bridge_with_its_own_address(net: &Net) {
     assert_eq!(tcp_round_trip(net, "b", "10.0.0.2:7000".parse().unwrap()).ip(), ip("10.0.0.1"));
 }
 
-#[netns_test(topology = "
+#[netns_test(
+    topology = "
     bridge lan { a=10.0.0.1/24, b=10.0.0.2/24, gw:eth0=10.0.0.254/24 }
     gw:eth1=10.9.0.1/24 -- far=10.9.0.2/24
     gw [forward]
     a: 10.9.0.0/24 via 10.0.0.254   # a specific route, not a default
     far: default via 10.9.0.1
-", node = "far")]
+",
+    node = "far"
+)]
 fn bridge_plus_router_with_specific_route(net: &Net) {
     assert_eq!(interfaces_here(), ["lo", "eth0"]);
     assert_eq!(tcp_round_trip(net, "a", "10.0.0.1:7000".parse().unwrap()).ip(), ip("10.9.0.2"));

@@ -100,12 +100,19 @@ fn plot(path: &str, rows: &[(usize, Stats)], a: f64, b: f64, r2: f64) -> Result<
         .draw_series(LineSeries::new([(0.0, a), (260.0, a + b * 260.0)], BLUE.stroke_width(2)))?
         .label(format!("fit: {a:.2} + {b:.3}·N ms (R² = {r2:.4})"))
         .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(2)));
-    chart.draw_series(rows.iter().map(|(n, s)| ErrorBar::new_vertical(*n as f64, s.min, s.median, s.max, BLACK.filled(), 8)))?;
+    chart.draw_series(
+        rows.iter().map(|(n, s)| ErrorBar::new_vertical(*n as f64, s.min, s.median, s.max, BLACK.filled(), 8)),
+    )?;
     chart
         .draw_series(rows.iter().map(|(n, s)| Circle::new((*n as f64, s.median), 4, RED.filled())))?
         .label("median (bar: min–max)")
         .legend(|(x, y)| Circle::new((x + 10, y), 4, RED.filled()));
-    chart.configure_series_labels().position(SeriesLabelPosition::UpperLeft).background_style(WHITE).border_style(BLACK).draw()?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE)
+        .border_style(BLACK)
+        .draw()?;
     root.present()?;
     Ok(())
 }
