@@ -55,7 +55,7 @@ fn main() {
             events = (events.0.max(ev.0), events.1.max(ev.1), events.2 || ev.2);
             // Let the kernel's asynchronous namespace cleanup (about 2 ms per namespace, holding
             // the rtnl lock) finish between repetitions, so each build is measured alone.
-            std::thread::sleep(Duration::from_millis(50 + 4 * n as u64));
+            std::thread::sleep(Duration::from_millis(50 + 8 * n as u64));
         }
         let s = stats(&builds);
         let d = stats(&drops);
