@@ -92,12 +92,17 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
     Ok(Built { nodes })
 }
 
+/// Whether `NETNS_TEST_TRACE=1` asks for timings.
+pub(crate) fn tracing() -> bool {
+    std::env::var_os("NETNS_TEST_TRACE").is_some_and(|v| v == "1")
+}
+
 /// Phase timings of a build, printed to stderr when `NETNS_TEST_TRACE=1`.
 struct Trace(Option<(Instant, Vec<(&'static str, Duration)>)>);
 
 impl Trace {
     fn from_env() -> Trace {
-        Trace((std::env::var_os("NETNS_TEST_TRACE").is_some_and(|v| v == "1")).then(|| (Instant::now(), Vec::new())))
+        Trace(tracing().then(|| (Instant::now(), Vec::new())))
     }
 
     fn mark(&mut self, phase: &'static str) {

@@ -83,7 +83,7 @@ fn parent(spec: &Spec) {
         .stdin(Stdio::null())
         // libtest's own chatter goes nowhere; the child points stdout at stderr when it starts.
         .stdout(Stdio::null())
-        .stderr(out_w.try_clone().expect("netns-test: cannot duplicate a pipe"))
+        .stderr(out_w)
         .process_group(0);
     let maps = IdMaps::for_current_user();
     let report_fd = rep_w.as_raw_fd();
@@ -117,16 +117,16 @@ fn parent(spec: &Spec) {
         },
     };
     let spawned = start.elapsed();
-    drop((out_w, rep_w, cmd));
+    drop((rep_w, cmd));
     let mut guard = Group { pgid: child.id() as i32, child: Some(child) };
 
     let (status, timed_out) = supervise(&mut guard, &out_r, spec.timeout);
     let elapsed = start.elapsed();
     guard.kill(); // leftovers: programs started in nodes
     drain(&out_r, Duration::from_secs(1));
-    if std::env::var_os("NETNS_TEST_TRACE").is_some_and(|v| v == "1") {
+    if crate::build::tracing() {
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        // Straight to the terminal, like the child's build trace.
+        // Past libtest's capture, so it shows for passing tests too.
         let _ = writeln!(
             io::stderr(),
             "netns-test: `{name}`: child spawned in {:.2} ms, exited after {:.2} ms, reaped after {:.2} ms",
