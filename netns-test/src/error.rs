@@ -10,10 +10,11 @@ pub enum Error {
     #[error("cannot create a user namespace ({step}: {source}).\n{hint}")]
     UserNamespace { step: &'static str, source: io::Error, hint: &'static str },
 
-    /// `Net::build` was called outside an isolated namespace, where it would change the host.
+    /// `Net::build` was called outside namespaces this process made, where it would change the host.
     #[error(
-        "refusing to build a topology in the host's namespaces: run it inside #[netns_test], \
-         or call netns_test::isolate() first thing in main"
+        "refusing to build a topology outside namespaces this process made for itself (it \
+         would change the host's or a container's network): run it inside #[netns_test], or \
+         call netns_test::isolate() first thing in main"
     )]
     NotIsolated,
 

@@ -329,6 +329,7 @@ fn child(spec: &Spec, body: impl FnOnce(&Net) -> Outcome) -> ! {
     unsafe { libc::dup2(2, 1) };
     let _ = report.write_all(b"started\n");
     kill_group_on_parent_death();
+    userns::mark_isolated();
 
     let outcome = setup(spec).and_then(|(net, node)| {
         node.run(|| match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&net))) {

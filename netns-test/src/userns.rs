@@ -120,7 +120,11 @@ const SANDBOX_HINT: &str = "A security module or sandbox restricts new user name
 pub fn isolate() -> Result<(), Error> {
     let maps = IdMaps::for_current_user();
     // SAFETY: documented precondition; the kernel checks it and returns EINVAL otherwise.
-    unsafe { maps.enter(true) }.map_err(|(step, errno)| {
+    let entered = unsafe { maps.enter(true) };
+    if entered.is_ok() {
+        mark_isolated();
+    }
+    entered.map_err(|(step, errno)| {
         if step == Step::Unshare && errno == libc::EINVAL {
             Error::Io {
                 what: "isolate() must run before the process starts threads".into(),
@@ -181,12 +185,18 @@ fn probe_in_child() -> Result<(), Error> {
     }
 }
 
-/// Refuses to build on the host: the caller must be in a user namespace of its own (made by
-/// `#[netns_test]` or [`isolate`]) and hold the capabilities to configure its network there.
+/// Set once this process is in user + network namespaces of its own: by [`isolate`], or in a
+/// per-test child (whose parent's `pre_exec` made them).
+static ISOLATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub(crate) fn mark_isolated() {
+    ISOLATED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Refuses to build anywhere but in namespaces this process made for itself (never on the host,
+/// nor in a container's namespaces), and without the capabilities to configure them.
 pub(crate) fn check_isolated() -> Result<(), Error> {
-    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
-    let initial = map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"];
-    if initial {
+    if !ISOLATED.load(std::sync::atomic::Ordering::SeqCst) {
         return Err(Error::NotIsolated);
     }
     for cap in [caps::Capability::CAP_NET_ADMIN, caps::Capability::CAP_SYS_ADMIN] {
