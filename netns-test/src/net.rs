@@ -191,6 +191,9 @@ impl Node {
     }
 
     /// Runs `fut` to completion on a tokio current-thread runtime whose thread is in this node.
+    ///
+    /// From synchronous code only: inside an `async` test body (already on a runtime) create
+    /// sockets with [`run`](Self::run) instead and use them from the body's runtime.
     #[cfg(feature = "tokio")]
     pub fn block_on<F: std::future::Future>(&self, fut: F) -> F::Output {
         self.run(|| crate::private::block_on(fut))
