@@ -517,3 +517,34 @@ async fn still_down((h, want): (Handle, Vec<(u32, String)>)) -> Result<(Handle, 
     let down = want.into_iter().filter(|(i, _)| !up.get(i).copied().unwrap_or(false)).collect();
     Ok((h, down))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nack(errno: i32) -> rtnetlink::Error {
+        let mut m = netlink_packet_core::ErrorMessage::default();
+        m.code = std::num::NonZeroI32::new(-errno);
+        rtnetlink::Error::NetlinkError(m)
+    }
+
+    #[test]
+    fn a_missing_link_type_names_the_kernel_option_and_the_fix() {
+        let e = classify_link_error("veth", "VETH", "creating veth".into())(nack(libc::EOPNOTSUPP));
+        let msg = e.to_string();
+        assert!(matches!(e, Error::MissingLinkKind { kind: "veth", .. }), "{msg}");
+        assert!(msg.contains("CONFIG_VETH") && msg.contains("modprobe veth"), "{msg}");
+        let other = classify_link_error("veth", "VETH", "creating veth a:eth0".into())(nack(libc::EEXIST));
+        assert!(matches!(other, Error::Netlink { .. }) && other.to_string().starts_with("creating veth a:eth0"));
+    }
+
+    #[test]
+    fn batches_stay_within_the_link_watcher_budget() {
+        let members: Vec<String> = (0..150).map(|i| format!("n{i}=10.0.{}.{}/16", i / 200, i % 200 + 1)).collect();
+        let topo = Topology::parse(&format!("bridge br0 {{ {} }}", members.join(", "))).unwrap();
+        let b = batches(&topo);
+        assert_eq!(b.iter().map(|r| r.len()).sum::<usize>(), 150);
+        assert!(b.iter().all(|r| 2 * r.len() <= LINK_EVENTS_PER_BATCH), "{b:?}");
+        assert!(b.windows(2).all(|w| w[0].end == w[1].start));
+    }
+}
