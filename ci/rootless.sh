@@ -6,6 +6,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 user="${1:-nobody}"
+as_user=(setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups
+         --inh-caps=-all --bounding-set=-all --no-new-privs)
+
+# The binaries read files of the checkout (fixtures, ci/host-snapshot.sh) by their absolute
+# paths. If the unprivileged user cannot reach this checkout (a clone under /root, say), work
+# on a copy in a world-readable temporary directory instead, built there, removed at the end.
+if ! "${as_user[@]}" test -r "$PWD/Cargo.toml"; then
+  copy=$(mktemp -d /tmp/netns-test-rootless.XXXXXX)
+  chmod 755 "$copy"
+  trap 'rm -rf "$copy"' EXIT
+  tar --exclude=./target -cf - . | tar -xf - -C "$copy"
+  echo "rootless: $user cannot read $PWD; using a copy in $copy"
+  cd "$copy"
+  export CARGO_TARGET_DIR="$copy/target"
+fi
 
 # Build as the caller; list the test executables with the directory cargo would run them in.
 mapfile -t bins < <(cargo test --workspace --no-run --message-format=json 2>/dev/null | python3 -c '
@@ -19,8 +34,6 @@ for line in sys.stdin:
 ')
 [ "${#bins[@]}" -gt 0 ] || { echo "rootless: no test binaries found" >&2; exit 1; }
 
-as_user=(setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups
-         --inh-caps=-all --bounding-set=-all --no-new-privs)
 echo "rootless: running as $("${as_user[@]}" id) with capabilities $("${as_user[@]}" grep CapEff /proc/self/status)"
 [ "$("${as_user[@]}" id -u)" != 0 ] || { echo "rootless: still root" >&2; exit 1; }
 
