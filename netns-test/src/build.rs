@@ -433,8 +433,8 @@ fn bridge_links(topo: &Topology, plan: &Plan, root: &Handle) -> PendingLinks {
 /// Waits until every link is operationally up: only then has the kernel attached its queue,
 /// and a packet sent before is dropped. Each round looks again only at what is still pending.
 fn wait_links(rt: &tokio::runtime::Runtime, mut links: PendingLinks) -> Result<()> {
+    links.retain(|(_, want)| !want.is_empty());
     poll_until(|| {
-        links.retain(|(_, want)| !want.is_empty());
         if links.is_empty() {
             return Ok(None);
         }
