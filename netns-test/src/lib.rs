@@ -22,7 +22,7 @@
 //! setup script, nothing left on the host whether the test passes, panics, times out or is
 //! killed. The topology language is described in the README; mistakes in it are compile errors.
 
-mod build;
+mod builder;
 mod error;
 mod net;
 mod ns;

@@ -1,6 +1,6 @@
 //! The node API a test body sees: `net.node("x").run(..)`, `.command(..)`, `net.ping(..)`.
 
-use crate::build::{self, Built};
+use crate::builder::{self, Built};
 use crate::error::Result;
 use crate::ns::NetNs;
 use netns_test_topology::{Interface, Topology};
@@ -39,12 +39,12 @@ impl Net {
     /// The calling thread must be in a namespace this process owns (inside a `#[netns_test]`, or
     /// after [`isolate`](crate::isolate)): bridges and their ports are created there.
     pub fn build(topology: Topology) -> Result<Net> {
-        Net::build_with(topology, build::Node0::Fresh)
+        Net::build_with(topology, builder::Node0::Fresh)
     }
 
-    pub(crate) fn build_with(topology: Topology, node0: build::Node0) -> Result<Net> {
+    pub(crate) fn build_with(topology: Topology, node0: builder::Node0) -> Result<Net> {
         crate::userns::check_isolated()?;
-        let Built { nodes } = build::build(&topology, node0)?;
+        let Built { nodes } = builder::build(&topology, node0)?;
         let topology = Arc::new(topology);
         let nodes = nodes
             .into_iter()

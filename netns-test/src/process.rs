@@ -124,7 +124,7 @@ fn parent(spec: &Spec) {
     let elapsed = start.elapsed();
     guard.kill(); // leftovers: programs started in nodes
     drain(&out_r, Duration::from_secs(1));
-    if crate::build::tracing() {
+    if crate::builder::tracing() {
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         // Past libtest's capture, so it shows for passing tests too.
         let _ = writeln!(
@@ -368,7 +368,7 @@ fn setup(spec: &Spec) -> Result<(Net, crate::net::Node), String> {
     let topology = Topology::parse(spec.topology)
         .map_err(|e| format!("netns-test: invalid topology (the macro should have caught this): {e}"))?;
     // The child's own namespace is fresh and unused: node 0 may live in it.
-    let net = Net::build_with(topology, crate::build::Node0::CallersIfNoBridges).map_err(|e| {
+    let net = Net::build_with(topology, crate::builder::Node0::CallersIfNoBridges).map_err(|e| {
         let msg = format!("netns-test: building the topology failed: {e}");
         eprintln!("{msg}");
         msg

@@ -1,0 +1,156 @@
+//! Readiness: polling until links are operationally up and IPv6 addresses usable, so the test
+//! body's first packet is not dropped or stalled.
+//!
+//! ```ignore
+//! wait_links(&rt, node_links(topo, &ix, &handles, 0..topo.nodes.len()))?;
+//! wait_ipv6_groups(topo, &nodes)?;
+//! ```
+
+use super::indices::IfIndices;
+use crate::error::{Error, Result};
+use crate::ns::NetNs;
+use futures_util::future::try_join_all;
+use futures_util::TryStreamExt;
+use netlink_packet_route::link::{LinkAttribute, State};
+use netns_test_topology::{IfaceRef, Topology};
+use rtnetlink::Handle;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+/// How long links and IPv6 addresses may take to become usable.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Links to see up, per namespace: the handle to ask, and (index, name for errors) pairs.
+pub(super) type PendingLinks = Vec<(Handle, Vec<(u32, String)>)>;
+
+/// The interfaces of the nodes in `batch`.
+pub(super) fn node_links(
+    topo: &Topology,
+    ix: &IfIndices,
+    handles: &[Handle],
+    batch: std::ops::Range<usize>,
+) -> PendingLinks {
+    batch
+        .map(|n| {
+            let node = &topo.nodes[n];
+            let want = (node.interfaces.iter().enumerate())
+                .map(|(i, f)| (ix.iface(IfaceRef { node: n, iface: i }), format!("{}:{}", node.name, f.name)));
+            (handles[n].clone(), want.collect())
+        })
+        .collect()
+}
+
+/// Every bridge port, and the bridges that have addresses of their own. A bridge forwards
+/// between its ports whatever its own state; only its addresses need it up (and its carrier
+/// event is never urgent for the link watcher: up to 1 s).
+pub(super) fn bridge_links(topo: &Topology, ix: &IfIndices, root: &Handle) -> PendingLinks {
+    let mut want = Vec::new();
+    for (bi, br) in topo.bridges.iter().enumerate() {
+        if !br.addrs.is_empty() {
+            want.push((ix.bridge(bi), format!("bridge {}", br.name)));
+        }
+        for (m, port) in br.ports.iter().enumerate() {
+            want.push((ix.port(bi, m), format!("bridge port {port}")));
+        }
+    }
+    vec![(root.clone(), want)]
+}
+
+/// Waits until every link is operationally up: only then has the kernel attached its queue,
+/// and a packet sent before is dropped. Each round looks again only at what is still pending.
+pub(super) fn wait_links(rt: &tokio::runtime::Runtime, mut links: PendingLinks) -> Result<()> {
+    links.retain(|(_, want)| !want.is_empty());
+    poll_until(|| {
+        if links.is_empty() {
+            return Ok(None);
+        }
+        links = rt.block_on(try_join_all(std::mem::take(&mut links).into_iter().map(still_down)))?;
+        links.retain(|(_, want)| !want.is_empty());
+        Ok(links.first().map(|(_, want)| format!("{} is not up", want[0].1)))
+    })
+}
+
+/// The links of `want` that are not operationally up yet.
+async fn still_down((h, want): (Handle, Vec<(u32, String)>)) -> Result<(Handle, Vec<(u32, String)>)> {
+    let mut up = HashMap::new();
+    let mut links = h.link().get().execute();
+    while let Some(msg) = links.try_next().await.map_err(Error::netlink("listing links"))? {
+        let is_up = msg.attributes.iter().any(|a| matches!(a, LinkAttribute::OperState(State::Up)));
+        up.insert(msg.header.index, is_up);
+    }
+    let down = want.into_iter().filter(|(i, _)| !up.get(i).copied().unwrap_or(false)).collect();
+    Ok((h, down))
+}
+
+/// Waits until every IPv6 address has joined its solicited-node multicast group: before that,
+/// neighbour solicitations for it are dropped and the first connect stalls for a second.
+pub(super) fn wait_ipv6_groups(topo: &Topology, nodes: &[NetNs]) -> Result<()> {
+    // Per node: [(device, group)].
+    let mut groups: Vec<(usize, Vec<(String, String)>)> = topo
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(n, node)| {
+            let want = node.interfaces.iter().flat_map(|i| {
+                i.addrs.iter().filter_map(move |a| match a.addr() {
+                    IpAddr::V6(v6) => Some((i.name.clone(), solicited_node_group(v6))),
+                    IpAddr::V4(_) => None,
+                })
+            });
+            (n, want.collect::<Vec<_>>())
+        })
+        .collect();
+    poll_until(|| {
+        for (n, want) in &mut groups {
+            if want.is_empty() {
+                continue;
+            }
+            let table = nodes[*n]
+                .run(|| std::fs::read_to_string("/proc/thread-self/net/igmp6"))
+                .and_then(|r| r)
+                .map_err(Error::io("reading /proc/thread-self/net/igmp6"))?;
+            want.retain(|(dev, group)| {
+                !table.lines().any(|l| {
+                    let mut f = l.split_whitespace();
+                    f.nth(1) == Some(dev.as_str()) && f.next() == Some(group.as_str())
+                })
+            });
+        }
+        groups.retain(|(_, want)| !want.is_empty());
+        Ok(groups.first().map(|(n, want)| {
+            format!("{}:{} has not joined an IPv6 solicited-node group", topo.nodes[*n].name, want[0].0)
+        }))
+    })
+}
+
+/// `ff02::1:ffXX:XXXX` for an address, spelled as `/proc/net/igmp6` spells it (32 hex digits).
+fn solicited_node_group(a: std::net::Ipv6Addr) -> String {
+    let o = a.octets();
+    format!("ff0200000000000000000001ff{:02x}{:02x}{:02x}", o[13], o[14], o[15])
+}
+
+/// Calls `pending` until it reports nothing pending, with short growing pauses, for at most
+/// `READY_TIMEOUT`.
+fn poll_until(mut pending: impl FnMut() -> Result<Option<String>>) -> Result<()> {
+    let start = Instant::now();
+    let mut pause = Duration::from_micros(50);
+    loop {
+        let Some(what) = pending()? else { return Ok(()) };
+        if start.elapsed() > READY_TIMEOUT {
+            return Err(Error::NotReady(READY_TIMEOUT, what));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 3 / 2).min(Duration::from_micros(500));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_solicited_node_group_is_spelled_as_igmp6_lists_it() {
+        assert_eq!(solicited_node_group("fd00::12:3456".parse().unwrap()), "ff0200000000000000000001ff123456");
+    }
+}
