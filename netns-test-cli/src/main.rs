@@ -1,6 +1,7 @@
 //! `netns-test up FILE`: bring a topology up rootless, print it and its reachability, tear down.
 
 use clap::{Parser, Subcommand};
+use netns_test::topology::{parse_duration, Peer};
 use netns_test::{Net, Topology};
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
@@ -21,8 +22,8 @@ enum Cmd {
     Up {
         /// A topology file in the netns-test grammar (see the README).
         file: PathBuf,
-        /// How long to wait for each echo reply.
-        #[arg(long, default_value = "300ms", value_parser = parse_ms)]
+        /// How long to wait for each echo reply: `300ms`, `1s`, `2m`.
+        #[arg(long, default_value = "300ms", value_parser = |s: &str| parse_duration(s).map_err(|e| e.to_string()))]
         ping_timeout: Duration,
         /// Keep the topology up until Enter is pressed, printing how to enter each node.
         #[arg(long)]
@@ -85,11 +86,6 @@ fn fail(msg: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn parse_ms(s: &str) -> Result<Duration, String> {
-    let ms = s.strip_suffix("ms").ok_or("use milliseconds, e.g. 300ms")?;
-    ms.parse().map(Duration::from_millis).map_err(|e| e.to_string())
-}
-
 fn print_nodes(net: &Net, built: Duration) {
     let t = net.topology();
     println!(
@@ -107,16 +103,11 @@ fn print_nodes(net: &Net, built: Duration) {
         for i in node.interfaces() {
             let addrs: Vec<_> = i.addrs.iter().map(|a| a.to_string()).collect();
             let peer = match i.peer {
-                netns_test::topology::Peer::Link(l) => {
-                    let link = &t.links[l];
-                    let other = if t.nodes[link.a.node].name == node.name() && t.iface(link.a).name == i.name {
-                        link.b
-                    } else {
-                        link.a
-                    };
-                    format!("-> {}:{}", t.nodes[other.node].name, t.iface(other).name)
+                Peer::Link { peer, .. } => {
+                    let (node, iface) = t.iface_name(peer);
+                    format!("-> {node}:{iface}")
                 }
-                netns_test::topology::Peer::Bridge(b) => format!("-> bridge {}", t.bridges[b].name),
+                Peer::Bridge(b) => format!("-> bridge {}", t.bridges[b].name),
             };
             println!("  {:<9} {:<32} {peer}", i.name, if addrs.is_empty() { "-".to_string() } else { addrs.join(" ") });
         }

@@ -65,3 +65,11 @@ fn check_reports_mistakes_with_positions() {
     let (ok, text) = cli(&["check", "fixtures/router.topo"]);
     assert!(ok && text.contains("ok (3 nodes"), "{text}");
 }
+
+#[test]
+fn ping_timeout_takes_the_attributes_durations() {
+    let (ok, text) = cli(&["up", "fixtures/veth-pair.topo", "--ping-timeout", "1s"]);
+    assert!(ok && text.contains("4 of 4 reachable"), "{text}");
+    let (ok, text) = cli(&["up", "fixtures/veth-pair.topo", "--ping-timeout", "1"]);
+    assert!(!ok && text.contains("a duration looks like `500ms`, `30s` or `2m`"), "{text}");
+}

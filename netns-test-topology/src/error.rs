@@ -1,5 +1,6 @@
 //! Topology errors with byte spans into the source text.
 
+use crate::text::{floor_char_boundary, is_blank, is_space_char, line_col, show};
 use std::fmt;
 use std::ops::Range;
 
@@ -45,16 +46,15 @@ impl Error {
         let start = floor_char_boundary(src, self.span.start.min(src.len()));
         let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
         let line_end = src[start..].find('\n').map_or(src.len(), |i| start + i);
-        let line_no = src[..start].matches('\n').count() + 1;
-        let col = src[line_start..start].chars().count() + 1;
+        let (line_no, col) = line_col(src, start);
         let mut s = format!("{line_no}:{col}: {}", self.message);
         let end = floor_char_boundary(src, self.span.end.clamp(start, src.len()));
         if !is_blank(&src[start..end]) {
             let line = &src[line_start..line_end];
             // Only what the parser skips is trimmed: other whitespace (NBSP, U+2028, ...) is
             // ordinary text to it, and is shown escaped.
-            let trimmed = line.trim_matches(is_space);
-            let indent = line.len() - line.trim_start_matches(is_space).len();
+            let trimmed = line.trim_matches(is_space_char);
+            let indent = line.len() - line.trim_start_matches(is_space_char).len();
             let text_start = line_start + indent;
             let text_end = text_start + trimmed.len();
             // The span may start inside the leading whitespace or run past the line.
@@ -70,53 +70,6 @@ impl Error {
         }
         s
     }
-}
-
-/// The whitespace the parser skips between tokens (besides `\n`).
-fn is_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r')
-}
-
-/// Whether `text` holds nothing but the parser's whitespace and `#` comments.
-fn is_blank(text: &str) -> bool {
-    text.split('\n').all(|l| l.split('#').next().unwrap_or("").trim_matches(is_space).is_empty())
-}
-
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-/// User text for a message or a quoted source line, with invisible characters escaped.
-pub(crate) fn show(s: &str) -> String {
-    s.chars().map(show_char).collect()
-}
-
-pub(crate) fn show_char(c: char) -> String {
-    let invisible = c.is_control()
-        || (!c.is_ascii() && c.is_whitespace())
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
-        || is_combining(c);
-    if invisible {
-        c.escape_default().to_string()
-    } else {
-        c.to_string()
-    }
-}
-
-/// Whether `c` is a combining mark (the common blocks of general categories Mn/Me), which
-/// would otherwise merge with the backtick or letter before it in a message.
-fn is_combining(c: char) -> bool {
-    matches!(
-        c,
-        '\u{300}'..='\u{36f}'
-            | '\u{1ab0}'..='\u{1aff}'
-            | '\u{1dc0}'..='\u{1dff}'
-            | '\u{20d0}'..='\u{20ff}'
-            | '\u{fe20}'..='\u{fe2f}'
-    )
 }
 
 impl Errors {

@@ -14,13 +14,19 @@
 //! The grammar is documented in the workspace README. Parsing is used by the `#[netns_test]`
 //! macro (at compile time), by the runtime and by the CLI, so all three agree on every topology.
 
+mod ast;
+mod duration;
 mod error;
 mod model;
 mod parse;
+mod suggest;
+mod text;
 mod validate;
 
+pub use duration::{parse_duration, DurationError};
 pub use error::{Error, Errors};
 pub use model::*;
+pub use suggest::did_you_mean;
 
 impl Topology {
     /// Parses and validates a topology, reporting every mistake found.
@@ -30,7 +36,7 @@ impl Topology {
     /// gateway: the statement declaring it may be the one that failed) are left out.
     pub fn parse(src: &str) -> Result<Topology, Errors> {
         let (ast, mut errors) = parse::parse(src);
-        let v = validate::validate(src, ast);
+        let v = validate::validate(src, &ast);
         if errors.is_empty() {
             errors.extend(v.knock_on);
         }

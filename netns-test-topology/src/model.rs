@@ -1,7 +1,9 @@
 //! The validated topology: what the runtime builds and the CLI prints.
 //!
 //! Every value here has passed validation: names are valid kernel interface names, no address is
-//! used twice, every gateway is reachable from its node, every index is in range.
+//! used twice, every gateway is reachable from its node, every index is in range. The types are
+//! `#[non_exhaustive]`: their fields can be read anywhere, but only [`Topology::parse`] makes
+//! them, so a model is never malformed.
 
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -14,6 +16,7 @@ use std::net::IpAddr;
 /// assert_eq!(t.nodes[1].interfaces[0].name, "eth0");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Topology {
     /// Hosts, each its own network namespace, in order of first appearance.
     pub nodes: Vec<Node>,
@@ -24,7 +27,15 @@ pub struct Topology {
 }
 
 /// A host: one network namespace.
+///
+/// ```
+/// let t = netns_test_topology::Topology::parse("r [forward]; a=10.0.0.1/24 -- r=10.0.0.2/24").unwrap();
+/// let r = &t.nodes[t.node_index("r").unwrap()];
+/// assert!(r.forward);
+/// assert_eq!(r.interfaces[0].name, "eth0");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Node {
     /// The name used in the topology and in `net.node("name")`.
     pub name: String,
@@ -37,7 +48,16 @@ pub struct Node {
 }
 
 /// One end of a veth pair, inside a node.
+///
+/// ```
+/// let t = netns_test_topology::Topology::parse("a:up=10.0.0.1/24|fd00::1/64 -- b [mtu=1400]").unwrap();
+/// let up = &t.nodes[0].interfaces[0];
+/// assert_eq!(up.name, "up");
+/// assert_eq!(up.addrs.len(), 2);
+/// assert_eq!(up.mtu, Some(1400));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Interface {
     /// Kernel interface name (at most 15 bytes).
     pub name: String,
@@ -50,32 +70,79 @@ pub struct Interface {
 }
 
 /// The other end of a node's veth.
+///
+/// ```
+/// use netns_test_topology::{Peer, Topology};
+///
+/// let t = Topology::parse("a -- b; bridge br0 { a, c }").unwrap();
+/// let a = &t.nodes[0];
+/// match a.interfaces[0].peer {
+///     Peer::Link { peer, .. } => assert_eq!(t.iface_name(peer), ("b", "eth0")),
+///     Peer::Bridge(_) => unreachable!(),
+/// }
+/// assert_eq!(a.interfaces[1].peer, Peer::Bridge(0));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Peer {
-    /// Index into [`Topology::links`]; the other end is in another node.
-    Link(usize),
+    /// The other end is in another node.
+    Link {
+        /// Index into [`Topology::links`].
+        link: usize,
+        /// The interface at the other end.
+        peer: IfaceRef,
+    },
     /// Index into [`Topology::bridges`]; the other end is a port of that bridge.
     Bridge(usize),
 }
 
 /// Where an interface is: `nodes[node].interfaces[iface]`.
+///
+/// ```
+/// use netns_test_topology::{IfaceRef, Topology};
+///
+/// let t = Topology::parse("a -- b").unwrap();
+/// assert_eq!(t.links[0].b, IfaceRef { node: 1, iface: 0 });
+/// assert_eq!(t.iface(t.links[0].b).name, "eth0");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IfaceRef {
+    /// Index into [`Topology::nodes`].
     pub node: usize,
+    /// Index into that node's [`Node::interfaces`].
     pub iface: usize,
 }
 
 /// A veth pair between two nodes: `a:eth0=... -- b:eth0=...`.
+///
+/// ```
+/// let t = netns_test_topology::Topology::parse("a -- b [mtu=9000]").unwrap();
+/// let l = &t.links[0];
+/// assert_eq!((t.iface_name(l.a), t.iface_name(l.b)), (("a", "eth0"), ("b", "eth0")));
+/// assert_eq!(l.mtu, Some(9000));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Link {
+    /// The end written first.
     pub a: IfaceRef,
+    /// The end written second.
     pub b: IfaceRef,
     /// Link MTU if one was set with `[mtu=N]`.
     pub mtu: Option<u32>,
 }
 
 /// A bridge in the test's own namespace, with one veth per member node.
+///
+/// ```
+/// let t = netns_test_topology::Topology::parse("bridge br0=10.0.0.254/24 { a=10.0.0.1/24, b }").unwrap();
+/// let br = &t.bridges[0];
+/// assert_eq!(br.name, "br0");
+/// assert_eq!(br.addrs[0].to_string(), "10.0.0.254/24");
+/// assert_eq!(br.ports, ["b0p0", "b0p1"]);
+/// assert_eq!(t.iface_name(br.members[1]), ("b", "eth0"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Bridge {
     /// Kernel interface name of the bridge.
     pub name: String,
@@ -90,25 +157,61 @@ pub struct Bridge {
 }
 
 /// A static route in a node: `h1: default via 10.1.0.1` or `h1: 10.2.0.0/24 via 10.1.0.1`.
+///
+/// ```
+/// let t = netns_test_topology::Topology::parse("h=10.0.0.2/24 -- r=10.0.0.1/24; h: default via 10.0.0.1").unwrap();
+/// let route = t.nodes[0].routes[0];
+/// assert_eq!(route.dest, None);
+/// assert_eq!(route.via.to_string(), "10.0.0.1");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Route {
     /// `None` is the default route of the gateway's family.
     pub dest: Option<IpNet>,
+    /// The gateway, in one of the node's subnets.
     pub via: IpAddr,
 }
 
 impl Topology {
     /// The index of the node called `name`.
+    ///
+    /// ```
+    /// let t = netns_test_topology::Topology::parse("a -- b").unwrap();
+    /// assert_eq!(t.node_index("b"), Some(1));
+    /// assert_eq!(t.node_index("c"), None);
+    /// ```
     pub fn node_index(&self, name: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.name == name)
     }
 
     /// The interface an [`IfaceRef`] points to.
+    ///
+    /// ```
+    /// let t = netns_test_topology::Topology::parse("a:up -- b").unwrap();
+    /// assert_eq!(t.iface(t.links[0].a).name, "up");
+    /// ```
     pub fn iface(&self, r: IfaceRef) -> &Interface {
         &self.nodes[r.node].interfaces[r.iface]
     }
 
+    /// The node's and the interface's names of an [`IfaceRef`], as in `a:eth0`.
+    ///
+    /// ```
+    /// let t = netns_test_topology::Topology::parse("a:up -- b").unwrap();
+    /// assert_eq!(t.iface_name(t.links[0].a), ("a", "up"));
+    /// ```
+    pub fn iface_name(&self, r: IfaceRef) -> (&str, &str) {
+        (&self.nodes[r.node].name, &self.iface(r).name)
+    }
+
     /// Every address in the topology with where it lives, nodes first, then bridges.
+    ///
+    /// ```
+    /// let t = netns_test_topology::Topology::parse("bridge br0=10.0.0.254/24 { a=10.0.0.1/24 }").unwrap();
+    /// let all: Vec<String> = t.all_addrs().iter().map(|(at, ip)| format!("{at} {ip}")).collect();
+    /// assert_eq!(all, ["a 10.0.0.1", "br0 10.0.0.254"]);
+    /// ```
     pub fn all_addrs(&self) -> Vec<(String, IpAddr)> {
         let mut out = Vec::new();
         for n in &self.nodes {

@@ -126,9 +126,10 @@ fn check_model(src: &str, t: &Topology) -> Result<(), TestCaseError> {
             }
             let me = IfaceRef { node: ni, iface: ii };
             match i.peer {
-                Peer::Link(l) => {
+                Peer::Link { link: l, peer } => {
                     prop_assert!(l < t.links.len(), "link {} out of range", l);
-                    prop_assert!(t.links[l].a == me || t.links[l].b == me, "link {} does not point back", l);
+                    let (a, b) = (t.links[l].a, t.links[l].b);
+                    prop_assert!((a, b) == (me, peer) || (b, a) == (me, peer), "link {} does not point back", l);
                     prop_assert_eq!(t.links[l].mtu, i.mtu);
                 }
                 Peer::Bridge(b) => {
@@ -181,8 +182,8 @@ fn check_model(src: &str, t: &Topology) -> Result<(), TestCaseError> {
     for (li, l) in t.links.iter().enumerate() {
         prop_assert!(in_range(l.a) && in_range(l.b), "link {} has a dangling end", li);
         prop_assert!(l.a.node != l.b.node, "link {} joins a node to itself", li);
-        prop_assert_eq!(t.iface(l.a).peer, Peer::Link(li));
-        prop_assert_eq!(t.iface(l.b).peer, Peer::Link(li));
+        prop_assert_eq!(t.iface(l.a).peer, Peer::Link { link: li, peer: l.b });
+        prop_assert_eq!(t.iface(l.b).peer, Peer::Link { link: li, peer: l.a });
     }
     let mut bridge_names = HashSet::new();
     for (bi, b) in t.bridges.iter().enumerate() {

@@ -1,0 +1,102 @@
+//! What the parser read: statements with byte spans, not yet checked against each other.
+//!
+//! The parser produces it ([`crate::parse`]), validation consumes it ([`crate::validate`]); neither
+//! depends on the other. A new statement kind or option is added here first.
+
+use ipnet::IpNet;
+use std::net::IpAddr;
+use std::ops::Range;
+
+/// A byte range of the topology text.
+pub(crate) type Span = Range<usize>;
+
+/// The statements of a topology that could be parsed, in source order.
+#[derive(Debug, Default)]
+pub(crate) struct Ast {
+    pub stmts: Vec<Stmt>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Stmt {
+    /// `a -- b [opts]`
+    Link(Box<LinkStmt>),
+    /// `bridge br0 { a, b } [opts]`
+    Bridge(Box<BridgeStmt>),
+    /// `r [forward]`
+    NodeOpts(Box<NodeOptsStmt>),
+    /// `h: default via 10.0.0.1`
+    Route(Box<RouteStmt>),
+}
+
+/// A name (node, interface or bridge) and where it was written.
+#[derive(Debug, Clone)]
+pub(crate) struct Name {
+    pub text: String,
+    pub span: Span,
+}
+
+/// An address with prefix length (`10.0.0.1/24`); the span covers the whole CIDR text.
+#[derive(Debug, Clone)]
+pub(crate) struct Addr {
+    pub net: IpNet,
+    pub span: Span,
+}
+
+/// `node[:ifname][=addr|addr..]`
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    pub node: Name,
+    pub ifname: Option<Name>,
+    pub addrs: Vec<Addr>,
+    pub span: Span,
+}
+
+/// `ENDPOINT -- ENDPOINT [opts]`
+#[derive(Debug)]
+pub(crate) struct LinkStmt {
+    pub a: Endpoint,
+    pub b: Endpoint,
+    pub opts: LinkOpts,
+}
+
+/// `bridge NAME[=addrs] { members } [opts]`
+#[derive(Debug)]
+pub(crate) struct BridgeStmt {
+    pub name: Name,
+    pub addrs: Vec<Addr>,
+    pub members: Vec<Endpoint>,
+    pub opts: LinkOpts,
+}
+
+/// `NODE [opts]`
+#[derive(Debug)]
+pub(crate) struct NodeOptsStmt {
+    pub node: Name,
+    pub opts: NodeOpts,
+}
+
+/// `NODE: (default | CIDR) via IP`
+#[derive(Debug)]
+pub(crate) struct RouteStmt {
+    pub node: Name,
+    /// `None` for `default`.
+    pub dest: Option<IpNet>,
+    pub dest_span: Span,
+    pub via: IpAddr,
+    pub via_span: Span,
+    /// False when the destination or the gateway was malformed (already reported); `dest` and
+    /// `via` are then placeholders and must not be checked.
+    pub valid: bool,
+}
+
+/// The options of a link or a bridge's links (`[mtu=1400]`); bad ones were reported and left out.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct LinkOpts {
+    pub mtu: Option<u32>,
+}
+
+/// The options of a node (`[forward]`); bad ones were reported and left out.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct NodeOpts {
+    pub forward: bool,
+}

@@ -1,0 +1,193 @@
+//! Option lists, `[forward]` after a node and `[mtu=1400]` after a link or a bridge: which options
+//! each takes and how their values are read.
+//!
+//! To add an option: a field in [`NodeOpts`] or [`LinkOpts`] (in `ast.rs`), an entry in its
+//! `KNOWN` table below (for hints), and an arm in its `set`.
+
+use super::{opt_stop, PResult, Parser};
+use crate::ast::{LinkOpts, NodeOpts, Span};
+use crate::error::Error;
+use crate::suggest::did_you_mean;
+use crate::text::show;
+
+/// A known option, for hints: its name and how it is written.
+pub(super) struct Known {
+    pub name: &'static str,
+    /// As listed in "link options: `mtu=N`".
+    pub written: &'static str,
+    /// A whole statement using it, as in "write `a -- b [mtu=1400]`".
+    pub example: &'static str,
+}
+
+/// The options one kind of statement takes.
+pub(super) trait OptionList: Default {
+    /// `"node"` or `"link"`.
+    const KIND: &'static str;
+    const KNOWN: &'static [Known];
+    /// The options of the other kind, to say where a misplaced option belongs.
+    type Other: OptionList;
+    /// Applies option `name` (with `key` its span, `value` the span after `=`), reporting bad
+    /// values; false if there is no such option here.
+    fn set(&mut self, p: &mut Parser<'_>, name: &str, key: Span, value: Option<Span>) -> bool;
+}
+
+impl OptionList for NodeOpts {
+    const KIND: &'static str = "node";
+    const KNOWN: &'static [Known] = &[Known { name: "forward", written: "forward", example: "NODE [forward]" }];
+    type Other = LinkOpts;
+
+    fn set(&mut self, p: &mut Parser<'_>, name: &str, key: Span, value: Option<Span>) -> bool {
+        match name {
+            "forward" => self.forward = p.flag(name, key, value),
+            _ => return false,
+        }
+        true
+    }
+}
+
+impl OptionList for LinkOpts {
+    const KIND: &'static str = "link";
+    const KNOWN: &'static [Known] = &[Known { name: "mtu", written: "mtu=N", example: "a -- b [mtu=1400]" }];
+    type Other = NodeOpts;
+
+    fn set(&mut self, p: &mut Parser<'_>, name: &str, key: Span, value: Option<Span>) -> bool {
+        match name {
+            "mtu" => {
+                if let Some(v) = p.value(name, key, value, "[mtu=1400]") {
+                    self.mtu = p.mtu(v);
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+}
+
+impl Parser<'_> {
+    /// `'[' opt (',' opt)* ']'`, at the `[`. Bad options are reported and left out.
+    pub(super) fn opts<O: OptionList>(&mut self) -> PResult<O> {
+        let open = self.pos..self.pos + 1;
+        self.pos += 1;
+        let mut opts = O::default();
+        let mut seen: Vec<&str> = Vec::new();
+        loop {
+            self.skip_ws();
+            if self.at_stmt_end() {
+                return Err(Error::new(open, "unclosed `[`").help("close the option list with `]`"));
+            }
+            if self.peek() == Some(b']') && seen.is_empty() {
+                return Err(Error::new(open.start..self.pos + 1, "empty option list"));
+            }
+            let key = self.run(opt_stop);
+            if key.is_empty() {
+                return Err(self.expected("an option"));
+            }
+            self.skip_ws();
+            let mut value = None;
+            if self.peek() == Some(b'=') {
+                self.pos += 1;
+                self.skip_ws();
+                value = Some(self.run(opt_stop));
+                self.skip_ws();
+            }
+            let src = self.src;
+            let k = &src[key.clone()];
+            if seen.contains(&k) {
+                self.errors.push(Error::new(key.clone(), format!("duplicate option `{}`", show(k))));
+            }
+            seen.push(k);
+            if !opts.set(self, k, key.clone(), value) {
+                let e = unknown::<O>(k, key);
+                self.errors.push(e);
+            }
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(opts);
+                }
+                _ if self.at_stmt_end() => {
+                    return Err(Error::new(open, "unclosed `[`").help("close the option list with `]`"))
+                }
+                _ => return Err(self.expected("`,` or `]`")),
+            }
+        }
+    }
+
+    /// A flag, which takes no value: reports one if given. Always true (the flag was written).
+    fn flag(&mut self, name: &str, key: Span, value: Option<Span>) -> bool {
+        if let Some(v) = value {
+            self.errors.push(Error::new(key.start..v.end, format!("option `{name}` takes no value")));
+        }
+        true
+    }
+
+    /// The value of option `name`, or an error (with `example`, e.g. `[mtu=1400]`) if it has none.
+    fn value(&mut self, name: &str, key: Span, value: Option<Span>, example: &str) -> Option<Span> {
+        match value {
+            Some(v) if !v.is_empty() => Some(v),
+            _ => {
+                self.errors
+                    .push(Error::new(key, format!("option `{name}` needs a value")).help(format!("e.g. `{example}`")));
+                None
+            }
+        }
+    }
+
+    /// An MTU, 68..=65535.
+    fn mtu(&mut self, v: Span) -> Option<u32> {
+        let t = &self.src[v.clone()];
+        match t.parse::<u32>() {
+            _ if !t.bytes().all(|c| c.is_ascii_digit()) => {
+                self.errors.push(Error::new(v, format!("invalid mtu `{}`: expected a number", show(t))))
+            }
+            Ok(n) if (68..=65535).contains(&n) => return Some(n),
+            // Digits only: too large for a u32 is out of range too.
+            n => {
+                let shown = n.map_or_else(|_| t.trim_start_matches('0').to_string(), |n| n.to_string());
+                self.errors
+                    .push(Error::new(v, format!("mtu {shown} is out of range")).help("the MTU must be in 68..=65535"))
+            }
+        }
+        None
+    }
+}
+
+/// The error for an option `k` that `O` does not take, with the most useful hint.
+fn unknown<O: OptionList>(k: &str, key: Span) -> Error {
+    let e = Error::new(key, format!("unknown option `{}`", show(k)));
+    if let Some(other) = <O::Other as OptionList>::KNOWN.iter().find(|o| o.name == k) {
+        let kind = <O::Other as OptionList>::KIND;
+        return e.help(format!("`{k}` is a {kind} option: write `{}`", other.example));
+    }
+    match did_you_mean(k, O::KNOWN.iter().map(|o| o.name)) {
+        Some(own) => e.help(format!("did you mean `{own}`?")),
+        None => {
+            let list: Vec<String> = O::KNOWN.iter().map(|o| format!("`{}`", o.written)).collect();
+            e.help(format!("{} options: {}", O::KIND, list.join(", ")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every option listed for hints is one `set` takes, and the other way round.
+    fn known_are_taken<O: OptionList>() {
+        for k in O::KNOWN {
+            let src = format!("[{}=1400]", k.name);
+            let mut p = Parser::new(&src);
+            p.pos = 1;
+            assert!(O::default().set(&mut p, k.name, 1..1 + k.name.len(), None), "{} not taken", k.name);
+        }
+        let mut p = Parser::new("[x]");
+        assert!(!O::default().set(&mut p, "no-such-option", 1..2, None));
+    }
+
+    #[test]
+    fn tables_match_setters() {
+        known_are_taken::<NodeOpts>();
+        known_are_taken::<LinkOpts>();
+    }
+}
