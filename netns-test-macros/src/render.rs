@@ -26,7 +26,8 @@ pub(crate) fn test(args: Args, mut func: ItemFn) -> syn::Result<TokenStream> {
     };
 
     let Args { topology, node, timeout_ms } = args;
-    let attrs = std::mem::take(&mut func.attrs);
+    let mut attrs = std::mem::take(&mut func.attrs);
+    let should_panic = take_should_panic(&mut attrs)?;
     let vis = &func.vis;
     let name = func.sig.ident.clone();
     let body_name = format_ident!("__netns_test_body");
@@ -42,20 +43,65 @@ pub(crate) fn test(args: Args, mut func: ItemFn) -> syn::Result<TokenStream> {
         ::netns_test::__private::IntoOutcome::into_outcome(#call)
     };
 
+    // The runtime gets a plain `fn` pointer: nothing of it is instantiated per test, so each
+    // attribute costs the compiler little more than the user's own function.
     Ok(quote! {
         #[test]
         #(#attrs)*
         #vis fn #name() {
             #func
+            fn __netns_test_outcome(__net: &::netns_test::Net) -> ::core::result::Result<(), ::std::string::String> {
+                #outcome
+            }
             ::netns_test::__private::run(
                 &::netns_test::__private::Spec {
                     path: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
                     topology: #topology,
                     node: #node,
                     timeout: ::core::time::Duration::from_millis(#timeout_ms),
+                    should_panic: #should_panic,
                 },
-                |__net: &::netns_test::Net| #outcome,
+                __netns_test_outcome,
             )
         }
     })
+}
+
+/// Removes `#[should_panic]` / `#[should_panic(expected = "..")]` / `#[should_panic = ".."]`
+/// from the test's attributes and returns it as a `ShouldPanic` for the runtime, which alone can
+/// tell the body's own panic from the framework's failures (a timeout, a killed child).
+fn take_should_panic(attrs: &mut Vec<syn::Attribute>) -> syn::Result<TokenStream> {
+    let path = quote!(::netns_test::__private::ShouldPanic);
+    let mut found = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("should_panic")) {
+        if found.is_some() {
+            return Err(syn::Error::new_spanned(attr, "`#[should_panic]` given twice"));
+        }
+        found = Some(match &attr.meta {
+            syn::Meta::Path(_) => quote!(#path::Yes),
+            syn::Meta::NameValue(nv) => expected(&nv.value, attr)?,
+            syn::Meta::List(list) => {
+                let nv: syn::MetaNameValue = list.parse_args().map_err(|_| bad_should_panic(attr))?;
+                if !nv.path.is_ident("expected") {
+                    return Err(bad_should_panic(attr));
+                }
+                expected(&nv.value, attr)?
+            }
+        });
+    }
+    attrs.retain(|a| !a.path().is_ident("should_panic"));
+    Ok(found.unwrap_or_else(|| quote!(#path::No)))
+}
+
+fn expected(value: &syn::Expr, attr: &syn::Attribute) -> syn::Result<TokenStream> {
+    match value {
+        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => {
+            Ok(quote!(::netns_test::__private::ShouldPanic::Expected(#s)))
+        }
+        _ => Err(bad_should_panic(attr)),
+    }
+}
+
+fn bad_should_panic(attr: &syn::Attribute) -> syn::Error {
+    syn::Error::new_spanned(attr, "write `#[should_panic]` or `#[should_panic(expected = \"text\")]`")
 }

@@ -10,6 +10,10 @@ pub enum Error {
     #[error("cannot create a user namespace ({step}: {source}).\n{hint}")]
     UserNamespace { step: &'static str, source: io::Error, hint: &'static str },
 
+    /// The kernel refused another part of a test's sandbox (a namespace limit, a process limit).
+    #[error("cannot make the test's sandbox ({step}: {source}).\n{hint}")]
+    Sandbox { step: String, source: io::Error, hint: String },
+
     /// `Net::build` was called outside namespaces this process made, where it would change the host.
     #[error(
         "refusing to build a topology outside namespaces this process made for itself (it \

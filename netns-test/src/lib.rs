@@ -23,6 +23,7 @@
 //! killed. The topology language is described in the README; mistakes in it are compile errors.
 
 mod builder;
+mod env;
 mod error;
 mod net;
 mod ns;

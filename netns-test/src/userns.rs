@@ -4,16 +4,8 @@
 //! the test is root inside its namespace and nobody special outside it.
 
 use crate::error::Error;
+use crate::process::diagnose::{explain, Step};
 use std::io;
-
-/// The steps of entering, in order; a failure names its step so the error can say why.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Step {
-    Unshare = 1,
-    Setgroups = 2,
-    UidMap = 3,
-    GidMap = 4,
-}
 
 /// uid/gid map contents, formatted before any `fork` so entering never allocates.
 pub(crate) struct IdMaps {
@@ -28,17 +20,17 @@ impl IdMaps {
         IdMaps { uid: format!("0 {uid} 1"), gid: format!("0 {gid} 1") }
     }
 
-    /// Moves the calling process into a new user + network namespace (`net`), or only a new
-    /// user namespace (the probe).
+    /// Moves the calling process into new namespaces (`flags`: `CLONE_NEWUSER` and any others)
+    /// and maps its user and group to root there.
     ///
     /// Async-signal-safe (raw syscalls, no allocation): usable in a `pre_exec` hook.
     ///
     /// # Safety
     /// The process must be single-threaded (the kernel refuses otherwise, with EINVAL).
-    pub(crate) unsafe fn enter(&self, net: bool) -> Result<(), (Step, i32)> {
-        let flags = if net { libc::CLONE_NEWUSER | libc::CLONE_NEWNET } else { libc::CLONE_NEWUSER };
+    pub(crate) unsafe fn enter(&self, flags: libc::c_int) -> Result<(), (Step, i32)> {
         if libc::unshare(flags) != 0 {
-            return Err((Step::Unshare, errno()));
+            let step = if flags == libc::CLONE_NEWUSER { Step::UnshareUser } else { Step::Unshare };
+            return Err((step, errno()));
         }
         write_proc(c"/proc/self/setgroups", b"deny").map_err(|e| (Step::Setgroups, e))?;
         write_proc(c"/proc/self/uid_map", self.uid.as_bytes()).map_err(|e| (Step::UidMap, e))?;
@@ -46,63 +38,6 @@ impl IdMaps {
         Ok(())
     }
 }
-
-/// Encodes a failed step into one OS error code, since a `pre_exec` hook can only return that.
-pub(crate) fn encode(step: Step, errno: i32) -> io::Error {
-    io::Error::from_raw_os_error(step as i32 * 10_000 + errno)
-}
-
-/// The inverse of [`encode`]; `None` for an ordinary spawn error.
-pub(crate) fn decode(e: &io::Error) -> Option<Error> {
-    let code = e.raw_os_error()?;
-    let step = match code / 10_000 {
-        1 => Step::Unshare,
-        2 => Step::Setgroups,
-        3 => Step::UidMap,
-        4 => Step::GidMap,
-        _ => return None,
-    };
-    Some(explain(step, code % 10_000))
-}
-
-/// A clear error for a failed step: what the kernel said and the likely fix.
-pub(crate) fn explain(step: Step, errno: i32) -> Error {
-    let source = io::Error::from_raw_os_error(errno);
-    let (step_name, hint) = match (step, errno) {
-        (Step::Unshare, libc::ENOSPC) | (Step::Unshare, libc::EUSERS) => (
-            "unshare(CLONE_NEWUSER)",
-            "The user-namespace limit is 0 or exhausted: raise it with \
-             `sysctl -w user.max_user_namespaces=10000`.",
-        ),
-        (Step::Unshare, libc::EPERM) if !uid_is_mapped() => (
-            "unshare(CLONE_NEWUSER)",
-            "This process's user id has no mapping in its own user namespace (it runs inside a \
-             user namespace made without an id map, e.g. `unshare -U` without `-r`), and the \
-             kernel refuses nested namespaces to unmapped users: give that namespace a uid/gid map.",
-        ),
-        (Step::Unshare, libc::EPERM) => (
-            "unshare(CLONE_NEWUSER)",
-            "Unprivileged user namespaces are disabled or filtered here. Check, in order: \
-             `sysctl kernel.unprivileged_userns_clone` (Debian/older kernels: set it to 1), \
-             `sysctl kernel.apparmor_restrict_unprivileged_userns` (Ubuntu 23.10+: set it to 0, \
-             or give the test binary an AppArmor profile with `userns,`), a container's seccomp \
-             profile (Docker: `--security-opt seccomp=unconfined`, or run the tests on the host), \
-             or a chroot (not supported: run outside it).",
-        ),
-        (Step::Unshare, _) => (
-            "unshare(CLONE_NEWUSER)",
-            "This kernel may lack user or network namespaces (CONFIG_USER_NS, CONFIG_NET_NS).",
-        ),
-        (Step::Setgroups, _) => ("writing /proc/self/setgroups", SANDBOX_HINT),
-        (Step::UidMap, _) => ("writing /proc/self/uid_map", SANDBOX_HINT),
-        (Step::GidMap, _) => ("writing /proc/self/gid_map", SANDBOX_HINT),
-    };
-    Error::UserNamespace { step: step_name, source, hint }
-}
-
-const SANDBOX_HINT: &str = "A security module or sandbox restricts new user namespaces \
-    (Ubuntu's `kernel.apparmor_restrict_unprivileged_userns=1`, or a container profile). \
-    Allow user namespaces for this user or run the tests outside the sandbox.";
 
 /// Moves this process into a fresh user + network namespace: the entry point for programs
 /// with their own `main`, such as the CLI or a `harness = false` test.
@@ -120,7 +55,7 @@ const SANDBOX_HINT: &str = "A security module or sandbox restricts new user name
 pub fn isolate() -> Result<(), Error> {
     let maps = IdMaps::for_current_user();
     // SAFETY: documented precondition; the kernel checks it and returns EINVAL otherwise.
-    let entered = unsafe { maps.enter(true) };
+    let entered = unsafe { maps.enter(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) };
     if entered.is_ok() {
         mark_isolated();
     }
@@ -157,7 +92,7 @@ fn probe_in_child() -> Result<(), Error> {
         if pid == 0 {
             // A user namespace is what can be refused; a network namespace is then always
             // allowed, and creating (and freeing) one here would only cost time.
-            let code = match maps.enter(false) {
+            let code = match maps.enter(libc::CLONE_NEWUSER) {
                 Ok(()) => [0, 0],
                 Err((step, errno)) => [step as i32, errno],
             };
@@ -173,15 +108,14 @@ fn probe_in_child() -> Result<(), Error> {
         let n = libc::read(fds[0], code.as_mut_ptr().cast(), 8);
         libc::close(fds[0]);
         libc::waitpid(pid, std::ptr::null_mut(), 0);
-        let step = match code[0] {
-            _ if n != 8 => return Err(io_err("probing user namespaces: the probe died")),
-            0 => return Ok(()),
-            1 => Step::Unshare,
-            2 => Step::Setgroups,
-            3 => Step::UidMap,
-            _ => Step::GidMap,
-        };
-        Err(explain(step, code[1]))
+        if n != 8 {
+            return Err(io_err("probing user namespaces: the probe died"));
+        }
+        if code[0] == 0 {
+            return Ok(());
+        }
+        let step = [Step::UnshareUser, Step::Setgroups, Step::UidMap].into_iter().find(|s| *s as i32 == code[0]);
+        Err(explain(step.unwrap_or(Step::GidMap), code[1]))
     }
 }
 
@@ -209,7 +143,7 @@ pub(crate) fn check_isolated() -> Result<(), Error> {
 
 /// Whether the effective uid appears in this user namespace's uid map (65534, the overflow
 /// uid, is what an unmapped user is shown as).
-fn uid_is_mapped() -> bool {
+pub(crate) fn uid_is_mapped() -> bool {
     // SAFETY: geteuid cannot fail.
     let euid = unsafe { libc::geteuid() } as u64;
     let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();

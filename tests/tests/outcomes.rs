@@ -84,6 +84,201 @@ mod fixture {
         net.node("b").command("sleep").arg("919").spawn().unwrap();
         std::thread::sleep(Duration::from_secs(30));
     }
+
+    // ---- issue 7: verdicts that cannot lie ----
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "1s")]
+    #[ignore = "fixture of the fault suite"]
+    #[should_panic]
+    fn should_panic_but_times_out() {
+        std::thread::sleep(Duration::from_secs(30));
+    }
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the fault suite"]
+    #[should_panic]
+    fn should_panic_but_is_killed() {
+        // SAFETY: sends a signal to this process.
+        unsafe { libc::raise(libc::SIGKILL) };
+    }
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the fault suite"]
+    #[should_panic]
+    fn should_panic_but_exits() {
+        std::process::exit(0);
+    }
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the fault suite"]
+    #[should_panic]
+    fn should_panic_but_returns() {}
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the fault suite"]
+    #[should_panic(expected = "boom from")]
+    fn should_panic_and_panics() {
+        panic!("boom from the body");
+    }
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the fault suite"]
+    #[should_panic(expected = "another message")]
+    fn should_panic_with_the_wrong_message() {
+        panic!("boom from the body");
+    }
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the fault suite"]
+    #[should_panic(expected = "boom")]
+    fn should_panic_expected_for_skip() {
+        panic!("boom");
+    }
+
+    /// `daemon(1, 1)`: the original exits at once, the copy returns from the body late.
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "2s")]
+    #[ignore = "fixture of the fault suite"]
+    fn daemonizes_and_returns_late() {
+        // SAFETY: daemon forks; the copy continues with only this thread.
+        assert_eq!(unsafe { libc::daemon(1, 1) }, 0);
+        std::thread::sleep(Duration::from_secs(4));
+    }
+
+    /// A forked copy passes while the original fails.
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the fault suite"]
+    fn forked_copy_passes_original_fails() {
+        // SAFETY: the copy only leaves the group and returns from the body.
+        if unsafe { libc::fork() } == 0 {
+            // SAFETY: plain syscall.
+            unsafe { libc::setsid() };
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        panic!("the original failed");
+    }
+
+    /// A forked copy in a session of its own keeps every descriptor (report pipe included) for
+    /// 20 s, then returns from the body.
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "2s")]
+    #[ignore = "fixture of the fault suite"]
+    fn forked_copy_lingers() {
+        // SAFETY: the copy only calls setsid and sleeps.
+        if unsafe { libc::fork() } == 0 {
+            // SAFETY: plain syscalls.
+            unsafe { libc::setsid() };
+            std::thread::sleep(Duration::from_secs(20));
+        }
+    }
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "10s")]
+    #[ignore = "fixture of the fault suite"]
+    fn big_assertion() {
+        assert_eq!(vec![0u32; 20_000], vec![1u32; 20_000], "BIG-ASSERT-TAIL");
+    }
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "10s")]
+    #[ignore = "fixture of the fault suite"]
+    fn big_err() -> Result<(), String> {
+        Err("x".repeat(200_000) + "BIG-ERR-TAIL")
+    }
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "10s")]
+    #[ignore = "fixture of the fault suite"]
+    #[should_panic(expected = "BIG-PANIC-TAIL")]
+    fn big_panic_expected() {
+        panic!("{}BIG-PANIC-TAIL", "y".repeat(1 << 20));
+    }
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the fault suite"]
+    fn prints_16mb_without_newline() {
+        use std::io::Write;
+        let chunk = vec![b'.'; 1 << 16];
+        let mut out = std::io::stdout().lock();
+        for _ in 0..256 {
+            out.write_all(&chunk).unwrap();
+        }
+        out.write_all(b"END-OF-16MB").unwrap();
+    }
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "1s")]
+    #[ignore = "fixture of the fault suite"]
+    fn partial_line_then_timeout() {
+        use std::io::Write;
+        print!("partial line before the timeout");
+        std::io::stdout().flush().unwrap();
+        std::thread::sleep(Duration::from_secs(30));
+    }
+
+    /// Programs in their own process group or session, and a double-forked daemon.
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the fault suite"]
+    fn starts_escaping_programs() {
+        use std::os::unix::process::CommandExt;
+        std::process::Command::new("sleep").arg("921").process_group(0).spawn().unwrap();
+        let mut setsid = std::process::Command::new("sleep");
+        setsid.arg("922");
+        // SAFETY: setsid is async-signal-safe.
+        unsafe { setsid.pre_exec(|| (libc::setsid() >= 0).then_some(()).ok_or_else(std::io::Error::last_os_error)) };
+        setsid.spawn().unwrap();
+        std::process::Command::new("sh").args(["-c", "(setsid sleep 923 &) ; exit 0"]).status().unwrap();
+        assert!(std::process::Command::new("true").status().unwrap().success());
+    }
+
+    /// Ignores SIGTERM and runs an escaping program until its runner is SIGKILLed.
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the fault suite (its runner is killed)"]
+    fn ignores_sigterm_and_waits() {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: plain signal disposition change.
+        unsafe { libc::signal(libc::SIGTERM, libc::SIG_IGN) };
+        std::process::Command::new("sleep").arg("924").process_group(0).spawn().unwrap();
+        std::thread::sleep(Duration::from_secs(30));
+    }
+
+    /// Would leave a bridge and a sysctl behind if it ran in the caller's own namespace.
+    #[netns_test(topology = "bridge br7 { a=10.0.0.1/24, b=10.0.0.2/24 }\na [forward]")]
+    #[ignore = "fixture of the fault suite"]
+    fn builds_a_bridge() {}
+
+    /// Starts programs: no NETNS_TEST_* reaches them, and another netns test binary works.
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the fault suite"]
+    fn runs_a_netns_test_binary() {
+        let env = std::process::Command::new("env").output().unwrap();
+        let env = String::from_utf8_lossy(&env.stdout);
+        assert!(!env.contains("NETNS_TEST_"), "leaked into a program: {env}");
+        let nested = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["fixture::passes_quietly", "--exact", "--ignored"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&nested.stdout).to_string() + &String::from_utf8_lossy(&nested.stderr);
+        assert!(nested.status.success() && text.contains("1 passed"), "nested run failed: {text}");
+    }
+
+    /// Descriptor `FAULT_FD` (a UDP socket to a host listener the runner inherited) is not open.
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the fault suite"]
+    fn inherited_fd_is_closed() {
+        let fd: i32 = std::env::var("FAULT_FD").unwrap().parse().unwrap();
+        // SAFETY: send on a descriptor number; EBADF is what the test expects.
+        let sent = unsafe { libc::send(fd, b"leak".as_ptr().cast(), 4, 0) };
+        assert!(sent < 0, "descriptor {fd} was open in the test");
+        let fds: Vec<_> = std::fs::read_dir("/proc/self/fd").unwrap().collect();
+        assert!(fds.len() < 64, "{} descriptors open", fds.len());
+    }
+
+    /// With `FAULT_DELETE` set: deletes that file (the runner's test binary, as a rebuild does).
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the fault suite"]
+    fn deleted_1_binary_is_removed() {
+        std::fs::remove_file(std::env::var("FAULT_DELETE").unwrap()).unwrap();
+    }
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the fault suite"]
+    fn deleted_2_test_runs_after() {}
 }
 
 /// A runner for one fixture, in a new session so everything it starts can be found later.
@@ -265,6 +460,7 @@ fn a_child_that_ran_no_test_is_a_failure() {
         topology: "a=10.0.0.1/24 -- b=10.0.0.2/24",
         node: "a",
         timeout: Duration::from_secs(10),
+        should_panic: netns_test::__private::ShouldPanic::No,
     };
     let err = std::panic::catch_unwind(|| netns_test::__private::run(&spec, |_| Ok(()))).unwrap_err();
     let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
@@ -273,9 +469,14 @@ fn a_child_that_ran_no_test_is_a_failure() {
 
 /// Runs the passing fixture where user namespaces cannot be made: inside an outer user
 /// namespace (made by `unshare`) whose `setup` shell line takes the possibility away.
-fn run_without_user_namespaces(unshare_args: &[&str], setup: &str, env: &[(&str, &str)]) -> (Output, String) {
+fn run_without_user_namespaces(
+    fixture: &str,
+    unshare_args: &[&str],
+    setup: &str,
+    env: &[(&str, &str)],
+) -> (Output, String) {
     let exe = std::env::current_exe().unwrap();
-    let script = format!("{setup} exec '{}' fixture::passes_quietly --exact --ignored", exe.display());
+    let script = format!("{setup} exec '{}' fixture::{fixture} --exact --ignored", exe.display());
     let out = Command::new("unshare")
         .args(unshare_args)
         .args(["sh", "-c", &script])
@@ -292,7 +493,7 @@ const LIMIT_ZERO: &str = "echo 0 > /proc/sys/user/max_user_namespaces &&";
 
 #[test]
 fn no_user_namespaces_is_a_clear_failure() {
-    let (out, text) = run_without_user_namespaces(&["-Ur"], LIMIT_ZERO, &[]);
+    let (out, text) = run_without_user_namespaces("passes_quietly", &["-Ur"], LIMIT_ZERO, &[]);
     assert_failed(
         &out,
         &text,
@@ -303,18 +504,245 @@ fn no_user_namespaces_is_a_clear_failure() {
 #[test]
 fn an_unmapped_user_is_a_clear_failure() {
     // An outer user namespace without an id map: our uid is unmapped, so no map can be written.
-    let (out, text) = run_without_user_namespaces(&["-U"], "", &[]);
+    let (out, text) = run_without_user_namespaces("passes_quietly", &["-U"], "", &[]);
     assert_failed(&out, &text, &["cannot create a user namespace", "has no mapping in its own user namespace"]);
 }
 
 #[test]
 fn opting_in_skips_loudly_instead_of_failing() {
-    let (out, text) = run_without_user_namespaces(&["-Ur"], LIMIT_ZERO, &[("NETNS_TEST_UNSUPPORTED", "skip")]);
+    let (out, text) =
+        run_without_user_namespaces("passes_quietly", &["-Ur"], LIMIT_ZERO, &[("NETNS_TEST_UNSUPPORTED", "skip")]);
     assert!(out.status.success(), "{text}");
     assert!(
         text.contains("netns-test: SKIPPED `fixture::passes_quietly`") && text.contains("max_user_namespaces"),
         "{text}"
     );
+}
+
+// ---- issue 7: verdicts that cannot lie (each failed before the fix) ----
+
+#[test]
+fn should_panic_is_not_satisfied_by_the_frameworks_failures() {
+    for (name, needle) in [
+        ("should_panic_but_times_out", "timed out after"),
+        ("should_panic_but_is_killed", "SIGKILL"),
+        ("should_panic_but_exits", "exit code 0"),
+        ("should_panic_but_returns", "did not panic"),
+        ("should_panic_with_the_wrong_message", "another message"),
+    ] {
+        let (out, text) = run_fixture(name, &[]);
+        assert_failed(&out, &text, &[needle]);
+    }
+}
+
+#[test]
+fn should_panic_is_satisfied_by_the_bodys_panic() {
+    let (out, text) = run_fixture("should_panic_and_panics", &[]);
+    assert!(out.status.success() && text.contains("1 passed"), "{text}");
+}
+
+#[test]
+fn a_skipped_should_panic_test_skips() {
+    let (out, text) = run_without_user_namespaces(
+        "should_panic_expected_for_skip",
+        &["-Ur"],
+        LIMIT_ZERO,
+        &[("NETNS_TEST_UNSUPPORTED", "skip")],
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("netns-test: SKIPPED `fixture::should_panic_expected_for_skip`"), "{text}");
+}
+
+#[test]
+fn a_daemonized_copy_cannot_end_supervision_or_pass() {
+    let start = Instant::now();
+    let (out, text) = run_fixture("daemonizes_and_returns_late", &[]);
+    // The process the framework started exited (inside daemon()) without a verdict: a failure,
+    // at once; the copy is killed with the sandbox and can report nothing.
+    assert_failed(&out, &text, &["died during the test", "exit code 0"]);
+    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
+}
+
+#[test]
+fn a_forked_copy_cannot_deliver_the_verdict() {
+    let (out, text) = run_fixture("forked_copy_passes_original_fails", &[]);
+    assert_failed(&out, &text, &["the original failed"]);
+}
+
+#[test]
+fn a_lingering_forked_copy_neither_hangs_nor_survives() {
+    let start = Instant::now();
+    let (out, text) = run_fixture("forked_copy_lingers", &[]);
+    assert!(out.status.success() && text.contains("1 passed"), "{text}");
+    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
+}
+
+#[test]
+fn big_failure_messages_arrive_whole_and_promptly() {
+    for (name, tail) in [("big_assertion", "BIG-ASSERT-TAIL"), ("big_err", "BIG-ERR-TAIL")] {
+        let start = Instant::now();
+        let (out, text) = run_fixture(name, &[]);
+        assert_failed(&out, &text, &[tail]);
+        assert!(!text.contains("timed out"), "{name}: {}", &text[text.len().saturating_sub(2000)..]);
+        assert!(start.elapsed() < Duration::from_secs(3), "{name} took {:?}", start.elapsed());
+    }
+    let start = Instant::now();
+    let (out, text) = run_fixture("big_panic_expected", &[]);
+    assert!(out.status.success() && text.contains("1 passed"), "{}", &text[text.len().saturating_sub(2000)..]);
+    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
+}
+
+#[test]
+fn output_without_newlines_is_replayed_in_linear_time() {
+    let start = Instant::now();
+    let (out, text) = run_fixture("prints_16mb_without_newline", &["--nocapture"]);
+    assert!(out.status.success() && text.contains("END-OF-16MB"), "{}", &text[text.len().saturating_sub(500)..]);
+    assert!(start.elapsed() < Duration::from_secs(4), "took {:?}", start.elapsed());
+}
+
+#[test]
+fn a_partial_last_line_is_shown_on_timeout() {
+    let (out, text) = run_fixture("partial_line_then_timeout", &[]);
+    assert_failed(&out, &text, &["timed out after", "partial line before the timeout"]);
+}
+
+#[test]
+fn programs_in_their_own_group_or_session_die_with_the_test() {
+    let (out, text) = run_fixture("starts_escaping_programs", &[]);
+    assert!(out.status.success(), "{text}");
+    for arg in ["921", "922", "923"] {
+        assert!(
+            eventually(Duration::from_secs(1), || processes_running(&["sleep", arg]) == 0),
+            "sleep {arg} outlived the test"
+        );
+    }
+}
+
+#[test]
+fn killing_the_runner_kills_a_body_that_ignores_sigterm() {
+    let before = host_state();
+    let mut runner: Child =
+        runner("ignores_sigterm_and_waits", &[]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || processes_running(&["sleep", "924"]) == 1),
+        "the program never started"
+    );
+    runner.kill().unwrap();
+    runner.wait().unwrap();
+    let gone = || processes_running(&["sleep", "924"]) == 0 && children_of_exe() == 0;
+    assert!(eventually(Duration::from_secs(1), gone), "the body or its program outlived the killed runner");
+    assert_eq!(host_state(), before);
+}
+
+/// Processes running this test binary with the fixture name (the test child).
+fn children_of_exe() -> usize {
+    processes_running(&[&std::env::current_exe().unwrap().to_string_lossy(), "ignores_sigterm_and_waits"])
+        + std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+            .filter(|c| String::from_utf8_lossy(c).contains("ignores_sigterm_and_waits\0--exact\0--nocapture"))
+            .count()
+}
+
+/// As root in a network namespace standing in for the host (or rootless, in `unshare -Urn`),
+/// the test binary run by hand with the child's variables must configure nothing.
+#[test]
+fn environment_variables_cannot_make_it_configure_the_callers_namespace() {
+    let exe = std::env::current_exe().unwrap();
+    let script = format!(
+        "NETNS_TEST_CHILD=fixture::builds_a_bridge NETNS_TEST_REPORT_FD=2 NETNS_TEST_STATUS_FD=2 \
+         '{}' fixture::builds_a_bridge --exact --ignored --nocapture; echo; echo LINKS; ip -o link show; \
+         echo FORWARD=$(cat /proc/sys/net/ipv4/ip_forward)",
+        exe.display()
+    );
+    // SAFETY: geteuid cannot fail.
+    let flags: &[&str] = if unsafe { libc::geteuid() } == 0 { &["-n"] } else { &["-Urn"] };
+    let out = Command::new("unshare").args(flags).args(["sh", "-c", &script]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let links = text.split_once("LINKS").map(|(_, l)| l).unwrap_or("");
+    assert!(!links.contains("br7") && !links.contains("veth"), "configured the caller's namespace:\n{text}");
+    assert!(links.contains("FORWARD=0"), "changed the caller's sysctl:\n{text}");
+}
+
+#[test]
+fn programs_started_by_the_body_see_no_netns_test_variables() {
+    let (out, text) = run_fixture("runs_a_netns_test_binary", &[]);
+    assert!(out.status.success() && text.contains("1 passed"), "{text}");
+}
+
+#[test]
+fn descriptors_inherited_by_the_runner_do_not_reach_the_test() {
+    use std::os::fd::AsRawFd;
+    let listener = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.connect(listener.local_addr().unwrap()).unwrap();
+    let fd = sock.as_raw_fd();
+    let mut cmd = runner("inherited_fd_is_closed", &[]);
+    cmd.env("FAULT_FD", fd.to_string());
+    // SAFETY: fcntl is async-signal-safe; only the runner's copy becomes inheritable.
+    unsafe {
+        cmd.pre_exec(move || {
+            (libc::fcntl(fd, libc::F_SETFD, 0) == 0).then_some(()).ok_or_else(std::io::Error::last_os_error)
+        })
+    };
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && text.contains("1 passed"), "{text}");
+    let mut buf = [0u8; 16];
+    assert!(listener.recv(&mut buf).is_err(), "a datagram from the test reached the host");
+}
+
+/// The runner's test binary is deleted (as a rebuild does) between two tests: the second runs.
+#[test]
+fn a_test_binary_deleted_mid_run_still_runs_its_tests() {
+    let dir = std::env::temp_dir().join(format!("netns-test-deleted-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("outcomes-copy");
+    std::fs::copy(std::env::current_exe().unwrap(), &copy).unwrap();
+    let out = Command::new(&copy)
+        .args(["fixture::deleted_", "--ignored", "--test-threads=1"])
+        .env("FAULT_DELETE", &copy)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && text.contains("2 passed"), "{text}");
+}
+
+#[test]
+fn a_runner_ignoring_sigchld_still_works() {
+    let mut cmd = runner("passes_quietly", &[]);
+    // SAFETY: signal is async-signal-safe; SIG_IGN survives exec, as a careless wrapper leaves it.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+            Ok(())
+        })
+    };
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && text.contains("1 passed"), "{text}");
+}
+
+/// Each namespace limit exhausted is named with its sysctl.
+#[test]
+fn an_exhausted_namespace_limit_is_named() {
+    for limit in ["max_net_namespaces", "max_pid_namespaces", "max_mnt_namespaces"] {
+        let setup = format!("echo 0 > /proc/sys/user/{limit} &&");
+        let (out, text) = run_without_user_namespaces("passes_quietly", &["-Ur"], &setup, &[]);
+        assert_failed(&out, &text, &[&format!("user.{limit}")]);
+    }
+}
+
+#[test]
+fn running_out_of_descriptors_is_named() {
+    let exe = std::env::current_exe().unwrap();
+    let script = format!("ulimit -n 12 && exec '{}' fixture::passes_quietly --exact --ignored", exe.display());
+    let out = Command::new("sh").args(["-c", &script]).env("RUST_BACKTRACE", "0").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_failed(&out, &text, &["ulimit -n"]);
 }
 
 /// Tests with identical topologies (same names, addresses and ports) run at the same time.

@@ -18,8 +18,6 @@ mod ready;
 mod requests;
 mod trace;
 
-pub(crate) use trace::tracing;
-
 use crate::error::{Error, Result};
 use crate::ns::{write_sysctl, NetNs};
 use futures_util::future::{try_join_all, BoxFuture};

@@ -9,17 +9,12 @@
 use netns_test_topology::Topology;
 use std::time::{Duration, Instant};
 
-/// Whether `NETNS_TEST_TRACE=1` asks for timings.
-pub(crate) fn tracing() -> bool {
-    std::env::var_os("NETNS_TEST_TRACE").is_some_and(|v| v == "1")
-}
-
 /// The start of a build and the end of each phase since, when tracing.
 pub(super) struct Trace(Option<(Instant, Vec<(&'static str, Duration)>)>);
 
 impl Trace {
     pub(super) fn from_env() -> Trace {
-        Trace(tracing().then(|| (Instant::now(), Vec::new())))
+        Trace(crate::env::tracing().then(|| (Instant::now(), Vec::new())))
     }
 
     pub(super) fn mark(&mut self, phase: &'static str) {

@@ -1,0 +1,70 @@
+//! Every `NETNS_TEST_*` environment variable: its name, what it means, and the one place it is
+//! read.
+//!
+//! ```ignore
+//! if crate::env::tracing() { eprintln!("netns-test: ...") }
+//! ```
+//!
+//! Values are read once, into a snapshot, so the test child can remove them from its environment
+//! before the body runs ([`strip_from_process`]): programs a test starts never see them. They
+//! are settings, never evidence: whether a process is a test child is checked from kernel facts
+//! (`process::child::verify_sandbox`), not from these.
+
+use std::sync::OnceLock;
+
+/// Set by the parent in the child: the name of the one test it must run.
+pub(crate) const CHILD: &str = "NETNS_TEST_CHILD";
+/// Set by the parent in the child: the descriptor of the report pipe.
+pub(crate) const REPORT_FD: &str = "NETNS_TEST_REPORT_FD";
+/// `skip` (for a CI that cannot have namespaces): skip loudly instead of failing.
+pub(crate) const UNSUPPORTED: &str = "NETNS_TEST_UNSUPPORTED";
+/// `1`: print timings to stderr.
+pub(crate) const TRACE: &str = "NETNS_TEST_TRACE";
+
+const PREFIX: &str = "NETNS_TEST_";
+
+/// Every `NETNS_TEST_*` variable, as the process had them when first asked.
+fn snapshot() -> &'static [(String, String)] {
+    static SNAPSHOT: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    SNAPSHOT.get_or_init(|| {
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .filter(|(k, _)| k.starts_with(PREFIX))
+            .collect()
+    })
+}
+
+/// The value of `name` (one of the constants above).
+pub(crate) fn get(name: &str) -> Option<&'static str> {
+    snapshot().iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// The test this process was started to run as a child, if the parent said so.
+pub(crate) fn child_test() -> Option<&'static str> {
+    get(CHILD)
+}
+
+/// The report pipe's descriptor, as the parent passed it.
+pub(crate) fn report_fd() -> Option<i32> {
+    get(REPORT_FD)?.parse().ok()
+}
+
+/// Whether `NETNS_TEST_UNSUPPORTED=skip` asks to skip where namespaces are unavailable.
+pub(crate) fn skip_unsupported() -> bool {
+    get(UNSUPPORTED) == Some("skip")
+}
+
+/// Whether `NETNS_TEST_TRACE=1` asks for timings.
+pub(crate) fn tracing() -> bool {
+    get(TRACE) == Some("1")
+}
+
+/// Takes the snapshot, then removes every `NETNS_TEST_*` variable from this process's
+/// environment, so programs the test starts (another netns test binary, say) never see them.
+pub(crate) fn strip_from_process() {
+    for (k, _) in snapshot() {
+        // Called in the test child before the body runs. The child's other thread (libtest's main
+        // thread) is parked waiting for this test and does not read the environment.
+        std::env::remove_var(k);
+    }
+}

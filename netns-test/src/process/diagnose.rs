@@ -1,0 +1,187 @@
+//! Why a test's sandbox could not be made: each step that can fail, and for each failure the
+//! limit or setting behind it and how to change it.
+//!
+//! ```ignore
+//! // In a pre_exec hook (which can only return an errno), a failed step travels encoded:
+//! return Err(diagnose::encode(Step::ForkInit, libc::EAGAIN));
+//! // ... and the parent turns it back into a message:
+//! let msg = diagnose::spawn_error(&err, "/path/to/test-binary");
+//! ```
+
+use crate::error::Error;
+use std::io;
+
+/// The steps of making a sandbox, in order; a failure names its step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// `unshare` of several namespaces at once, before narrowing down which one failed.
+    Unshare = 1,
+    UnshareUser = 2,
+    UnshareNet = 3,
+    UnshareMount = 4,
+    UnshareUts = 5,
+    UnsharePid = 6,
+    Setgroups = 7,
+    UidMap = 8,
+    GidMap = 9,
+    Pipe = 10,
+    ForkInit = 11,
+    MountPrivate = 12,
+    ForkTest = 13,
+}
+
+const STEPS: [Step; 13] = [
+    Step::Unshare,
+    Step::UnshareUser,
+    Step::UnshareNet,
+    Step::UnshareMount,
+    Step::UnshareUts,
+    Step::UnsharePid,
+    Step::Setgroups,
+    Step::UidMap,
+    Step::GidMap,
+    Step::Pipe,
+    Step::ForkInit,
+    Step::MountPrivate,
+    Step::ForkTest,
+];
+
+/// Each namespace `unshare` can make, with its step.
+const NAMESPACE_STEPS: [(libc::c_int, Step); 5] = [
+    (libc::CLONE_NEWUSER, Step::UnshareUser),
+    (libc::CLONE_NEWNET, Step::UnshareNet),
+    (libc::CLONE_NEWNS, Step::UnshareMount),
+    (libc::CLONE_NEWUTS, Step::UnshareUts),
+    (libc::CLONE_NEWPID, Step::UnsharePid),
+];
+
+/// Encodes a failed step into one OS error code, since a `pre_exec` hook can only return that.
+pub(crate) fn encode(step: Step, errno: i32) -> io::Error {
+    io::Error::from_raw_os_error(step as i32 * 10_000 + errno)
+}
+
+fn decode(e: &io::Error) -> Option<(Step, i32)> {
+    let code = e.raw_os_error()?;
+    let step = *STEPS.iter().find(|s| **s as i32 == code / 10_000)?;
+    Some((step, code % 10_000))
+}
+
+/// After `unshare(flags)` failed: which namespace the kernel refuses, found by creating them one
+/// at a time (user first: the others count against its limits).
+///
+/// # Safety
+/// Moves the calling process into new namespaces: only for a throwaway process (the `pre_exec`
+/// child, which is about to report the failure and exit).
+pub(crate) unsafe fn which_namespace(flags: libc::c_int, errno: i32) -> (Step, i32) {
+    for (flag, step) in NAMESPACE_STEPS {
+        if flags & flag != 0 && libc::unshare(flag) != 0 {
+            return (step, io::Error::last_os_error().raw_os_error().unwrap_or(0));
+        }
+    }
+    (Step::Unshare, errno)
+}
+
+/// A clear error for a failed step: what the kernel said and the likely fix.
+pub(crate) fn explain(step: Step, errno: i32) -> Error {
+    let source = io::Error::from_raw_os_error(errno);
+    let user = |step, hint| Error::UserNamespace { step, source: io::Error::from_raw_os_error(errno), hint };
+    let limit = |kind: &'static str, sysctl: &'static str| {
+        (format!("unshare(CLONE_NEW{kind})"), format!("The kernel's limit on these namespaces is 0 or exhausted: `{sysctl}` (per user namespace; each test holds its namespaces until the kernel has freed them, shortly after it ends). Raise it, e.g. `sysctl -w {sysctl}=10000`, or run fewer tests at once (--test-threads)."))
+    };
+    let (what, hint) = match (step, errno) {
+        (Step::UnshareUser, libc::ENOSPC | libc::EUSERS) => {
+            return user(
+                "unshare(CLONE_NEWUSER)",
+                "The user-namespace limit is 0 or exhausted: raise it with \
+                 `sysctl -w user.max_user_namespaces=10000`.",
+            )
+        }
+        (Step::Unshare, libc::ENOSPC | libc::EUSERS) => (
+            "unshare(CLONE_NEWUSER|CLONE_NEWNET)".to_string(),
+            "A namespace limit is 0 or exhausted: see `sysctl user.max_user_namespaces \
+             user.max_net_namespaces` and raise the one at 0 or reached, e.g. to 10000."
+                .to_string(),
+        ),
+        (Step::UnshareUser | Step::Unshare, libc::EPERM) if !crate::userns::uid_is_mapped() => {
+            return user(
+                "unshare(CLONE_NEWUSER)",
+                "This process's user id has no mapping in its own user namespace (it runs inside a \
+                 user namespace made without an id map, e.g. `unshare -U` without `-r`), and the \
+                 kernel refuses nested namespaces to unmapped users: give that namespace a uid/gid map.",
+            )
+        }
+        (Step::UnshareUser | Step::Unshare, libc::EPERM) => {
+            return user(
+                "unshare(CLONE_NEWUSER)",
+                "Unprivileged user namespaces are disabled or filtered here. Check, in order: \
+                 `sysctl kernel.unprivileged_userns_clone` (Debian/older kernels: set it to 1), \
+                 `sysctl kernel.apparmor_restrict_unprivileged_userns` (Ubuntu 23.10+: set it to 0, \
+                 or give the test binary an AppArmor profile with `userns,`), a container's seccomp \
+                 profile (Docker: `--security-opt seccomp=unconfined`, or run the tests on the host), \
+                 or a chroot (not supported: run outside it).",
+            )
+        }
+        (Step::UnshareUser, _) => {
+            return user("unshare(CLONE_NEWUSER)", "This kernel may lack user namespaces (CONFIG_USER_NS).")
+        }
+        (Step::Setgroups, _) => return user("writing /proc/self/setgroups", SANDBOX_HINT),
+        (Step::UidMap, _) => return user("writing /proc/self/uid_map", SANDBOX_HINT),
+        (Step::GidMap, _) => return user("writing /proc/self/gid_map", SANDBOX_HINT),
+        (Step::UnshareNet, libc::ENOSPC) => limit("NET", "user.max_net_namespaces"),
+        (Step::UnshareMount, libc::ENOSPC) => limit("NS", "user.max_mnt_namespaces"),
+        (Step::UnshareUts, libc::ENOSPC) => limit("UTS", "user.max_uts_namespaces"),
+        (Step::UnsharePid, libc::ENOSPC) => limit("PID", "user.max_pid_namespaces"),
+        (Step::UnshareNet | Step::UnshareMount | Step::UnshareUts | Step::UnsharePid | Step::Unshare, _) => (
+            format!("unshare of the test's namespaces ({step:?})"),
+            "This kernel may lack network, mount, UTS or PID namespaces (CONFIG_NET_NS, CONFIG_PID_NS, \
+             CONFIG_UTS_NS), or a security module forbids them."
+                .to_string(),
+        ),
+        (Step::ForkInit | Step::ForkTest, libc::EAGAIN) => ("fork".to_string(), PROCESS_LIMIT_HINT.to_string()),
+        (Step::ForkInit | Step::ForkTest, _) => ("fork".to_string(), String::new()),
+        (Step::MountPrivate, _) => (
+            "making / private in the test's mount namespace".to_string(),
+            "A security module may forbid mounts in user namespaces.".to_string(),
+        ),
+        (Step::Pipe, _) => return Error::Io { what: resource("creating a pipe", &source), source },
+    };
+    Error::Sandbox { step: what, source, hint }
+}
+
+const SANDBOX_HINT: &str = "A security module or sandbox restricts new user namespaces \
+    (Ubuntu's `kernel.apparmor_restrict_unprivileged_userns=1`, or a container profile). \
+    Allow user namespaces for this user or run the tests outside the sandbox.";
+
+const PROCESS_LIMIT_HINT: &str = "A process limit is reached: this user's RLIMIT_NPROC \
+    (`ulimit -u`), the system's `kernel.pid_max` or `kernel.threads-max`, or a cgroup's `pids.max`. \
+    Each running test uses three processes plus whatever it starts. Raise the limit or run fewer \
+    tests at once (--test-threads).";
+
+/// A message for a resource that ran out while setting up (`what` failed with `e`).
+pub(crate) fn resource(what: &str, e: &io::Error) -> String {
+    let hint = match e.raw_os_error() {
+        Some(libc::EMFILE) => {
+            "this process reached its limit of open file descriptors (RLIMIT_NOFILE): raise it with \
+             `ulimit -n 65536`, or run fewer tests at once (--test-threads)"
+        }
+        Some(libc::ENFILE) => "the system's limit of open files is reached: `sysctl fs.file-max`",
+        Some(libc::EAGAIN) => PROCESS_LIMIT_HINT,
+        _ => "",
+    };
+    format!("netns-test: {what} failed: {e}{}{hint}", if hint.is_empty() { "" } else { "; " })
+}
+
+/// The message for a failed `spawn()` of the test child (`binary`: the test binary's path).
+pub(crate) fn spawn_error(e: &io::Error, binary: &str) -> String {
+    if let Some((step, errno)) = decode(e) {
+        return format!("netns-test: cannot isolate the test: {}", explain(step, errno));
+    }
+    match e.raw_os_error() {
+        Some(libc::EMFILE | libc::ENFILE | libc::EAGAIN) => resource("starting the test's child process", e),
+        _ => format!(
+            "netns-test: cannot execute the test binary {binary} (through /proc/self/exe) for the \
+             test's child process: {e}. Was the file deleted or replaced while the tests ran (a rebuild)? \
+             Re-run the tests."
+        ),
+    }
+}

@@ -1,0 +1,260 @@
+//! The parent half: start the test child, watch it, and decide what happened.
+//!
+//! ```ignore
+//! match parent::run(&spec) { Verdict::Pass => {}, other => /* see process::run */ }
+//! ```
+//!
+//! The verdict comes only from the process the framework started (TEST): its report says what the
+//! body did, and INIT's status pipe says how TEST ended; a verdict counts only when both agree.
+//! Output, report and status are read while the child runs, so messages of any size arrive.
+
+use super::replay::Replay;
+use super::report::Report;
+use super::spawn::{self, Started};
+use super::{Spec, Verdict, FAILED_EXIT};
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+use std::time::{Duration, Instant};
+
+/// How supervision ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Supervision {
+    /// TEST ended with this status (reported by INIT).
+    Exited(ExitStatus),
+    /// The timeout passed; everything was killed.
+    TimedOut,
+    /// The sandbox ended without INIT reporting TEST's status (I ended with this one).
+    Lost(ExitStatus),
+}
+
+/// What the parent saw of one test: all `judge` needs.
+pub(super) struct Seen {
+    pub(super) reports: Vec<Report>,
+    pub(super) end: Supervision,
+    pub(super) elapsed: Duration,
+}
+
+pub(super) fn run(spec: &Spec) -> Verdict {
+    let name = spec.test_name();
+    if let Err(e) = crate::userns::probe() {
+        if crate::env::skip_unsupported() {
+            return Verdict::Skipped(e.to_string());
+        }
+        return Verdict::Framework(format!(
+            "netns-test: cannot isolate `{name}`: {e}\n(A CI that cannot have user namespaces may set {}=skip \
+             to skip these tests loudly instead.)",
+            crate::env::UNSUPPORTED
+        ));
+    }
+    restore_sigchld();
+    let start = Instant::now();
+    let started = match spawn::start(name) {
+        Ok(s) => s,
+        Err(msg) => return Verdict::Framework(format!("{msg}\n(while starting `{name}`)")),
+    };
+    let spawned = start.elapsed();
+    let seen = supervise(started, spec.timeout, start);
+    if crate::env::tracing() {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        // Past libtest's capture, so it shows for passing tests too.
+        let _ = writeln!(
+            io::stderr(),
+            "netns-test: `{name}`: child spawned in {:.2} ms, sandbox gone after {:.2} ms",
+            ms(spawned),
+            ms(seen.elapsed)
+        );
+    }
+    judge(spec, &seen)
+}
+
+/// Reads output, report and status until the sandbox is gone or the timeout passes.
+fn supervise(started: Started, timeout: Duration, start: Instant) -> Seen {
+    let Started { mut child, output, report, status } = started;
+    let deadline = start + timeout;
+    let pidfd = pidfd_open(child.id() as i32).expect("netns-test: pidfd_open failed (Linux 5.3+ is needed)");
+    let mut streams = [Stream::new(output), Stream::new(report), Stream::new(status)];
+    let mut replay = Replay::default();
+    let mut timed_out = false;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            // TODO(seam): grant TEST a short grace here to report (and run `hooks::failure_context`)
+            // before the kill, e.g. a signal it handles by reporting from its own thread.
+            kill_sandbox(&child);
+            timed_out = true;
+            break;
+        }
+        if poll(&pidfd, &mut streams, &mut replay, left) {
+            break;
+        }
+    }
+    // I has ended: INIT and everything in the namespace ended before it (or are being killed,
+    // after a timeout). Take what is left in the pipes; bounded, in case of the latter.
+    let drain_until = Instant::now() + Duration::from_secs(1);
+    while streams.iter().any(|s| s.open) && Instant::now() < drain_until {
+        poll_streams(&mut streams, &mut replay, Duration::from_millis(100));
+    }
+    replay.finish();
+    let sandbox = child.wait().unwrap_or_else(|_| ExitStatus::from_raw(0));
+    let [_, report, status] = streams;
+    let end = match (timed_out, <[u8; 4]>::try_from(&status.bytes[..])) {
+        (true, _) => Supervision::TimedOut,
+        (false, Ok(raw)) => Supervision::Exited(ExitStatus::from_raw(i32::from_ne_bytes(raw))),
+        (false, Err(_)) => Supervision::Lost(sandbox),
+    };
+    Seen { reports: Report::decode_all(&report.bytes), end, elapsed: start.elapsed() }
+}
+
+/// Kills the sandbox: I's process group holds I, INIT and (unless it left) TEST, and INIT's death
+/// takes the rest of the namespace.
+fn kill_sandbox(child: &std::process::Child) {
+    let pgid = child.id() as i32;
+    // SAFETY: signals our own child's group; ESRCH when it is already gone is fine.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+}
+
+/// One of the child's pipes, read to its end.
+struct Stream {
+    fd: OwnedFd,
+    open: bool,
+    bytes: Vec<u8>,
+}
+
+impl Stream {
+    fn new(fd: OwnedFd) -> Stream {
+        Stream { fd, open: true, bytes: Vec::new() }
+    }
+}
+
+/// Waits up to `left` for I's end or data; true once I has ended.
+fn poll(pidfd: &OwnedFd, streams: &mut [Stream; 3], replay: &mut Replay, left: Duration) -> bool {
+    let mut fds = [libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 }; 4];
+    for (slot, s) in fds[1..].iter_mut().zip(streams.iter()) {
+        slot.fd = if s.open { s.fd.as_raw_fd() } else { -1 };
+    }
+    let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+    // SAFETY: a valid pollfd array.
+    if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as _, ms) } <= 0 {
+        return false; // timeout or EINTR: the caller checks the deadline
+    }
+    read_ready(&fds[1..], streams, replay);
+    fds[0].revents != 0
+}
+
+fn poll_streams(streams: &mut [Stream; 3], replay: &mut Replay, wait: Duration) {
+    let mut fds = [libc::pollfd { fd: -1, events: libc::POLLIN, revents: 0 }; 3];
+    for (slot, s) in fds.iter_mut().zip(streams.iter()) {
+        slot.fd = if s.open { s.fd.as_raw_fd() } else { -1 };
+    }
+    // SAFETY: a valid pollfd array.
+    if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as _, wait.as_millis() as i32) } > 0 {
+        read_ready(&fds, streams, replay);
+    }
+}
+
+/// Reads once from each ready stream; output goes to the replay, the rest is kept.
+fn read_ready(fds: &[libc::pollfd], streams: &mut [Stream; 3], replay: &mut Replay) {
+    let mut buf = vec![0u8; 64 * 1024];
+    for (i, (pfd, s)) in fds.iter().zip(streams.iter_mut()).enumerate() {
+        if pfd.revents == 0 || !s.open {
+            continue;
+        }
+        // SAFETY: reading into a buffer we own.
+        let n = unsafe { libc::read(s.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        match n {
+            n if n > 0 && i == 0 => replay.push(&buf[..n as usize]),
+            n if n > 0 => s.bytes.extend_from_slice(&buf[..n as usize]),
+            n if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
+            _ => s.open = false,
+        }
+    }
+}
+
+/// Turns what the parent saw into a verdict whose message says what happened.
+pub(super) fn judge(spec: &Spec, seen: &Seen) -> Verdict {
+    let name = spec.test_name();
+    let status = match seen.end {
+        Supervision::TimedOut => {
+            return Verdict::Framework(format!(
+                "netns-test: `{name}` timed out after {:?} (timeout = {:?}); its processes were killed",
+                seen.elapsed, spec.timeout
+            ))
+        }
+        Supervision::Lost(sandbox) => {
+            return Verdict::Framework(format!(
+                "netns-test: lost supervision of `{name}`: its sandbox ended ({}) without reporting how the \
+                 test process ended (was it killed from outside?)",
+                describe(sandbox)
+            ))
+        }
+        Supervision::Exited(status) => status,
+    };
+    let (started, verdict) = match seen.reports.as_slice() {
+        [Report::Started, rest @ ..] => (true, rest.first()),
+        _ => (false, None),
+    };
+    match verdict {
+        _ if !started => Verdict::Framework(format!(
+            "netns-test: the child process for `{name}` ran no test ({}). The test binary did not run this \
+             test when re-executed with `{name} --exact`; refusing to report a pass.",
+            describe(status)
+        )),
+        Some(Report::Ok) if status.success() => Verdict::Pass,
+        Some(Report::Failed(msg)) if status.code() == Some(FAILED_EXIT) => Verdict::BodyFailed(msg.clone()),
+        Some(Report::Failed(msg)) => Verdict::Framework(format!(
+            "netns-test: the child process for `{name}` failed ({msg}), then died ({})",
+            describe(status)
+        )),
+        _ => Verdict::Framework(format!(
+            "netns-test: the child process for `{name}` died during the test ({})",
+            describe(status)
+        )),
+    }
+}
+
+fn describe(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(0), _) => "exit code 0: something called `std::process::exit` before the test finished".into(),
+        (Some(c), _) => format!("exit code {c}"),
+        (None, Some(s)) => format!("killed by signal {s} ({})", signal_name(s)),
+        _ => status.to_string(),
+    }
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGINT => "SIGINT",
+        _ => "signal",
+    }
+}
+
+/// A runner that ignores SIGCHLD (a careless wrapper left it so) cannot wait for any child: the
+/// kernel reaps them unasked, and `waitpid` fails with ECHILD. The default disposition behaves
+/// the same for a process that installed no handler, so restore it.
+fn restore_sigchld() {
+    // SAFETY: querying, then (only if ignored) resetting a signal disposition.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut old);
+        if old.sa_sigaction == libc::SIG_IGN {
+            libc::signal(libc::SIGCHLD, libc::SIG_DFL);
+        }
+    }
+}
+
+fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: a plain syscall; the returned descriptor is ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fresh descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
