@@ -44,6 +44,10 @@ pub enum Error {
     #[error("{what}: {source}")]
     Io { what: String, source: io::Error },
 
+    /// The kernel refused a node's NAT or firewall rules (nf_tables).
+    #[error("node `{node}`: {what}: {source}{hint}")]
+    Nftables { node: String, what: String, source: io::Error, hint: String },
+
     /// Links or IPv6 addresses did not become ready in time.
     #[error("the topology was not ready after {0:?}: {1}")]
     NotReady(std::time::Duration, String),

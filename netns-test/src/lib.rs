@@ -26,6 +26,7 @@ mod builder;
 mod env;
 mod error;
 mod net;
+mod nft;
 mod ns;
 mod ping;
 mod process;

@@ -33,3 +33,15 @@ pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
         .expect("netns-test: cannot start a tokio runtime")
         .block_on(fut)
 }
+
+/// Installs NAT and `block` rules into a built node. For the framework's own tests until the
+/// grammar carries them; not a public API.
+pub fn install_rules(
+    node: &crate::Node,
+    nat: Option<&netns_test_topology::Nat>,
+    blocks: &[netns_test_topology::Block],
+) -> Result<String, String> {
+    let rules = crate::nft::ruleset(nat, blocks);
+    node.run(|| crate::nft::send::install(&rules)).map_err(|r| format!("{}: {} {}", r.what, r.source, r.hint))?;
+    Ok(rules.render())
+}

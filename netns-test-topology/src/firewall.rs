@@ -1,0 +1,179 @@
+//! NAT and `block` statements of routers and hosts, as validated model values.
+//!
+//! ```
+//! use netns_test_topology::NatType;
+//! assert_eq!("full-cone".parse::<NatType>(), Ok(NatType::FullCone));
+//! assert!(NatType::FullCone.endpoint_independent_mapping());
+//! ```
+
+use ipnet::IpNet;
+use std::net::Ipv4Addr;
+
+/// `r [nat=eth1, nat-type=..., hairpin]`: what leaves the node through `iface` is translated to
+/// `addr`, the interface's first IPv4 address. IPv4 only: IPv6 is routed untranslated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Nat {
+    /// The outside interface (`nat=eth1`).
+    pub iface: String,
+    /// The outside address: the interface's first IPv4 address.
+    pub addr: Ipv4Addr,
+    pub kind: NatType,
+    /// Inside hosts can reach each other through the outside address and mapped port.
+    pub hairpin: bool,
+}
+
+impl Nat {
+    pub fn new(iface: String, addr: Ipv4Addr, kind: NatType, hairpin: bool) -> Nat {
+        Nat { iface, addr, kind, hairpin }
+    }
+}
+
+/// NAT behaviours in RFC 4787 terms: how mappings are made (endpoint-independent or not) and which
+/// outside packets may come back in through them (filtering).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum NatType {
+    /// Endpoint-independent mapping, address-and-port-dependent filtering: the common
+    /// home-router NAT. The default.
+    #[default]
+    PortRestricted,
+    /// Endpoint-independent mapping, address-dependent filtering.
+    AddressRestricted,
+    /// Endpoint-independent mapping and filtering: anyone may send to a mapped port.
+    FullCone,
+    /// Endpoint-dependent mapping with a random port per destination, address-and-port-dependent
+    /// filtering: enterprise and carrier NAT. Hole punching through it fails.
+    Symmetric,
+}
+
+impl NatType {
+    /// Every type with its name in the grammar.
+    pub const ALL: [(NatType, &'static str); 4] = [
+        (NatType::PortRestricted, "port-restricted"),
+        (NatType::AddressRestricted, "address-restricted"),
+        (NatType::FullCone, "full-cone"),
+        (NatType::Symmetric, "symmetric"),
+    ];
+
+    /// The name used in the grammar (`nat-type=full-cone`).
+    pub fn name(self) -> &'static str {
+        NatType::ALL.iter().find(|(t, _)| *t == self).map(|(_, n)| *n).unwrap_or("?")
+    }
+
+    /// Whether one inside address and port keeps one outside port whatever the destination.
+    pub fn endpoint_independent_mapping(self) -> bool {
+        self != NatType::Symmetric
+    }
+}
+
+impl std::str::FromStr for NatType {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<NatType, ()> {
+        NatType::ALL.iter().find(|(_, n)| *n == s).map(|(t, _)| *t).ok_or(())
+    }
+}
+
+impl std::fmt::Display for NatType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `b: block tcp/80 from 10.0.0.0/24 reject`: packets the node receives, forwards or sends that
+/// match are dropped (or rejected).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Block {
+    /// `None`: any protocol.
+    pub proto: Option<BlockProto>,
+    /// Source addresses (`from`).
+    pub from: Option<IpNet>,
+    /// Destination addresses (`to`).
+    pub to: Option<IpNet>,
+    /// Answer with a TCP reset or ICMP "port unreachable" instead of dropping silently.
+    pub reject: bool,
+}
+
+impl Block {
+    pub fn new(proto: Option<BlockProto>, from: Option<IpNet>, to: Option<IpNet>, reject: bool) -> Block {
+        Block { proto, from, to, reject }
+    }
+}
+
+/// What a `block` statement matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockProto {
+    /// `tcp` or `tcp/80`: any TCP or that destination port.
+    Tcp(Option<u16>),
+    /// `udp` or `udp/53`.
+    Udp(Option<u16>),
+    /// `icmp` or `icmp frag-needed`.
+    Icmp(Option<IcmpType>),
+    /// `icmpv6` or `icmpv6 packet-too-big`.
+    Icmpv6(Option<IcmpType>),
+}
+
+/// An ICMP or ICMPv6 message type, with its code when the name implies one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IcmpType {
+    pub name: &'static str,
+    pub ty: u8,
+    pub code: Option<u8>,
+}
+
+impl IcmpType {
+    /// ICMP (IPv4) names.
+    pub const V4: &'static [IcmpType] = &[
+        IcmpType { name: "echo-reply", ty: 0, code: None },
+        IcmpType { name: "destination-unreachable", ty: 3, code: None },
+        IcmpType { name: "port-unreachable", ty: 3, code: Some(3) },
+        IcmpType { name: "frag-needed", ty: 3, code: Some(4) },
+        IcmpType { name: "echo-request", ty: 8, code: None },
+        IcmpType { name: "time-exceeded", ty: 11, code: None },
+    ];
+    /// ICMPv6 names.
+    pub const V6: &'static [IcmpType] = &[
+        IcmpType { name: "destination-unreachable", ty: 1, code: None },
+        IcmpType { name: "port-unreachable", ty: 1, code: Some(4) },
+        IcmpType { name: "packet-too-big", ty: 2, code: None },
+        IcmpType { name: "time-exceeded", ty: 3, code: None },
+        IcmpType { name: "echo-request", ty: 128, code: None },
+        IcmpType { name: "echo-reply", ty: 129, code: None },
+    ];
+}
+
+impl std::fmt::Display for Block {
+    /// The statement as written in the grammar (canonical spelling).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("block")?;
+        match self.proto {
+            None => {}
+            Some(BlockProto::Tcp(p)) | Some(BlockProto::Udp(p)) => {
+                let name = if matches!(self.proto, Some(BlockProto::Tcp(_))) { "tcp" } else { "udp" };
+                write!(f, " {name}")?;
+                if let Some(p) = p {
+                    write!(f, "/{p}")?;
+                }
+            }
+            Some(BlockProto::Icmp(t)) | Some(BlockProto::Icmpv6(t)) => {
+                let name = if matches!(self.proto, Some(BlockProto::Icmp(_))) { "icmp" } else { "icmpv6" };
+                write!(f, " {name}")?;
+                if let Some(t) = t {
+                    write!(f, " {}", t.name)?;
+                }
+            }
+        }
+        if let Some(n) = self.from {
+            write!(f, " from {n}")?;
+        }
+        if let Some(n) = self.to {
+            write!(f, " to {n}")?;
+        }
+        if self.reject {
+            f.write_str(" reject")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,51 @@
+//! nf_tables over netlink, hand-encoded: NAT and firewall rules for nodes, without the `nft` or
+//! `iptables` binaries and without libnftnl.
+//!
+//! Data flows one way: the topology's NAT and `block` statements become a [`Ruleset`] (tables,
+//! sets, chains, rules, each rule with the `nft` text it stands for), which is encoded into one
+//! batch ([`wire`]) and sent in one transaction ([`send`]).
+
+pub(crate) mod expr;
+pub(crate) mod ruleset;
+pub(crate) mod send;
+pub(crate) mod wire;
+
+#[cfg(test)]
+mod tests;
+
+pub(crate) use ruleset::Ruleset;
+
+mod block;
+mod matches;
+mod nat;
+
+use netns_test_topology::{Block, Nat};
+
+/// The ruleset of a node with this NAT (if any) and these `block` statements; empty when
+/// neither.
+pub(crate) fn ruleset(nat: Option<&Nat>, blocks: &[Block]) -> Ruleset {
+    let mut r = Ruleset::default();
+    if let Some(nat) = nat {
+        r.tables.push(nat::table(nat));
+    }
+    if !blocks.is_empty() {
+        r.tables.push(block::table(blocks));
+    }
+    r
+}
+
+/// Installs `rules` in the namespace `ns` of node `node` (one transaction).
+pub(crate) fn install(ns: &crate::ns::NetNs, node: &str, rules: &Ruleset) -> crate::Result<()> {
+    if rules.tables.is_empty() {
+        return Ok(());
+    }
+    let refused = |r: send::Refused| crate::Error::Nftables {
+        node: node.to_string(),
+        what: r.what,
+        source: r.source,
+        hint: if r.hint.is_empty() { String::new() } else { format!("\n{}", r.hint) },
+    };
+    ns.run(|| send::install(rules))
+        .map_err(crate::Error::io(format!("entering node `{node}` to install its rules")))?
+        .map_err(refused)
+}
