@@ -81,3 +81,113 @@ fn mapping_and_filtering(net: &Net, kind: NatType) {
         assert_eq!(from, s3.local_addr().unwrap(), "the client sees the stranger's own address");
     }
 }
+
+/// Two peers behind two NATs learn each other's outside endpoint from a rendezvous node, then
+/// send to it until each hears the other; `late`: peer b starts 200 ms after peer a.
+macro_rules! hole_punch {
+    ($($name:ident: $kind:expr, late = $late:expr, works = $works:expr;)*) => {$(
+        #[netns_test(topology = "
+            a=10.0.1.2/24 -- ra:eth0=10.0.1.1/24
+            b=10.0.2.2/24 -- rb:eth0=10.0.2.1/24
+            bridge wan { ra:eth1=203.0.113.1/24, rb:eth1=203.0.113.2/24, rv=203.0.113.100/24 }
+            ra [forward]
+            rb [forward]
+            a: default via 10.0.1.1
+            b: default via 10.0.2.1
+        ")]
+        fn $name(net: &Net) {
+            nat(net, "ra", "203.0.113.1", $kind, false);
+            nat(net, "rb", "203.0.113.2", $kind, false);
+            let (a, b) = punch(net, $late);
+            assert_eq!((a, b), ($works, $works), "{}: did a and b hear each other?", $kind);
+        }
+    )*};
+}
+
+hole_punch! {
+    hole_punch_port_restricted: NatType::PortRestricted, late = false, works = true;
+    hole_punch_port_restricted_late_peer: NatType::PortRestricted, late = true, works = true;
+    hole_punch_address_restricted: NatType::AddressRestricted, late = false, works = true;
+    hole_punch_address_restricted_late_peer: NatType::AddressRestricted, late = true, works = true;
+    hole_punch_full_cone: NatType::FullCone, late = false, works = true;
+    hole_punch_full_cone_late_peer: NatType::FullCone, late = true, works = true;
+    hole_punch_symmetric_fails: NatType::Symmetric, late = false, works = false;
+    hole_punch_symmetric_late_peer_fails: NatType::Symmetric, late = true, works = false;
+}
+
+/// Rendezvous, then punching from both sides for up to 2 s: whether a and b heard each other.
+fn punch(net: &Net, late: bool) -> (bool, bool) {
+    let rv = udp(net, "rv", "203.0.113.100:3478");
+    let a = udp(net, "a", "10.0.1.2:4000");
+    let b = udp(net, "b", "10.0.2.2:4000");
+    // Each registers; the rendezvous tells each the other's outside endpoint, as it saw it.
+    let mut buf = [0; 64];
+    let a_out = send(&a, &rv, rv.local_addr().unwrap()).expect("a cannot reach the rendezvous");
+    let b_out = send(&b, &rv, rv.local_addr().unwrap()).expect("b cannot reach the rendezvous");
+    rv.send_to(b_out.to_string().as_bytes(), a_out).unwrap();
+    rv.send_to(a_out.to_string().as_bytes(), b_out).unwrap();
+    let mut peer_of = |s: &UdpSocket| -> SocketAddr {
+        let (n, _) = s.recv_from(&mut buf).expect("no answer from the rendezvous");
+        std::str::from_utf8(&buf[..n]).unwrap().parse().unwrap()
+    };
+    let (a_peer, b_peer) = (peer_of(&a), peer_of(&b));
+    let side = |s: UdpSocket, peer: SocketAddr, delay: Duration| {
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+            let start = Instant::now();
+            let mut buf = [0; 64];
+            while start.elapsed() < Duration::from_secs(2) {
+                s.send_to(b"punch", peer).unwrap();
+                if let Ok((_, from)) = s.recv_from(&mut buf) {
+                    if from == peer {
+                        // Keep sending a little so the other side hears us too.
+                        for _ in 0..10 {
+                            s.send_to(b"punch", peer).unwrap();
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                        return true;
+                    }
+                }
+            }
+            false
+        })
+    };
+    let late = if late { Duration::from_millis(200) } else { Duration::ZERO };
+    let (ta, tb) = (side(a, a_peer, Duration::ZERO), side(b, b_peer, late));
+    (ta.join().unwrap(), tb.join().unwrap())
+}
+
+/// Inside hosts reach each other through the router's outside address only with `hairpin`.
+macro_rules! hairpin {
+    ($($name:ident: hairpin = $on:expr;)*) => {$(
+        #[netns_test(topology = "
+            bridge lan { r:eth0=10.0.1.1/24, c1=10.0.1.2/24, c2=10.0.1.3/24 }
+            r:eth1=203.0.113.1/24 -- s=203.0.113.10/24
+            r [forward]
+            c1: default via 10.0.1.1
+            c2: default via 10.0.1.1
+        ")]
+        fn $name(net: &Net) {
+            nat(net, "r", "203.0.113.1", NatType::PortRestricted, $on);
+            let s = udp(net, "s", "203.0.113.10:5000");
+            let c1 = udp(net, "c1", "10.0.1.2:4001");
+            let c2 = udp(net, "c2", "10.0.1.3:4002");
+            // c2's mapping, as an outside host sees it; c1 knows its own the same way.
+            let c2_out = send(&c2, &s, s.local_addr().unwrap()).unwrap();
+            let c1_out = send(&c1, &s, s.local_addr().unwrap()).unwrap();
+            let got = send(&c1, &c2, c2_out);
+            if $on {
+                assert_eq!(got, Some(c1_out), "c2 sees c1 by its outside address and port");
+                assert_eq!(send(&c2, &c1, c1_out), Some(c2_out), "and the answer comes back the same way");
+            } else {
+                assert_eq!(got, None, "without hairpin the packet must not loop back");
+            }
+        }
+    )*};
+}
+
+hairpin! {
+    hairpin_on: hairpin = true;
+    hairpin_off: hairpin = false;
+}
