@@ -87,3 +87,54 @@ fn attributes_are_padded_and_nested() {
         ]
     );
 }
+
+mod rulesets {
+    use super::super::ruleset;
+    use netns_test_topology::{Block, BlockProto, Nat, NatType};
+
+    fn nat(kind: NatType, hairpin: bool) -> String {
+        let n = Nat::new("eth1".into(), "203.0.113.1".parse().unwrap(), kind, hairpin);
+        ruleset(Some(&n), &[]).render()
+    }
+
+    #[test]
+    fn each_nat_type_installs_its_mapping_and_filter() {
+        let pr = nat(NatType::PortRestricted, false);
+        assert!(pr.contains("iifname \"eth1\" meta l4proto udp dnat to udp dport map @mapped"), "{pr}");
+        assert!(pr.contains("oifname \"eth1\" snat to 203.0.113.1\n"), "{pr}");
+        assert!(pr.contains("iifname \"eth1\" ct state established,related accept"), "{pr}");
+        assert!(pr.contains("iifname \"eth1\" drop"), "{pr}");
+        assert!(!pr.contains("contacted"), "{pr}");
+
+        let ar = nat(NatType::AddressRestricted, false);
+        assert!(ar.contains("oifname \"eth1\" update @contacted { ip saddr . ip daddr }"), "{ar}");
+        assert!(ar.contains("iifname \"eth1\" ip daddr . ip saddr @contacted accept"), "{ar}");
+
+        let fc = nat(NatType::FullCone, false);
+        assert!(fc.contains("@mapped") && !fc.contains("chain forward"), "{fc}");
+
+        let sy = nat(NatType::Symmetric, false);
+        assert!(sy.contains("snat to 203.0.113.1 random-fully") && !sy.contains("@mapped"), "{sy}");
+        assert!(sy.contains("iifname \"eth1\" drop"), "{sy}");
+    }
+
+    #[test]
+    fn hairpin_translates_inside_packets_to_the_outside_address() {
+        let h = nat(NatType::PortRestricted, true);
+        assert!(h.contains("ip daddr 203.0.113.1 meta l4proto udp dnat to udp dport map @mapped"), "{h}");
+        assert!(h.contains("oifname != \"eth1\" meta mark 0x6e6174 snat to 203.0.113.1"), "{h}");
+    }
+
+    #[test]
+    fn block_rules_go_to_input_forward_and_output() {
+        let b = Block::new(Some(BlockProto::Tcp(Some(80))), Some("10.0.0.0/24".parse().unwrap()), None, true);
+        let text = ruleset(None, &[b]).render();
+        let rule = "meta nfproto ipv4 ip saddr 10.0.0.0/24 meta l4proto tcp th dport 80 reject with tcp reset  \
+                    # block tcp/80 from 10.0.0.0/24 reject";
+        assert_eq!(text.matches(rule).count(), 3, "{text}");
+        for hook in ["input", "forward", "output"] {
+            assert!(text.contains(&format!("hook {hook} priority 0")), "{text}");
+        }
+        assert!(ruleset(None, &[]).tables.is_empty());
+    }
+}
