@@ -17,7 +17,7 @@ pub(crate) use ruleset::Ruleset;
 
 mod block;
 mod matches;
-mod nat;
+pub(crate) mod nat;
 
 use netns_test_topology::{Block, Nat};
 

@@ -37,8 +37,14 @@ const UDP: u8 = 17;
 
 /// The NAT table of a router whose `nat=` interface is `nat.iface`.
 pub(crate) fn table(nat: &Nat) -> Table {
+    table_with(nat, nat.kind.endpoint_independent_mapping())
+}
+
+/// The table with or without the mapping table (without: plain `snat`, the usual `masquerade`
+/// setup; only the framework's own tests use it, to show why the table is needed).
+pub(crate) fn table_with(nat: &Nat, mapping_table: bool) -> Table {
     let (o, w) = (nat.iface.as_str(), nat.addr);
-    let eim = nat.kind.endpoint_independent_mapping();
+    let eim = mapping_table;
     let mut t = Table::new(Family::Ip, TABLE);
     if eim {
         t.sets.push(Set {
