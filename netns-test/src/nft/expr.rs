@@ -17,12 +17,14 @@ pub(crate) const R0: Reg = 8;
 pub(crate) const R1: Reg = 9;
 pub(crate) const R2: Reg = 10;
 /// `NFT_REG_1`: the first 16-byte register, the same bytes as `R0`..`R3` (what `nft` emits).
+#[cfg(test)]
 pub(crate) const REG_1: Reg = 1;
 
 /// `meta` keys (`enum nft_meta_keys`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MetaKey {
     Mark = 3,
+    #[cfg(test)]
     Oif = 5,
     IifName = 6,
     OifName = 7,

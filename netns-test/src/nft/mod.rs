@@ -34,18 +34,3 @@ pub(crate) fn ruleset(nat: Option<&Nat>, blocks: &[Block]) -> Ruleset {
     r
 }
 
-/// Installs `rules` in the namespace `ns` of node `node` (one transaction).
-pub(crate) fn install(ns: &crate::ns::NetNs, node: &str, rules: &Ruleset) -> crate::Result<()> {
-    if rules.tables.is_empty() {
-        return Ok(());
-    }
-    let refused = |r: send::Refused| crate::Error::Nftables {
-        node: node.to_string(),
-        what: r.what,
-        source: r.source,
-        hint: if r.hint.is_empty() { String::new() } else { format!("\n{}", r.hint) },
-    };
-    ns.run(|| send::install(rules))
-        .map_err(crate::Error::io(format!("entering node `{node}` to install its rules")))?
-        .map_err(refused)
-}
