@@ -2,11 +2,12 @@
 
 use netns_test_topology::{IfaceRef, Topology};
 
-/// The index of every interface the builder creates, unique across the whole topology (`lo` is
-/// 1 in every namespace, so numbering starts at 2).
+/// The index of every interface the builder creates, unique across the whole topology and above
+/// every index already taken in the namespace the bridges go to (`lo` is 1 in every namespace,
+/// so in fresh ones numbering starts at 2).
 ///
 /// ```ignore
-/// let ix = IfIndices::new(&topo);
+/// let ix = IfIndices::new(&topo, 2);
 /// let eth0_of_node_1 = ix.iface(IfaceRef { node: 1, iface: 0 });
 /// ```
 ///
@@ -23,8 +24,9 @@ pub(crate) struct IfIndices {
 }
 
 impl IfIndices {
-    pub(crate) fn new(topo: &Topology) -> IfIndices {
-        let mut next = 2u32..;
+    /// Numbers from `first` (at least 2) upwards.
+    pub(crate) fn new(topo: &Topology, first: u32) -> IfIndices {
+        let mut next = first.max(2)..;
         let mut take = |n: usize| next.by_ref().take(n).collect::<Vec<_>>();
         let bridges = take(topo.bridges.len());
         let ports = topo.bridges.iter().map(|b| take(b.members.len())).collect();
@@ -55,7 +57,7 @@ mod tests {
     #[test]
     fn indices_are_unique_and_never_lo() {
         let topo = Topology::parse("bridge br0 { a=10.0.0.1/24, b=10.0.0.2/24 }\n a:x -- c:y").unwrap();
-        let ix = IfIndices::new(&topo);
+        let ix = IfIndices::new(&topo, 0);
         let mut all = vec![ix.bridge(0), ix.port(0, 0), ix.port(0, 1)];
         for (n, node) in topo.nodes.iter().enumerate() {
             all.extend((0..node.interfaces.len()).map(|iface| ix.iface(IfaceRef { node: n, iface })));
@@ -66,5 +68,12 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), all.len(), "{all:?}");
+    }
+
+    #[test]
+    fn numbering_starts_above_the_indices_already_taken() {
+        let topo = Topology::parse("bridge br0 { a=10.0.0.1/24 }").unwrap();
+        let ix = IfIndices::new(&topo, 7);
+        assert_eq!((ix.bridge(0), ix.port(0, 0), ix.iface(IfaceRef { node: 0, iface: 0 })), (7, 8, 9));
     }
 }

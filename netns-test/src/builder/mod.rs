@@ -11,8 +11,10 @@
 //!
 //! Rooms: this file orchestrates and sends; [`requests`] builds every netlink message as a plain
 //! value (testable without a kernel); [`ready`] polls until links and addresses are usable;
+//! [`indices`] numbers the interfaces; [`fds`] makes room for a large topology's descriptors;
 //! [`trace`] times the phases.
 
+mod fds;
 mod indices;
 mod ready;
 mod requests;
@@ -50,6 +52,7 @@ pub(crate) enum Node0 {
 /// Builds `topo` with bridges in the calling thread's namespace.
 pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
     let mut trace = Trace::from_env();
+    fds::ensure(fds::needed(topo.nodes.len()))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
@@ -70,7 +73,7 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
         .collect::<Result<Vec<_>>>()?;
 
     trace.mark("namespaces");
-    let ix = IfIndices::new(topo);
+    let ix = IfIndices::new(topo, rt.block_on(highest_index(&root))? + 1);
     rt.block_on(execute_all(&root, root_lo_and_bridges(topo, &ix, !in_place)))?;
     rt.block_on(execute_all(&root, veths(topo, &ix, &nodes)))?;
     trace.mark("links");
@@ -153,6 +156,19 @@ fn connect() -> Result<Handle> {
     let (conn, handle, _) = rtnetlink::new_connection().map_err(Error::io("opening a netlink socket"))?;
     tokio::spawn(conn);
     Ok(handle)
+}
+
+/// The highest interface index in use in `h`'s namespace: 1 in a fresh one, more when a
+/// topology is built from inside a node that has links (`Net::build` in a test body).
+async fn highest_index(h: &Handle) -> Result<u32> {
+    let mut links = h.link().get().execute();
+    let mut highest = 1;
+    while let Some(msg) =
+        futures_util::TryStreamExt::try_next(&mut links).await.map_err(Error::netlink("listing links"))?
+    {
+        highest = highest.max(msg.header.index);
+    }
+    Ok(highest)
 }
 
 /// Sends `req` at once and returns its acknowledgement. Requests sent on one handle reach the
@@ -311,7 +327,7 @@ mod tests {
     #[test]
     fn a_node_brings_lo_then_each_interface_up_before_its_addresses() {
         let topo = Topology::parse("a=10.0.0.1/24|fd00::1/64 -- b=10.0.0.2/24").unwrap();
-        let ix = IfIndices::new(&topo);
+        let ix = IfIndices::new(&topo, 2);
         let what: Vec<String> = node_links_up(&topo, &ix, 0).into_iter().map(|r| r.what).collect();
         assert_eq!(
             what,
@@ -322,7 +338,7 @@ mod tests {
     #[test]
     fn one_veth_per_link_and_per_bridge_member_each_written_by_the_same_builder() {
         let topo = Topology::parse("bridge br0 { a=10.0.0.1/24, b=10.0.0.2/24 }\n a -- c").unwrap();
-        let ix = IfIndices::new(&topo);
+        let ix = IfIndices::new(&topo, 2);
         let ns: Vec<NetNs> = (0..topo.nodes.len()).map(|_| NetNs::current().unwrap()).collect();
         let reqs = veths(&topo, &ix, &ns);
         assert_eq!(reqs.len(), 3);
