@@ -26,6 +26,8 @@ pub(crate) enum Stmt {
     NodeOpts(Box<NodeOptsStmt>),
     /// `h: default via 10.0.0.1`
     Route(Box<RouteStmt>),
+    /// `expect a -> b tcp/80`
+    Expect(Box<ExpectStmt>),
 }
 
 /// A name (node, interface or bridge) and where it was written.
@@ -99,4 +101,20 @@ pub(crate) struct LinkOpts {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct NodeOpts {
     pub forward: bool,
+}
+
+/// An `expect` statement as parsed, before names are resolved.
+#[derive(Debug)]
+pub(crate) struct ExpectStmt {
+    pub from: (String, Span),
+    pub to: (ExpectTo, Span),
+    pub probe: crate::Probe,
+    pub reachable: bool,
+    pub line: usize,
+}
+
+#[derive(Debug)]
+pub(crate) enum ExpectTo {
+    Node(String),
+    Addr(IpAddr),
 }

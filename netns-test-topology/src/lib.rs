@@ -17,6 +17,7 @@
 mod ast;
 mod duration;
 mod error;
+mod expect;
 mod firewall;
 mod model;
 mod parse;
@@ -26,6 +27,7 @@ mod validate;
 
 pub use duration::{parse_duration, DurationError};
 pub use error::{Error, Errors};
+pub use expect::{Expect, Probe, Target};
 pub use firewall::{Block, BlockProto, IcmpType, Nat, NatType};
 pub use model::*;
 pub use suggest::did_you_mean;

@@ -24,6 +24,8 @@ pub struct Topology {
     pub bridges: Vec<Bridge>,
     /// Point-to-point veth pairs between two nodes.
     pub links: Vec<Link>,
+    /// `expect` statements: reachability the harness and `netns-test up` check.
+    pub expects: Vec<crate::Expect>,
 }
 
 /// A host: one network namespace.

@@ -25,6 +25,7 @@
 mod builder;
 mod env;
 mod error;
+mod expect;
 mod net;
 mod nft;
 mod ns;
@@ -39,6 +40,7 @@ pub mod __private {
 mod private;
 
 pub use error::{Error, Result};
+pub use expect::{Expectations, Probed};
 pub use net::{Net, Node};
 pub use netns_test_macros::netns_test;
 pub use netns_test_topology as topology;

@@ -8,6 +8,7 @@
 //! This file holds the cursor (whitespace, tokens, recovery); `stmt` the statements, `options`
 //! the `[..]` option lists, `words` the names and addresses.
 
+mod expect;
 mod options;
 mod stmt;
 mod words;

@@ -1,4 +1,4 @@
-//! Statements: links, bridges, node options and routes.
+//! Statements: links, bridges, node options and routes (expectations: `expect.rs`).
 
 use super::words::parse_cidr;
 use super::{addr_stop, name_stop, node_stop, PResult, Parser, STMT_HELP};
@@ -32,6 +32,9 @@ impl Parser<'_> {
         }
         if &self.src[word.clone()] == "bridge" {
             return self.bridge(word);
+        }
+        if &self.src[word.clone()] == "expect" && self.at_expect() {
+            return self.expect();
         }
         let node = self.name(word.clone());
         let after = self.pos;

@@ -7,11 +7,12 @@
 
 mod addr;
 mod bridge;
+mod expect;
 mod link;
 mod node;
 mod route;
 
-use crate::ast::{Addr, Ast, Endpoint, Name, Span, Stmt};
+use crate::ast::{Addr, Ast, Endpoint, ExpectStmt, Name, Span, Stmt};
 use crate::error::Error;
 use crate::model::{IfaceRef, Interface, Node, Peer, Topology};
 use crate::suggest::did_you_mean;
@@ -43,23 +44,29 @@ pub(crate) fn validate(src: &str, ast: &Ast) -> Validated {
                 v.declare(&l.b);
             }
             Stmt::Bridge(b) => b.members.iter().for_each(|m| v.declare(m)),
-            Stmt::NodeOpts(_) | Stmt::Route(_) => {}
+            Stmt::NodeOpts(_) | Stmt::Route(_) | Stmt::Expect(_) => {}
         }
     }
     for stmt in &ast.stmts {
         match stmt {
             Stmt::Link(l) => v.link(l),
             Stmt::Bridge(b) => v.bridge(b),
-            Stmt::NodeOpts(_) | Stmt::Route(_) => {}
+            Stmt::NodeOpts(_) | Stmt::Route(_) | Stmt::Expect(_) => {}
         }
     }
     for stmt in &ast.stmts {
         match stmt {
             Stmt::NodeOpts(o) => v.node_opts(o),
             Stmt::Route(r) => v.route(r),
-            Stmt::Link(_) | Stmt::Bridge(_) => {}
+            Stmt::Link(_) | Stmt::Bridge(_) | Stmt::Expect(_) => {}
         }
     }
+    // Expectations name nodes and addresses that a statement lost to a syntax error may declare.
+    let expects: Vec<&ExpectStmt> =
+        ast.stmts.iter().filter_map(|s| if let Stmt::Expect(e) = s { Some(&**e) } else { None }).collect();
+    let (found, errors) = expect::resolve(&expects, &v.topo);
+    v.topo.expects = found;
+    v.knock_on.extend(errors);
     Validated { topo: v.topo, errors: v.errors, knock_on: v.knock_on }
 }
 
@@ -90,7 +97,7 @@ impl<'a> Validator<'a> {
             src,
             errors: Vec::new(),
             knock_on: Vec::new(),
-            topo: Topology { nodes: Vec::new(), bridges: Vec::new(), links: Vec::new() },
+            topo: Topology { nodes: Vec::new(), bridges: Vec::new(), links: Vec::new(), expects: Vec::new() },
             node_idx: HashMap::new(),
             explicit: Vec::new(),
             next_eth: Vec::new(),

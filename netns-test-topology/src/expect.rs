@@ -1,0 +1,88 @@
+//! Expectations (`expect` statements), validated: reachability a topology promises, checked
+//! with real packets by the fixture harness and by `netns-test up`.
+//!
+//! ```
+//! use netns_test_topology::{Probe, Topology};
+//!
+//! let t = Topology::parse("a=10.0.0.1/24 -- b=10.0.0.2/24\nexpect a -> b tcp/80").unwrap();
+//! assert_eq!(t.expects[0].probe, Probe::Tcp(80));
+//! assert_eq!(t.expects[0].to_string(&t), "a -> b tcp/80");
+//! ```
+//!
+//! ```text
+//! expect a -> b            every address of b answers ICMP echo from a
+//! expect a -/-> b          none does
+//! expect a -> b tcp/80     a connects to every address of b on TCP port 80 (the checker listens)
+//! expect a -> b udp/53     a datagram to every address of b on UDP port 53 comes back
+//! expect a -> 10.0.2.1     an address of the topology instead of a node
+//! ```
+
+use std::fmt;
+use std::net::IpAddr;
+
+/// One `expect` statement, validated: `from` and a node target exist, an address target
+/// belongs to the topology.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expect {
+    /// Index of the node the probe starts from.
+    pub from: usize,
+    pub to: Target,
+    pub probe: Probe,
+    /// `->` (true) or `-/->` (false).
+    pub reachable: bool,
+    /// The 1-based line of the statement, for reports.
+    pub line: usize,
+}
+
+/// What an expectation points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Every address of this node (an index into [`Topology::nodes`](crate::Topology::nodes)).
+    Node(usize),
+    /// One address of a node or bridge of the topology.
+    Addr(IpAddr),
+}
+
+/// How reachability is tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// One ICMP echo request and its reply.
+    Icmp,
+    /// A TCP connection to this port (a listener is opened in the target node).
+    Tcp(u16),
+    /// A UDP datagram to this port, echoed back by the target node.
+    Udp(u16),
+}
+
+impl fmt::Display for Probe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Probe::Icmp => f.write_str("icmp"),
+            Probe::Tcp(p) => write!(f, "tcp/{p}"),
+            Probe::Udp(p) => write!(f, "udp/{p}"),
+        }
+    }
+}
+
+impl Expect {
+    /// The statement as written, without `expect`: `a -/-> b udp/53`.
+    pub fn to_string(&self, t: &crate::Topology) -> String {
+        let arrow = if self.reachable { "->" } else { "-/->" };
+        let to = match self.to {
+            Target::Node(n) => t.nodes[n].name.clone(),
+            Target::Addr(a) => a.to_string(),
+        };
+        let probe = match self.probe {
+            Probe::Icmp => String::new(),
+            p => format!(" {p}"),
+        };
+        format!("{} {arrow} {to}{probe}", t.nodes[self.from].name)
+    }
+}
+
+impl crate::Topology {
+    /// The node that has `addr` on one of its interfaces.
+    pub fn node_with_addr(&self, addr: IpAddr) -> Option<usize> {
+        self.nodes.iter().position(|n| n.interfaces.iter().any(|i| i.addrs.iter().any(|a| a.addr() == addr)))
+    }
+}

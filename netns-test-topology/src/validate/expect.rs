@@ -1,0 +1,55 @@
+//! `expect` statements against the validated topology: names resolved, addresses checked.
+
+use crate::ast::{ExpectStmt, ExpectTo, Span};
+use crate::error::Error;
+use crate::model::Topology;
+use crate::{Expect, Probe, Target};
+
+/// Resolves parsed `expect` statements against the validated topology: the expectations, and
+/// the errors of names and addresses the topology does not have.
+pub(super) fn resolve(stmts: &[&ExpectStmt], t: &Topology) -> (Vec<Expect>, Vec<Error>) {
+    let (mut out, mut errors) = (Vec::new(), Vec::new());
+    let names = || t.nodes.iter().map(|n| format!("`{}`", n.name)).collect::<Vec<_>>().join(", ");
+    let node = |name: &str, span: &Span, errors: &mut Vec<Error>| {
+        let i = t.node_index(name);
+        if i.is_none() {
+            errors.push(
+                Error::new(span.clone(), format!("unknown node `{name}`")).help(format!("the nodes are {}", names())),
+            );
+        }
+        i
+    };
+    for s in stmts {
+        let from = node(&s.from.0, &s.from.1, &mut errors);
+        let to = match &s.to.0 {
+            ExpectTo::Node(n) => node(n, &s.to.1, &mut errors).map(Target::Node),
+            ExpectTo::Addr(a) if t.node_with_addr(*a).is_some() => Some(Target::Addr(*a)),
+            ExpectTo::Addr(a)
+                if s.probe == Probe::Icmp && t.bridges.iter().any(|b| b.addrs.iter().any(|x| x.addr() == *a)) =>
+            {
+                Some(Target::Addr(*a))
+            }
+            ExpectTo::Addr(a) if t.all_addrs().iter().any(|(_, x)| x == a) => {
+                errors.push(
+                    Error::new(
+                        s.to.1.clone(),
+                        format!("{a} is a bridge's address: {} needs a node to listen in", s.probe),
+                    )
+                    .help("probe a node's address, or the bridge's with ICMP (no protocol)"),
+                );
+                None
+            }
+            ExpectTo::Addr(a) => {
+                errors.push(
+                    Error::new(s.to.1.clone(), format!("no node or bridge of this topology has the address {a}"))
+                        .help("an expectation may only probe addresses of the topology (traffic never leaves it)"),
+                );
+                None
+            }
+        };
+        if let (Some(from), Some(to)) = (from, to) {
+            out.push(Expect { from, to, probe: s.probe, reachable: s.reachable, line: s.line });
+        }
+    }
+    (out, errors)
+}

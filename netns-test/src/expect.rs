@@ -1,0 +1,205 @@
+//! Checking a topology's `expect` lines against the built network, with real packets.
+//!
+//! ```no_run
+//! # fn f(net: &netns_test::Net) {
+//! let report = net.check_expectations(std::time::Duration::from_secs(1));
+//! assert!(report.passed(), "{}", report.table());
+//! # }
+//! ```
+//!
+//! Every expectation is probed once per target address, all probes at once (each on its own
+//! thread, inside its node): ICMP echo with the existing ping, a TCP connect to a listener
+//! opened in the target node, or a UDP datagram that the target node echoes back. Listeners use
+//! `SO_REUSEPORT`, so two expectations may probe the same port at the same time.
+
+use crate::net::{Net, Node};
+use netns_test_topology::{Expect, Probe, Target};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::io;
+use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// What every probe of every expectation found.
+#[derive(Debug, Clone)]
+pub struct Expectations {
+    pub probes: Vec<Probed>,
+}
+
+/// One probe: an expectation towards one address.
+#[derive(Debug, Clone)]
+pub struct Probed {
+    /// The statement as written, without `expect` (`a -> b tcp/80`).
+    pub expectation: String,
+    /// Its line in the topology text.
+    pub line: usize,
+    /// The address probed.
+    pub addr: IpAddr,
+    /// `->` (true) or `-/->` (false).
+    pub expected: bool,
+    /// The round trip (or connect) time, or what happened instead.
+    pub got: Result<Duration, String>,
+}
+
+impl Probed {
+    /// Whether what happened is what was expected.
+    pub fn ok(&self) -> bool {
+        self.got.is_ok() == self.expected
+    }
+}
+
+impl Expectations {
+    /// Whether every probe found what its expectation says.
+    pub fn passed(&self) -> bool {
+        self.probes.iter().all(Probed::ok)
+    }
+
+    /// A table of every probe: line, expectation, address, expected, what happened, verdict.
+    ///
+    /// ```text
+    /// line  expectation      address   expected     got                        result
+    /// 4     h1 -> h2         10.2.0.2  reachable    no reply within 1s         FAILED
+    /// 5     h1 -/-> r tcp/22 10.1.0.1  unreachable  connected in 0.08 ms       FAILED
+    /// ```
+    pub fn table(&self) -> String {
+        let rows: Vec<[String; 6]> = self
+            .probes
+            .iter()
+            .map(|p| {
+                let got = match &p.got {
+                    Ok(d) => format!("reachable ({:.2} ms)", d.as_secs_f64() * 1e3),
+                    Err(e) => e.clone(),
+                };
+                [
+                    p.line.to_string(),
+                    p.expectation.clone(),
+                    p.addr.to_string(),
+                    if p.expected { "reachable" } else { "unreachable" }.into(),
+                    got,
+                    if p.ok() { "ok" } else { "FAILED" }.into(),
+                ]
+            })
+            .collect();
+        let header = ["line", "expectation", "address", "expected", "got", "result"].map(String::from);
+        let mut widths = header.clone().map(|h| h.len());
+        for r in &rows {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |r: &[String; 6]| {
+            let cells: Vec<String> = r.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+            cells.join("  ").trim_end().to_string()
+        };
+        std::iter::once(&header).chain(&rows).map(line).collect::<Vec<_>>().join("\n")
+    }
+
+    /// How many probes found what was expected, of how many.
+    pub fn summary(&self) -> String {
+        let ok = self.probes.iter().filter(|p| p.ok()).count();
+        format!("{ok} of {} expectation probes as expected", self.probes.len())
+    }
+}
+
+impl Net {
+    /// Probes every `expect` line of the topology; `timeout` bounds each probe (and so the wait
+    /// for a `-/->` expectation to hold).
+    pub fn check_expectations(&self, timeout: Duration) -> Expectations {
+        let t = self.topology();
+        let mut jobs = Vec::new();
+        for e in &t.expects {
+            let addrs = match e.to {
+                Target::Node(n) => self.nodes()[n].addrs(),
+                Target::Addr(a) => vec![a],
+            };
+            jobs.extend(addrs.into_iter().map(|a| (e, a)));
+        }
+        let probes = std::thread::scope(|s| {
+            let handles: Vec<_> = jobs.iter().map(|&(e, addr)| s.spawn(move || self.probe(e, addr, timeout))).collect();
+            handles.into_iter().map(|h| h.join().expect("netns-test: a probe thread panicked")).collect()
+        });
+        Expectations { probes }
+    }
+
+    fn probe(&self, e: &Expect, addr: IpAddr, timeout: Duration) -> Probed {
+        let t = self.topology();
+        let from = &self.nodes()[e.from];
+        // Validation made sure a TCP or UDP target address belongs to a node.
+        let owner = || &self.nodes()[t.node_with_addr(addr).expect("validated: the address belongs to a node")];
+        let got = match e.probe {
+            Probe::Icmp => from.ping(addr, timeout).map_err(|e| describe(&e, timeout)),
+            Probe::Tcp(port) => tcp(from, owner(), SocketAddr::new(addr, port), timeout),
+            Probe::Udp(port) => udp(from, owner(), SocketAddr::new(addr, port), timeout),
+        };
+        Probed { expectation: e.to_string(t), line: e.line, addr, expected: e.reachable, got }
+    }
+}
+
+fn describe(e: &io::Error, timeout: Duration) -> String {
+    match e.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => format!("no answer within {timeout:?}"),
+        _ => e.to_string(),
+    }
+}
+
+/// A socket bound in `node` to `addr`, shareable with other probes of the same port.
+fn bound(node: &Node, ty: Type, addr: SocketAddr) -> io::Result<Socket> {
+    node.run(|| {
+        let proto = if ty == Type::STREAM { Protocol::TCP } else { Protocol::UDP };
+        let s = Socket::new(Domain::for_address(addr), ty, Some(proto))?;
+        s.set_reuse_port(true)?;
+        s.bind(&SockAddr::from(addr))?;
+        if ty == Type::STREAM {
+            s.listen(16)?;
+        }
+        Ok(s)
+    })
+}
+
+/// A TCP connection from `from` to a listener opened in `owner` (the kernel completes the
+/// handshake; nothing needs to accept).
+fn tcp(from: &Node, owner: &Node, to: SocketAddr, timeout: Duration) -> Result<Duration, String> {
+    let _listener =
+        bound(owner, Type::STREAM, to).map_err(|e| format!("cannot listen on {to} in {}: {e}", owner.name()))?;
+    let start = Instant::now();
+    from.run(|| TcpStream::connect_timeout(&to, timeout)).map(|_| start.elapsed()).map_err(|e| describe(&e, timeout))
+}
+
+/// A datagram from `from` to `to` in `owner`, echoed back; sent three times within `timeout`.
+fn udp(from: &Node, owner: &Node, to: SocketAddr, timeout: Duration) -> Result<Duration, String> {
+    let server: UdpSocket =
+        bound(owner, Type::DGRAM, to).map_err(|e| format!("cannot listen on {to} in {}: {e}", owner.name()))?.into();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| echo(&server, &done));
+        let result = (|| {
+            let any: SocketAddr = if to.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().unwrap();
+            let client = from.run(|| UdpSocket::bind(any)).map_err(|e| e.to_string())?;
+            client.connect(to).map_err(|e| e.to_string())?;
+            client.set_read_timeout(Some(timeout / 3)).map_err(|e| e.to_string())?;
+            let start = Instant::now();
+            let mut buf = [0u8; 32];
+            for _ in 0..3 {
+                client.send(b"netns-test udp probe").map_err(|e| e.to_string())?;
+                match client.recv(&mut buf) {
+                    Ok(_) => return Ok(start.elapsed()),
+                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            Err(format!("no echo within {timeout:?}"))
+        })();
+        done.store(true, Ordering::SeqCst);
+        result
+    })
+}
+
+fn echo(server: &UdpSocket, done: &AtomicBool) {
+    let _ = server.set_read_timeout(Some(Duration::from_millis(20)));
+    let mut buf = [0u8; 64];
+    while !done.load(Ordering::SeqCst) {
+        if let Ok((n, peer)) = server.recv_from(&mut buf) {
+            let _ = server.send_to(&buf[..n], peer);
+        }
+    }
+}
