@@ -1,16 +1,46 @@
-//! `netns-test up FILE`: bring a topology up rootless, print it and its reachability, tear down.
+//! `netns-test`: check, bring up, enter and draw topology files, rootless.
+//!
+//! `main` reads the command line and dispatches; `live` builds a topology in this process's own
+//! namespaces, `show` prints it (text or JSON), `enter` runs programs in its nodes, `graph` draws it.
+
+mod enter;
+mod graph;
+mod live;
+mod show;
 
 use clap::{Parser, Subcommand};
-use netns_test::topology::{parse_duration, Peer};
-use netns_test::{Net, Topology};
-use std::net::IpAddr;
-use std::os::fd::AsRawFd;
-use std::path::PathBuf;
+use netns_test::Topology;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0    success
+  1    a file is unreadable or not a valid topology, or (up) an expectation failed
+  2    usage error
+  3    the topology could not be built (user namespaces unavailable, a netlink failure)
+  exec and shell pass the command's own status through (128+N when killed by signal N);
+  125  netns-test itself failed before the command ran, 126 the command cannot be executed,
+  127  the command was not found";
 
 #[derive(Parser)]
-#[command(version, about = "Bring netns-test topologies up in rootless network namespaces")]
+#[command(
+    version,
+    about = "Bring netns-test topologies up in rootless network namespaces",
+    after_help = format!("Examples:
+  netns-test check fixtures/*.topo
+  netns-test up fixtures/router.topo
+  netns-test up fixtures/router.topo --json | jq .reachability
+  netns-test exec fixtures/router.topo h1 -- ip route
+  netns-test shell fixtures/router.topo r
+  netns-test graph fixtures/two-lans.topo > two-lans.svg
+
+Everything runs in user and network namespaces this process creates: no root, no sudo, and
+nothing is left behind when it exits.
+
+{EXIT_CODES}")
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -18,151 +48,129 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Build the topology, print its nodes and an ICMP reachability matrix, then tear it down.
+    /// Parse and validate files; print each error with its LINE:COL.
+    #[command(after_help = "Examples:
+  netns-test check fixtures/router.topo
+  netns-test check fixtures/*.topo     # exit status 1 if any file has an error")]
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Build the topology, print it and its ICMP reachability, check its `expect` lines, tear down.
+    #[command(after_help = "Examples:
+  netns-test up fixtures/router.topo              # exit status 1 if an `expect` line fails
+  netns-test up fixtures/router.topo --json       # nodes, interfaces, addresses, routes,
+                                                  # reachability and expectations; only JSON on stdout
+  netns-test up fixtures/router.topo --hold       # keep it up until Enter, printing nsenter lines")]
     Up {
         /// A topology file in the netns-test grammar (see the README).
         file: PathBuf,
-        /// How long to wait for each echo reply: `300ms`, `1s`, `2m`.
-        #[arg(long, default_value = "300ms", value_parser = |s: &str| parse_duration(s).map_err(|e| e.to_string()))]
+        /// How long to wait for each echo reply of the reachability matrix: `300ms`, `1s`, `2m`.
+        #[arg(long, default_value = "300ms", value_parser = duration)]
         ping_timeout: Duration,
-        /// Keep the topology up until Enter is pressed, printing how to enter each node.
+        /// How long each `expect` probe may take (so how long a `-/->` waits to be sure).
+        #[arg(long, default_value = "2s", value_parser = duration)]
+        expect_timeout: Duration,
+        /// Print one JSON document on stdout instead of text.
         #[arg(long)]
+        json: bool,
+        /// Keep the topology up until Enter is pressed, printing how to enter each node.
+        #[arg(long, conflicts_with = "json")]
         hold: bool,
     },
-    /// Only parse and validate the file; print the errors with their positions.
-    Check { file: PathBuf },
+    /// Run a command inside a node of the live topology (like `ip netns exec`).
+    #[command(after_help = "Examples:
+  netns-test exec fixtures/router.topo h1 -- ip -br addr
+  netns-test exec fixtures/router.topo h1 -- ping -c1 10.2.0.2
+The command's exit status is passed through.")]
+    Exec {
+        file: PathBuf,
+        node: String,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// An interactive $SHELL inside a node (default: the first), the whole topology live.
+    #[command(after_help = "Examples:
+  netns-test shell fixtures/router.topo       # in h1, the first node
+  netns-test shell fixtures/router.topo r     # in the router
+Leave the shell to tear the topology down. $NETNS_TEST_NODE names the node inside.")]
+    Shell { file: PathBuf, node: Option<String> },
+    /// Draw the topology as SVG on stdout (nodes, bridges, links with interfaces and addresses).
+    #[command(after_help = "Examples:
+  netns-test graph fixtures/two-lans.topo > two-lans.svg
+  netns-test graph fixtures/two-lans.topo --dot | dot -Tpng > two-lans.png")]
+    Graph {
+        file: PathBuf,
+        /// Print Graphviz dot text instead of SVG.
+        #[arg(long)]
+        dot: bool,
+    },
 }
+
+/// Exit status for an unreadable or invalid file, or a failed expectation.
+const INVALID: u8 = 1;
+/// Exit status when the topology cannot be built.
+const UNBUILDABLE: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Cmd::Check { file } => match load(&file) {
+        Cmd::Check { files } => check(&files),
+        Cmd::Up { file, ping_timeout, expect_timeout, json, hold } => {
+            live::up(&file, [ping_timeout, expect_timeout], json, hold)
+        }
+        Cmd::Exec { file, node, command } => enter::exec(&file, &node, &command),
+        Cmd::Shell { file, node } => enter::shell(&file, node.as_deref()),
+        Cmd::Graph { file, dot } => match load(&file) {
             Ok(t) => {
-                println!(
-                    "{}: ok ({} nodes, {} bridges, {} links)",
-                    file.display(),
-                    t.nodes.len(),
-                    t.bridges.len(),
-                    t.links.len()
-                );
+                print!("{}", if dot { graph::dot(&t) } else { graph::svg(&t) });
                 ExitCode::SUCCESS
             }
-            Err(e) => fail(&e),
+            Err(e) => fail(&e, INVALID),
         },
-        Cmd::Up { file, ping_timeout, hold } => {
-            // First, while this process is still single-threaded.
-            if let Err(e) = netns_test::isolate() {
-                return fail(&format!("netns-test: {e}"));
-            }
-            let topology = match load(&file) {
-                Ok(t) => t,
-                Err(e) => return fail(&e),
-            };
-            let start = Instant::now();
-            let net = match Net::build(topology) {
-                Ok(n) => n,
-                Err(e) => return fail(&format!("netns-test: building {} failed: {e}", file.display())),
-            };
-            let built = start.elapsed();
-            print_nodes(&net, built);
-            print_reachability(&net, ping_timeout);
-            if hold {
-                print_enter_hints(&net);
-                let _ = std::io::stdin().read_line(&mut String::new());
-            }
-            println!("\ntorn down (the namespaces die with this process)");
-            ExitCode::SUCCESS
-        }
     }
 }
 
-fn load(file: &PathBuf) -> Result<Topology, String> {
+fn check(files: &[PathBuf]) -> ExitCode {
+    let mut bad = 0;
+    for file in files {
+        match load(file) {
+            Ok(t) => println!(
+                "{}: ok ({} nodes, {} bridges, {} links, {} expectations)",
+                file.display(),
+                t.nodes.len(),
+                t.bridges.len(),
+                t.links.len(),
+                t.expects.len()
+            ),
+            Err(e) => {
+                bad += 1;
+                eprintln!("{e}");
+            }
+        }
+    }
+    if bad > 0 {
+        eprintln!("{bad} of {} files have errors", files.len());
+        return ExitCode::from(INVALID);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Reads and validates a topology file; the error is ready to print (`FILE:LINE:COL: ...`).
+fn load(file: &Path) -> Result<Topology, String> {
     let src = std::fs::read_to_string(file).map_err(|e| format!("netns-test: cannot read {}: {e}", file.display()))?;
-    Topology::parse(&src).map_err(|e| format!("{}: invalid topology\n{}", file.display(), e.render(&src)))
+    Topology::parse(&src).map_err(|errs| {
+        let each: Vec<String> = errs.0.iter().map(|e| format!("{}:{}", file.display(), e.render(&src))).collect();
+        each.join("\n\n")
+    })
 }
 
-fn fail(msg: &str) -> ExitCode {
+fn fail(msg: &str, code: u8) -> ExitCode {
     eprintln!("{msg}");
-    ExitCode::FAILURE
+    ExitCode::from(code)
 }
 
-fn print_nodes(net: &Net, built: Duration) {
-    let t = net.topology();
-    println!(
-        "topology up in {:.1} ms: {} nodes, {} bridges, {} veth pairs\n",
-        built.as_secs_f64() * 1e3,
-        t.nodes.len(),
-        t.bridges.len(),
-        t.links.len() + t.bridges.iter().map(|b| b.members.len()).sum::<usize>()
-    );
-    for node in net.nodes() {
-        let n = &t.nodes[t.node_index(node.name()).unwrap()];
-        let fwd = if n.forward { "  [forward]" } else { "" };
-        println!("{}{fwd}", node.name());
-        println!("  lo        127.0.0.1/8 ::1/128");
-        for i in node.interfaces() {
-            let addrs: Vec<_> = i.addrs.iter().map(|a| a.to_string()).collect();
-            let peer = match i.peer {
-                Peer::Link { peer, .. } => {
-                    let (node, iface) = t.iface_name(peer);
-                    format!("-> {node}:{iface}")
-                }
-                Peer::Bridge(b) => format!("-> bridge {}", t.bridges[b].name),
-            };
-            println!("  {:<9} {:<32} {peer}", i.name, if addrs.is_empty() { "-".to_string() } else { addrs.join(" ") });
-        }
-        for r in &n.routes {
-            println!("  route     {} via {}", r.dest.map_or("default".into(), |d| d.to_string()), r.via);
-        }
-    }
-    for b in &t.bridges {
-        let addrs: Vec<_> = b.addrs.iter().map(|a| a.to_string()).collect();
-        println!("bridge {} {}  ports: {}", b.name, addrs.join(" "), b.ports.join(", "));
-    }
-}
-
-fn print_reachability(net: &Net, timeout: Duration) {
-    let targets: Vec<(String, IpAddr)> = net.topology().all_addrs();
-    if targets.is_empty() {
-        println!("\nno addresses, no reachability to show");
-        return;
-    }
-    println!("\nreachability (ICMP echo from the row's node to the column's address; round trip in ms):");
-    let width = targets.iter().map(|(_, a)| a.to_string().len()).max().unwrap_or(0).max(8);
-    let name_w = net.nodes().iter().map(|n| n.name().len()).max().unwrap_or(4).max(4);
-    print!("{:name_w$}", "");
-    for (_, a) in &targets {
-        print!("  {:>width$}", a.to_string());
-    }
-    println!();
-    let (mut ok, mut total) = (0, 0);
-    for node in net.nodes() {
-        print!("{:name_w$}", node.name());
-        for (_, addr) in &targets {
-            total += 1;
-            let cell = match node.ping(*addr, timeout) {
-                Ok(rtt) => {
-                    ok += 1;
-                    format!("{:.3}", rtt.as_secs_f64() * 1e3)
-                }
-                Err(_) => "-".to_string(),
-            };
-            print!("  {cell:>width$}");
-        }
-        println!();
-    }
-    println!("{ok} of {total} reachable");
-}
-
-fn print_enter_hints(net: &Net) {
-    let pid = std::process::id();
-    println!("\nholding the topology up; enter a node from another shell with:");
-    for node in net.nodes() {
-        println!(
-            "  {:<8} nsenter --preserve-credentials -U -t {pid} --net=/proc/{pid}/fd/{}",
-            node.name(),
-            node.as_raw_fd()
-        );
-    }
-    println!("press Enter to tear it down");
+fn duration(s: &str) -> Result<Duration, String> {
+    netns_test::topology::parse_duration(s).map_err(|e| e.to_string())
 }

@@ -127,7 +127,7 @@ impl Net {
         // Validation made sure a TCP or UDP target address belongs to a node.
         let owner = || &self.nodes()[t.node_with_addr(addr).expect("validated: the address belongs to a node")];
         let got = match e.probe {
-            Probe::Icmp => from.ping(addr, timeout).map_err(|e| describe(&e, timeout)),
+            Probe::Icmp => icmp(from, addr, timeout),
             Probe::Tcp(port) => tcp(from, owner(), SocketAddr::new(addr, port), timeout),
             Probe::Udp(port) => udp(from, owner(), SocketAddr::new(addr, port), timeout),
         };
@@ -139,6 +139,20 @@ fn describe(e: &io::Error, timeout: Duration) -> String {
     match e.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => format!("no answer within {timeout:?}"),
         _ => e.to_string(),
+    }
+}
+
+/// ICMP echo, repeated every half second within `timeout` (a first packet may be lost while
+/// a neighbour is resolved).
+fn icmp(from: &Node, to: IpAddr, timeout: Duration) -> Result<Duration, String> {
+    let start = Instant::now();
+    loop {
+        let left = timeout.saturating_sub(start.elapsed());
+        match from.ping(to, left.min(Duration::from_millis(500))) {
+            Ok(_) => return Ok(start.elapsed()),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut && start.elapsed() < timeout => {}
+            Err(e) => return Err(describe(&e, timeout)),
+        }
     }
 }
 
