@@ -123,10 +123,10 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// Multi-line text centred on `(x, y)`, with a white halo so it stays readable over lines.
+/// Multi-line text centred on `(x, y)`.
 fn text(out: &mut String, x: f64, y: f64, lines: &[String], first_bold: bool) {
     let top = y - (lines.len() as f64 - 1.0) * 6.5;
-    let _ = write!(out, r#"<text x="{x:.1}" y="{top:.1}" text-anchor="middle" dominant-baseline="middle" class="l">"#);
+    let _ = write!(out, r#"<text x="{x:.1}" y="{top:.1}" text-anchor="middle" dominant-baseline="middle">"#);
     for (i, l) in lines.iter().enumerate() {
         let weight = if i == 0 && first_bold { r#" font-weight="bold""# } else { "" };
         let dy = if i == 0 { 0.0 } else { 13.0 };
@@ -135,13 +135,17 @@ fn text(out: &mut String, x: f64, y: f64, lines: &[String], first_bold: bool) {
     out.push_str("</text>\n");
 }
 
+/// Approximate width and height of multi-line 11 px text.
+fn size(lines: &[String]) -> (f64, f64) {
+    (lines.iter().map(|l| l.chars().count()).max().unwrap_or(1) as f64 * 6.8 + 4.0, lines.len() as f64 * 13.0 + 4.0)
+}
+
 /// The topology as a standalone SVG document.
 pub(crate) fn svg(t: &Topology) -> String {
     let (vs, es) = scene(t);
     let (pos, side) = layout(vs.len(), &es);
     let mut out = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{side:.0}" height="{side:.0}" viewBox="0 0 {side:.0} {side:.0}" font-family="sans-serif" font-size="11">
-<style>.l {{ paint-order: stroke; stroke: white; stroke-width: 3px; stroke-linejoin: round; }}</style>
 <rect width="100%" height="100%" fill="white"/>
 "#
     );
@@ -156,15 +160,23 @@ pub(crate) fn svg(t: &Topology) -> String {
     for e in &es {
         let (a, b) = (pos[e.a], pos[e.b]);
         let at = |f: f64| (a.0 + (b.0 - a.0) * f, a.1 + (b.1 - a.1) * f);
-        let (xa, ya) = at(0.3);
-        text(&mut out, xa, ya, &e.label_a, false);
-        let (xb, yb) = at(0.75);
-        text(&mut out, xb, yb, &e.label_b, false);
+        for (f, label) in [(0.3, &e.label_a), (0.75, &e.label_b)] {
+            let (x, y) = at(f);
+            let (w, h) = size(label);
+            // A white card under the label, so lines never cross the text.
+            let _ = writeln!(
+                out,
+                r#"<rect x="{:.1}" y="{:.1}" width="{w:.1}" height="{h:.1}" fill="white" fill-opacity="0.9"/>"#,
+                x - w / 2.0,
+                y - h / 2.0
+            );
+            text(&mut out, x, y, label, false);
+        }
     }
     for (v, (x, y)) in vs.iter().zip(&pos) {
         let lines: Vec<String> = std::iter::once(v.title.clone()).chain(v.lines.iter().cloned()).collect();
-        let w = lines.iter().map(|l| l.chars().count()).max().unwrap_or(1) as f64 * 6.8 + 16.0;
-        let h = lines.len() as f64 * 13.0 + 12.0;
+        let (w, h) = size(&lines);
+        let (w, h) = (w + 12.0, h + 8.0);
         let _ = writeln!(
             out,
             r##"<rect x="{:.1}" y="{:.1}" width="{w:.1}" height="{h:.1}" rx="6" fill="{}" stroke="#333"/>"##,
