@@ -4,6 +4,7 @@
 //! `netns-test-topology` crate, so mistakes are compile errors), `render` writes the test.
 
 mod args;
+mod file;
 mod render;
 
 use proc_macro::TokenStream;
