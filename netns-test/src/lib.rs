@@ -26,6 +26,7 @@ mod builder;
 mod env;
 mod error;
 mod expect;
+pub mod fixtures;
 mod net;
 mod nft;
 mod ns;
