@@ -1,5 +1,6 @@
-//! `topology = "..", node = "..", timeout = ".."` → checked arguments.
+//! `topology = ".." | topology_file = "..", node = "..", timeout = ".."` → checked arguments.
 
+use crate::file::{self, Source};
 use netns_test_topology::{Errors, Topology};
 use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser;
@@ -7,7 +8,8 @@ use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Lit, LitStr, MetaNameValue, Token};
 
 pub(crate) struct Args {
-    pub topology: LitStr,
+    /// The topology text as an expression: the literal, or `include_str!` of the file.
+    pub topology: TokenStream,
     /// The node the body runs in (checked to exist).
     pub node: String,
     pub timeout_ms: u64,
@@ -23,7 +25,7 @@ impl Args {
                 format!("{e}: write `topology = \"..\"` (and optionally `node = \"..\"`, `timeout = \"30s\"`)"),
             )
         })?;
-        let (mut topology, mut node, mut timeout) = (None, None, None);
+        let (mut topology, mut topology_file, mut node, mut timeout) = (None, None, None, None);
         let mut errors = Vec::new();
         // Once an argument was reported as wrong, "topology is missing" would only add noise.
         let mut missing_ok = false;
@@ -31,10 +33,11 @@ impl Args {
             let key = m.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
             let slot = match key.as_str() {
                 "topology" => &mut topology,
+                "topology_file" => &mut topology_file,
                 "node" => &mut node,
                 "timeout" => &mut timeout,
                 _ => {
-                    let hint = ["topology", "node", "timeout"]
+                    let hint = ["topology", "topology_file", "node", "timeout"]
                         .into_iter()
                         .find(|k| close(k, &key))
                         .map_or(String::new(), |k| format!("did you mean `{k}`? "));
@@ -55,8 +58,9 @@ impl Args {
                 }
             }
         }
-        let Some(topology) = topology else {
-            if missing_ok {
+        let given = topology.is_some() || topology_file.is_some();
+        let Some(topology) = Source::pick(topology, topology_file, &mut errors) else {
+            if missing_ok || given {
                 return Err(combine(errors));
             }
             errors.push(syn::Error::new(
@@ -79,9 +83,12 @@ impl Args {
                 }
             },
         };
-        let node = match Topology::parse(&topology.value()) {
+        let node = match Topology::parse(&topology.text()) {
             Err(errs) => {
-                errors.push(topology_errors(&topology, &errs));
+                errors.push(match &topology {
+                    Source::Inline(lit) => topology_errors(lit, &errs),
+                    Source::File(lit, f) => file::errors(lit, f, &errs),
+                });
                 None
             }
             Ok(t) => match &node {
@@ -98,7 +105,7 @@ impl Args {
             },
         };
         match node {
-            Some(node) if errors.is_empty() => Ok(Args { topology, node, timeout_ms }),
+            Some(node) if errors.is_empty() => Ok(Args { topology: topology.expr(), node, timeout_ms }),
             _ => Err(combine(errors)),
         }
     }

@@ -32,7 +32,7 @@
 
 use crate::net::Net;
 use crate::private::IntoOutcome;
-use crate::process::{self, Spec, Verdict};
+use crate::process::{self, ShouldPanic, Spec, Verdict};
 use libtest_mimic::{Arguments, Failed, Trial};
 use netns_test_topology::Topology;
 use std::path::{Path, PathBuf};
@@ -160,7 +160,7 @@ fn trial(name: &str, path: &Path, shown: &Path, timeout: Duration, unsupported: 
     if let Some(why) = unsupported {
         return Err(format!("netns-test: cannot isolate `{name}`: {why}").into());
     }
-    match process::run_parent(&spec(name, src, timeout)) {
+    match process::supervise(&spec(name, src, timeout)) {
         Verdict::Pass => Ok(()),
         Verdict::Skipped(why) => Err(format!("netns-test: cannot isolate `{name}`: {why}").into()),
         Verdict::BodyFailed(msg) | Verdict::Framework(msg) => Err(msg.into()),
@@ -173,7 +173,13 @@ fn spec(name: &str, src: String, timeout: Duration) -> Spec {
     // macro's are.
     let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
     let node = Topology::parse(&src).ok().and_then(|t| t.nodes.first().map(|n| n.name.clone())).unwrap_or_default();
-    Spec { path: leak(format!("fixtures::{name}")), topology: leak(src), node: leak(node), timeout }
+    Spec {
+        path: leak(format!("fixtures::{name}")),
+        topology: leak(src),
+        node: leak(node),
+        timeout,
+        should_panic: ShouldPanic::No,
+    }
 }
 
 /// `(name, path)` of every `*.topo` file under `dir`, sorted by name.

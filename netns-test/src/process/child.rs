@@ -8,7 +8,7 @@
 
 use super::hooks;
 use super::report::Report;
-use super::{Body, Spec, FAILED_EXIT};
+use super::{Outcome, Spec, FAILED_EXIT};
 use crate::net::Net;
 use netns_test_topology::Topology;
 use std::fs::File;
@@ -19,7 +19,7 @@ use std::os::unix::fs::MetadataExt;
 /// TEST's pid in its PID namespace (INIT is 1).
 const TEST_PID: libc::pid_t = 2;
 
-pub(super) fn run(spec: &Spec, body: Body) -> ! {
+pub(super) fn run(spec: &Spec, body: &dyn Fn(&Net) -> Outcome) -> ! {
     crate::env::strip_from_process();
     // From kernel facts, never from the environment: refuse to configure anything unless this
     // is the framework's test process in a sandbox of its own.

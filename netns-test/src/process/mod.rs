@@ -73,7 +73,7 @@ const FAILED_EXIT: i32 = 101;
 
 /// What became of one test, in the parent.
 #[derive(Debug)]
-enum Verdict {
+pub(crate) enum Verdict {
     Pass,
     /// Namespaces are unavailable and `NETNS_TEST_UNSUPPORTED=skip` asked to skip: why.
     Skipped(String),
@@ -86,12 +86,23 @@ enum Verdict {
 /// Runs one `#[netns_test]`: as the parent, spawn and supervise the child; as the child, run.
 pub fn run(spec: &Spec, body: Body) {
     match crate::env::child_test() {
-        Some(name) if name == spec.test_name() => child::run(spec, body),
+        Some(name) if name == spec.test_name() => child::run(spec, &body),
         Some(name) => {
             panic!("netns-test: this child process was started for `{name}` but is running `{}`", spec.test_name())
         }
         None => settle(spec, parent::run(spec)),
     }
+}
+
+/// The parent's half alone: start, supervise and judge the child for `spec`, for a harness that
+/// reports verdicts its own way (the fixture harness, on libtest-mimic).
+pub(crate) fn supervise(spec: &Spec) -> Verdict {
+    parent::run(spec)
+}
+
+/// The child's half alone, with a body that may capture (a harness's closure); never returns.
+pub(crate) fn run_child(spec: &Spec, body: &dyn Fn(&Net) -> Outcome) -> ! {
+    child::run(spec, body)
 }
 
 /// Passes (returns) or fails (panics) the libtest test, applying `#[should_panic]`: only the
