@@ -76,6 +76,50 @@ pub(crate) fn errors(lit: &LitStr, file: &TopologyFile, errs: &Errors) -> syn::E
     first
 }
 
+/// Where a test's topology comes from: the attribute's string, or a file.
+pub(crate) enum Source {
+    Inline(LitStr),
+    File(LitStr, TopologyFile),
+}
+
+impl Source {
+    /// `topology = ".."` or `topology_file = ".."`: exactly one. Errors are pushed to `errors`.
+    pub(crate) fn pick(inline: Option<LitStr>, file: Option<LitStr>, errors: &mut Vec<syn::Error>) -> Option<Source> {
+        match (inline, file) {
+            (Some(_), Some(f)) => {
+                errors
+                    .push(syn::Error::new(f.span(), "give `topology = \"..\"` or `topology_file = \"..\"`, not both"));
+                None
+            }
+            (Some(lit), None) => Some(Source::Inline(lit)),
+            (None, Some(lit)) => match read(&lit) {
+                Ok(file) => Some(Source::File(lit, file)),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            },
+            (None, None) => None,
+        }
+    }
+
+    /// The topology text.
+    pub(crate) fn text(&self) -> String {
+        match self {
+            Source::Inline(lit) => lit.value(),
+            Source::File(_, file) => file.src.clone(),
+        }
+    }
+
+    /// The `&'static str` expression the test's `Spec` gets.
+    pub(crate) fn expr(&self) -> TokenStream {
+        match self {
+            Source::Inline(lit) => quote!(#lit),
+            Source::File(_, file) => file.include(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,49 +167,5 @@ mod tests {
             "cannot read topology file `tests/topologies/nope.topo`: no such file; the path is relative to the \
              crate's directory (where its Cargo.toml is)"
         );
-    }
-}
-
-/// Where a test's topology comes from: the attribute's string, or a file.
-pub(crate) enum Source {
-    Inline(LitStr),
-    File(LitStr, TopologyFile),
-}
-
-impl Source {
-    /// `topology = ".."` or `topology_file = ".."`: exactly one. Errors are pushed to `errors`.
-    pub(crate) fn pick(inline: Option<LitStr>, file: Option<LitStr>, errors: &mut Vec<syn::Error>) -> Option<Source> {
-        match (inline, file) {
-            (Some(_), Some(f)) => {
-                errors
-                    .push(syn::Error::new(f.span(), "give `topology = \"..\"` or `topology_file = \"..\"`, not both"));
-                None
-            }
-            (Some(lit), None) => Some(Source::Inline(lit)),
-            (None, Some(lit)) => match read(&lit) {
-                Ok(file) => Some(Source::File(lit, file)),
-                Err(e) => {
-                    errors.push(e);
-                    None
-                }
-            },
-            (None, None) => None,
-        }
-    }
-
-    /// The topology text.
-    pub(crate) fn text(&self) -> String {
-        match self {
-            Source::Inline(lit) => lit.value(),
-            Source::File(_, file) => file.src.clone(),
-        }
-    }
-
-    /// The `&'static str` expression the test's `Spec` gets.
-    pub(crate) fn expr(&self) -> TokenStream {
-        match self {
-            Source::Inline(lit) => quote!(#lit),
-            Source::File(_, file) => file.include(),
-        }
     }
 }

@@ -30,6 +30,9 @@
 //! }
 //! ```
 
+// The examples are a harness's `main`: that is the point.
+#![allow(clippy::needless_doctest_main)]
+
 use crate::net::Net;
 use crate::private::IntoOutcome;
 use crate::process::{self, ShouldPanic, Spec, Verdict};
@@ -102,7 +105,7 @@ impl Fixtures {
     /// `--list`, `--ignored`, ...) and exits with libtest's status.
     pub fn run(self) -> ! {
         if let Some(name) = crate::env::child_test() {
-            self.child(&name);
+            self.child(name);
         }
         let args = Arguments::from_args();
         let files = match topo_files(&self.dir) {
