@@ -3,6 +3,7 @@
 //! The parser produces it ([`crate::parse`]), validation consumes it ([`crate::validate`]); neither
 //! depends on the other. A new statement kind or option is added here first.
 
+use crate::firewall::{Block, NatType};
 use ipnet::IpNet;
 use std::net::IpAddr;
 use std::ops::Range;
@@ -28,6 +29,8 @@ pub(crate) enum Stmt {
     Route(Box<RouteStmt>),
     /// `expect a -> b tcp/80`
     Expect(Box<ExpectStmt>),
+    /// `b: block tcp/80 from 10.0.0.0/24`
+    Block(Box<BlockStmt>),
 }
 
 /// A name (node, interface or bridge) and where it was written.
@@ -101,6 +104,20 @@ pub(crate) struct LinkOpts {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct NodeOpts {
     pub forward: bool,
+    /// `nat=IFACE`: the outside interface.
+    pub nat: Option<Name>,
+    /// `nat-type=...` and where it was written.
+    pub nat_type: Option<(NatType, Span)>,
+    /// `hairpin`, where written.
+    pub hairpin: Option<Span>,
+}
+
+/// `NODE: block [PROTO] [from CIDR] [to CIDR] [drop | reject]`, checked as far as it can be
+/// alone (a protocol and addresses of one family).
+#[derive(Debug)]
+pub(crate) struct BlockStmt {
+    pub node: Name,
+    pub block: Block,
 }
 
 /// An `expect` statement as parsed, before names are resolved.

@@ -24,7 +24,7 @@ pub struct Nat {
 }
 
 impl Nat {
-    pub fn new(iface: String, addr: Ipv4Addr, kind: NatType, hairpin: bool) -> Nat {
+    pub(crate) fn new(iface: String, addr: Ipv4Addr, kind: NatType, hairpin: bool) -> Nat {
         Nat { iface, addr, kind, hairpin }
     }
 }
@@ -97,7 +97,7 @@ pub struct Block {
 }
 
 impl Block {
-    pub fn new(proto: Option<BlockProto>, from: Option<IpNet>, to: Option<IpNet>, reject: bool) -> Block {
+    pub(crate) fn new(proto: Option<BlockProto>, from: Option<IpNet>, to: Option<IpNet>, reject: bool) -> Block {
         Block { proto, from, to, reject }
     }
 }

@@ -5,6 +5,7 @@
 //! `#[non_exhaustive]`: their fields can be read anywhere, but only [`Topology::parse`] makes
 //! them, so a model is never malformed.
 
+use crate::firewall::{Block, Nat};
 use ipnet::IpNet;
 use std::net::IpAddr;
 
@@ -45,8 +46,12 @@ pub struct Node {
     pub interfaces: Vec<Interface>,
     /// Static routes, in order.
     pub routes: Vec<Route>,
-    /// `[forward]`: IPv4 and IPv6 forwarding enabled in this node.
+    /// `[forward]`: IPv4 and IPv6 forwarding enabled in this node (also implied by `nat=`).
     pub forward: bool,
+    /// `[nat=eth1, nat-type=.., hairpin]`: NAT of what leaves through that interface.
+    pub nat: Option<Nat>,
+    /// `NODE: block ...` statements, in order.
+    pub blocks: Vec<Block>,
 }
 
 /// One end of a veth pair, inside a node.

@@ -125,6 +125,18 @@ impl Node {
         })
     }
 
+    /// The NAT and `block` rules netns-test installed in this node, as `nft list ruleset`-style
+    /// text (one line per rule); `None` if the topology gives it none.
+    ///
+    /// ```no_run
+    /// # fn f(net: &netns_test::Net) {
+    /// eprintln!("{}", net.node("r").firewall_rules().unwrap_or_default());
+    /// # }
+    /// ```
+    pub fn firewall_rules(&self) -> Option<String> {
+        crate::nft::rules_text(&self.topology.nodes[self.index])
+    }
+
     /// Runs `f` on the calling thread, moved into this node's namespace for the call.
     ///
     /// Sockets created in `f` belong to the node and stay there whichever thread uses them later.

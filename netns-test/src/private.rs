@@ -34,23 +34,9 @@ pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
         .block_on(fut)
 }
 
-/// Installs NAT and `block` rules into a built node. For the framework's own tests until the
-/// grammar carries them; not a public API.
-pub fn install_rules(
-    node: &crate::Node,
-    nat: Option<&netns_test_topology::Nat>,
-    blocks: &[netns_test_topology::Block],
-) -> Result<String, String> {
-    install(node, crate::nft::ruleset(nat, blocks))
-}
-
 /// Installs NAT as plain `snat` without the mapping table that keeps it endpoint-independent,
 /// to show in tests what goes wrong without it. Not a public API.
-pub fn install_nat_without_mapping_table(node: &crate::Node, nat: &netns_test_topology::Nat) -> Result<String, String> {
-    install(node, crate::nft::Ruleset { tables: vec![crate::nft::nat::table_with(nat, false)] })
-}
-
-fn install(node: &crate::Node, rules: crate::nft::Ruleset) -> Result<String, String> {
-    node.run(|| crate::nft::send::install(&rules)).map_err(|r| format!("{}: {} {}", r.what, r.source, r.hint))?;
-    Ok(rules.render())
+pub fn install_nat_without_mapping_table(node: &crate::Node, nat: &netns_test_topology::Nat) -> Result<(), String> {
+    let rules = crate::nft::Ruleset { tables: vec![crate::nft::nat::table_with(nat, false)] };
+    node.run(|| crate::nft::send::install(&rules)).map_err(|r| format!("{}: {} {}", r.what, r.source, r.hint))
 }

@@ -1,15 +1,10 @@
 //! `block` statements with real packets: drop and reject, by protocol, port and source; and the
 //! MTU black hole (ICMP "fragmentation needed" dropped on a path with a small MTU).
 
-use netns_test::topology::{Block, BlockProto, IcmpType};
 use netns_test::{netns_test, Net};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
-
-fn block(net: &Net, node: &str, blocks: &[Block]) {
-    netns_test::__private::install_rules(net.node(node), None, blocks).unwrap();
-}
 
 fn connect(net: &Net, from: &str, to: &str) -> std::io::Result<TcpStream> {
     let to: SocketAddr = to.parse().unwrap();
@@ -51,10 +46,9 @@ fn udp(net: &Net, from: &str, to: &str) -> std::io::Result<()> {
 #[netns_test(topology = "
     a=10.0.0.1/24 -- b:eth0=10.0.0.2/24
     c=10.0.5.1/24 -- b:eth1=10.0.5.2/24
+    b: block tcp/80 from 10.0.0.0/24
 ")]
 fn block_tcp_port_from_a_subnet_drops(net: &Net) {
-    let tcp80 = Block::new(Some(BlockProto::Tcp(Some(80))), Some("10.0.0.0/24".parse().unwrap()), None, false);
-    block(net, "b", &[tcp80]);
     let _l80 = listen(net, "b", "0.0.0.0:80");
     let _l81 = listen(net, "b", "0.0.0.0:81");
     let start = Instant::now();
@@ -66,9 +60,8 @@ fn block_tcp_port_from_a_subnet_drops(net: &Net) {
     net.ping("a", "10.0.0.2".parse().unwrap()).expect("ICMP is not blocked");
 }
 
-#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24; b: block tcp/80 reject")]
 fn block_tcp_port_reject_refuses_at_once(net: &Net) {
-    block(net, "b", &[Block::new(Some(BlockProto::Tcp(Some(80))), None, None, true)]);
     let _l = listen(net, "b", "0.0.0.0:80");
     let start = Instant::now();
     let e = connect(net, "a", "10.0.0.2:80").unwrap_err();
@@ -76,26 +69,22 @@ fn block_tcp_port_reject_refuses_at_once(net: &Net) {
     assert!(start.elapsed() < Duration::from_millis(300), "a reset comes at once");
 }
 
-#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24; b: block udp")]
 fn block_udp_drops_udp_only(net: &Net) {
-    block(net, "b", &[Block::new(Some(BlockProto::Udp(None)), None, None, false)]);
     let e = udp(net, "a", "10.0.0.2:5000").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::WouldBlock, "dropped silently: {e}");
     let _l = listen(net, "b", "0.0.0.0:80");
     connect(net, "a", "10.0.0.2:80").expect("TCP is not blocked");
 }
 
-#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24; b: block udp reject")]
 fn block_udp_reject_answers_port_unreachable(net: &Net) {
-    block(net, "b", &[Block::new(Some(BlockProto::Udp(None)), None, None, true)]);
     let e = udp(net, "a", "10.0.0.2:5000").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
 }
 
-#[netns_test(topology = "a=10.0.0.1/24|fd00::1/64 -- b=10.0.0.2/24|fd00::2/64")]
+#[netns_test(topology = "a=10.0.0.1/24|fd00::1/64 -- b=10.0.0.2/24|fd00::2/64; b: block icmp echo-request")]
 fn block_icmp_echo_request_is_ipv4_only(net: &Net) {
-    let echo = IcmpType::V4.iter().find(|t| t.name == "echo-request").copied();
-    block(net, "b", &[Block::new(Some(BlockProto::Icmp(echo)), None, None, false)]);
     assert!(net.ping("a", "10.0.0.2".parse().unwrap()).is_err());
     net.ping("a", "fd00::2".parse().unwrap()).expect("ICMPv6 is another protocol");
     net.ping("b", "10.0.0.1".parse().unwrap()).expect_err("b's own echo requests leave through output");
@@ -104,23 +93,9 @@ fn block_icmp_echo_request_is_ipv4_only(net: &Net) {
 /// a -- r1 ==(mtu 1400)== r2 -- b: TCP segments sized for 1500 need r1's ICMP "fragmentation
 /// needed" to shrink; with it blocked at r1 the connection stalls after the handshake.
 macro_rules! mtu_path {
-    ($($name:ident: blocked = $blocked:expr;)*) => {$(
-        #[netns_test(topology = "
-            a=10.0.1.2/24 -- r1:eth0=10.0.1.1/24
-            r1:eth1=10.0.2.1/24 -- r2:eth0=10.0.2.2/24 [mtu=1400]
-            r2:eth1=10.0.3.1/24 -- b=10.0.3.2/24
-            r1 [forward]
-            r2 [forward]
-            a: default via 10.0.1.1
-            b: default via 10.0.3.1
-            r1: 10.0.3.0/24 via 10.0.2.2
-            r2: 10.0.1.0/24 via 10.0.2.1
-        ")]
+    ($($name:ident: blocked = $blocked:expr, $topo:tt;)*) => {$(
+        #[netns_test(topology = $topo)]
         fn $name(net: &Net) {
-            if $blocked {
-                let frag = IcmpType::V4.iter().find(|t| t.name == "frag-needed").copied();
-                block(net, "r1", &[Block::new(Some(BlockProto::Icmp(frag)), None, None, false)]);
-            }
             let l = listen(net, "b", "10.0.3.2:7000");
             let mut s = connect(net, "a", "10.0.3.2:7000").expect("the handshake's small packets pass");
             let (mut conn, _) = l.accept().unwrap();
@@ -149,6 +124,29 @@ macro_rules! mtu_path {
 }
 
 mtu_path! {
-    mtu_path_discovery_works: blocked = false;
-    mtu_black_hole_when_frag_needed_is_blocked: blocked = true;
+    mtu_path_discovery_works: blocked = false, "
+        a=10.0.1.2/24 -- r1:eth0=10.0.1.1/24
+        r1:eth1=10.0.2.1/24 -- r2:eth0=10.0.2.2/24 [mtu=1400]
+        r2:eth1=10.0.3.1/24 -- b=10.0.3.2/24
+        r1 [forward]
+        r2 [forward]
+        a: default via 10.0.1.1
+        b: default via 10.0.3.1
+        r1: 10.0.3.0/24 via 10.0.2.2
+        r2: 10.0.1.0/24 via 10.0.2.1
+    ";
+    // patchbay's MTU black hole: the router before the small link may not say "fragmentation
+    // needed", so the sender never learns to send smaller segments.
+    mtu_black_hole_when_frag_needed_is_blocked: blocked = true, "
+        a=10.0.1.2/24 -- r1:eth0=10.0.1.1/24
+        r1:eth1=10.0.2.1/24 -- r2:eth0=10.0.2.2/24 [mtu=1400]
+        r2:eth1=10.0.3.1/24 -- b=10.0.3.2/24
+        r1 [forward]
+        r2 [forward]
+        a: default via 10.0.1.1
+        b: default via 10.0.3.1
+        r1: 10.0.3.0/24 via 10.0.2.2
+        r2: 10.0.1.0/24 via 10.0.2.1
+        r1: block icmp frag-needed
+    ";
 }

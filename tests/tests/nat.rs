@@ -1,19 +1,15 @@
 //! NAT on routers, with real packets: mappings, filtering, hole punching, hairpin.
 
-use netns_test::topology::{Nat, NatType};
+use netns_test::topology::{NatType, Topology};
 use netns_test::{netns_test, Net};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-fn nat(net: &Net, node: &str, addr: &str, kind: NatType, hairpin: bool) {
-    let n = Nat::new("eth1".into(), addr.parse().unwrap(), kind, hairpin);
-    netns_test::__private::install_rules(net.node(node), Some(&n), &[]).unwrap();
-}
-
-/// Plain `snat` with port-restricted filtering: what the usual `masquerade` setup does.
+/// Plain `snat` with port-restricted filtering (what the usual `masquerade` setup does) in a
+/// router whose outside interface `eth1` has `addr`.
 fn plain_snat(net: &Net, node: &str, addr: &str) {
-    let n = Nat::new("eth1".into(), addr.parse().unwrap(), NatType::PortRestricted, false);
-    netns_test::__private::install_nat_without_mapping_table(net.node(node), &n).unwrap();
+    let t = Topology::parse(&format!("r:eth1={addr}/24 -- x\nr [nat=eth1]")).unwrap();
+    netns_test::__private::install_nat_without_mapping_table(net.node(node), t.nodes[0].nat.as_ref().unwrap()).unwrap();
 }
 
 fn udp(net: &Net, node: &str, addr: &str) -> UdpSocket {
@@ -31,13 +27,8 @@ fn send(from: &UdpSocket, to: &UdpSocket, dest: SocketAddr) -> Option<SocketAddr
 
 /// One client behind router `r`; three hosts outside on one bridge.
 macro_rules! behind_nat {
-    ($($name:ident: $kind:expr;)*) => {$(
-        #[netns_test(topology = "
-            c=10.0.1.2/24 -- r:eth0=10.0.1.1/24
-            bridge out { r:eth1=203.0.113.1/24, s1=203.0.113.10/24, s2=203.0.113.20/24, s3=203.0.113.30/24 }
-            r [forward]
-            c: default via 10.0.1.1
-        ")]
+    ($($name:ident: $kind:expr, $nat:tt;)*) => {$(
+        #[netns_test(topology = $nat)]
         fn $name(net: &Net) {
             mapping_and_filtering(net, $kind);
         }
@@ -45,14 +36,37 @@ macro_rules! behind_nat {
 }
 
 behind_nat! {
-    port_restricted_mapping_and_filtering: NatType::PortRestricted;
-    address_restricted_mapping_and_filtering: NatType::AddressRestricted;
-    full_cone_mapping_and_filtering: NatType::FullCone;
-    symmetric_mapping_and_filtering: NatType::Symmetric;
+    port_restricted_mapping_and_filtering: NatType::PortRestricted, "
+        c=10.0.1.2/24 -- r:eth0=10.0.1.1/24
+        bridge out { r:eth1=203.0.113.1/24, s1=203.0.113.10/24, s2=203.0.113.20/24, s3=203.0.113.30/24 }
+        r [nat=eth1]
+        c: default via 10.0.1.1
+    ";
+    address_restricted_mapping_and_filtering: NatType::AddressRestricted, "
+        c=10.0.1.2/24 -- r:eth0=10.0.1.1/24
+        bridge out { r:eth1=203.0.113.1/24, s1=203.0.113.10/24, s2=203.0.113.20/24, s3=203.0.113.30/24 }
+        r [nat=eth1, nat-type=address-restricted]
+        c: default via 10.0.1.1
+    ";
+    full_cone_mapping_and_filtering: NatType::FullCone, "
+        c=10.0.1.2/24 -- r:eth0=10.0.1.1/24
+        bridge out { r:eth1=203.0.113.1/24, s1=203.0.113.10/24, s2=203.0.113.20/24, s3=203.0.113.30/24 }
+        r [nat=eth1, nat-type=full-cone]
+        c: default via 10.0.1.1
+    ";
+    symmetric_mapping_and_filtering: NatType::Symmetric, "
+        c=10.0.1.2/24 -- r:eth0=10.0.1.1/24
+        bridge out { r:eth1=203.0.113.1/24, s1=203.0.113.10/24, s2=203.0.113.20/24, s3=203.0.113.30/24 }
+        r [nat=eth1, nat-type=symmetric]
+        c: default via 10.0.1.1
+    ";
 }
 
 fn mapping_and_filtering(net: &Net, kind: NatType) {
-    nat(net, "r", "203.0.113.1", kind, false);
+    assert_eq!(net.topology().nodes[1].nat.as_ref().unwrap().kind, kind);
+    let rules = net.node("r").firewall_rules().unwrap();
+    assert!(rules.contains("oifname \"eth1\" snat to 203.0.113.1"), "{rules}");
+    assert_eq!(net.node("c").firewall_rules(), None);
     let c = udp(net, "c", "10.0.1.2:4000");
     let s1 = udp(net, "s1", "203.0.113.10:5000");
     let s2 = udp(net, "s2", "203.0.113.20:5000");
@@ -91,47 +105,106 @@ fn mapping_and_filtering(net: &Net, kind: NatType) {
 /// Two peers behind two NATs learn each other's outside endpoint from a rendezvous node, then
 /// send to it until each hears the other; `late`: peer b starts 200 ms after peer a.
 macro_rules! hole_punch {
-    ($($name:ident: $kind:expr, late = $late:expr, works = $works:expr;)*) => {$(
-        #[netns_test(topology = "
-            a=10.0.1.2/24 -- ra:eth0=10.0.1.1/24
-            b=10.0.2.2/24 -- rb:eth0=10.0.2.1/24
-            bridge wan { ra:eth1=203.0.113.1/24, rb:eth1=203.0.113.2/24, rv=203.0.113.100/24 }
-            ra [forward]
-            rb [forward]
-            a: default via 10.0.1.1
-            b: default via 10.0.2.1
-        ")]
+    ($($name:ident: $opts:tt, late = $late:expr, works = $works:expr;)*) => {$(
+        #[netns_test(topology = $opts)]
         fn $name(net: &Net) {
-            let kind: Option<NatType> = $kind;
-            match kind {
-                Some(kind) => {
-                    nat(net, "ra", "203.0.113.1", kind, false);
-                    nat(net, "rb", "203.0.113.2", kind, false);
-                }
-                None => {
-                    plain_snat(net, "ra", "203.0.113.1");
-                    plain_snat(net, "rb", "203.0.113.2");
-                }
-            }
             let (a, b) = punch(net, $late);
-            assert_eq!((a, b), ($works, $works), "{kind:?}: did a and b hear each other?");
+            assert_eq!((a, b), ($works, $works), "did a and b hear each other?");
         }
     )*};
 }
 
 hole_punch! {
-    hole_punch_port_restricted: Some(NatType::PortRestricted), late = false, works = true;
-    hole_punch_port_restricted_late_peer: Some(NatType::PortRestricted), late = true, works = true;
-    hole_punch_address_restricted: Some(NatType::AddressRestricted), late = false, works = true;
-    hole_punch_address_restricted_late_peer: Some(NatType::AddressRestricted), late = true, works = true;
-    hole_punch_full_cone: Some(NatType::FullCone), late = false, works = true;
-    hole_punch_full_cone_late_peer: Some(NatType::FullCone), late = true, works = true;
-    hole_punch_symmetric_fails: Some(NatType::Symmetric), late = false, works = false;
-    hole_punch_symmetric_late_peer_fails: Some(NatType::Symmetric), late = true, works = false;
-    // The control: without the mapping table, the early peer's dropped packets leave conntrack
-    // entries on the late peer's router, which then maps the late peer to another port. (Even a
-    // "simultaneous" start usually fails so: one side's first packet always arrives first.)
-    hole_punch_plain_snat_fails_with_a_late_peer: None, late = true, works = false;
+    hole_punch_port_restricted: "
+        a=10.0.1.2/24 -- ra:eth0=10.0.1.1/24
+        b=10.0.2.2/24 -- rb:eth0=10.0.2.1/24
+        bridge wan { ra:eth1=203.0.113.1/24, rb:eth1=203.0.113.2/24, rv=203.0.113.100/24 }
+        ra [nat=eth1, nat-type=port-restricted]
+        rb [nat=eth1, nat-type=port-restricted]
+        a: default via 10.0.1.1
+        b: default via 10.0.2.1
+    ", late = false, works = true;
+    hole_punch_port_restricted_late_peer: "
+        a=10.0.1.2/24 -- ra:eth0=10.0.1.1/24
+        b=10.0.2.2/24 -- rb:eth0=10.0.2.1/24
+        bridge wan { ra:eth1=203.0.113.1/24, rb:eth1=203.0.113.2/24, rv=203.0.113.100/24 }
+        ra [nat=eth1, nat-type=port-restricted]
+        rb [nat=eth1, nat-type=port-restricted]
+        a: default via 10.0.1.1
+        b: default via 10.0.2.1
+    ", late = true, works = true;
+    hole_punch_address_restricted: "
+        a=10.0.1.2/24 -- ra:eth0=10.0.1.1/24
+        b=10.0.2.2/24 -- rb:eth0=10.0.2.1/24
+        bridge wan { ra:eth1=203.0.113.1/24, rb:eth1=203.0.113.2/24, rv=203.0.113.100/24 }
+        ra [nat=eth1, nat-type=address-restricted]
+        rb [nat=eth1, nat-type=address-restricted]
+        a: default via 10.0.1.1
+        b: default via 10.0.2.1
+    ", late = false, works = true;
+    hole_punch_address_restricted_late_peer: "
+        a=10.0.1.2/24 -- ra:eth0=10.0.1.1/24
+        b=10.0.2.2/24 -- rb:eth0=10.0.2.1/24
+        bridge wan { ra:eth1=203.0.113.1/24, rb:eth1=203.0.113.2/24, rv=203.0.113.100/24 }
+        ra [nat=eth1, nat-type=address-restricted]
+        rb [nat=eth1, nat-type=address-restricted]
+        a: default via 10.0.1.1
+        b: default via 10.0.2.1
+    ", late = true, works = true;
+    hole_punch_full_cone: "
+        a=10.0.1.2/24 -- ra:eth0=10.0.1.1/24
+        b=10.0.2.2/24 -- rb:eth0=10.0.2.1/24
+        bridge wan { ra:eth1=203.0.113.1/24, rb:eth1=203.0.113.2/24, rv=203.0.113.100/24 }
+        ra [nat=eth1, nat-type=full-cone]
+        rb [nat=eth1, nat-type=full-cone]
+        a: default via 10.0.1.1
+        b: default via 10.0.2.1
+    ", late = false, works = true;
+    hole_punch_full_cone_late_peer: "
+        a=10.0.1.2/24 -- ra:eth0=10.0.1.1/24
+        b=10.0.2.2/24 -- rb:eth0=10.0.2.1/24
+        bridge wan { ra:eth1=203.0.113.1/24, rb:eth1=203.0.113.2/24, rv=203.0.113.100/24 }
+        ra [nat=eth1, nat-type=full-cone]
+        rb [nat=eth1, nat-type=full-cone]
+        a: default via 10.0.1.1
+        b: default via 10.0.2.1
+    ", late = true, works = true;
+    hole_punch_symmetric_fails: "
+        a=10.0.1.2/24 -- ra:eth0=10.0.1.1/24
+        b=10.0.2.2/24 -- rb:eth0=10.0.2.1/24
+        bridge wan { ra:eth1=203.0.113.1/24, rb:eth1=203.0.113.2/24, rv=203.0.113.100/24 }
+        ra [nat=eth1, nat-type=symmetric]
+        rb [nat=eth1, nat-type=symmetric]
+        a: default via 10.0.1.1
+        b: default via 10.0.2.1
+    ", late = false, works = false;
+    hole_punch_symmetric_late_peer_fails: "
+        a=10.0.1.2/24 -- ra:eth0=10.0.1.1/24
+        b=10.0.2.2/24 -- rb:eth0=10.0.2.1/24
+        bridge wan { ra:eth1=203.0.113.1/24, rb:eth1=203.0.113.2/24, rv=203.0.113.100/24 }
+        ra [nat=eth1, nat-type=symmetric]
+        rb [nat=eth1, nat-type=symmetric]
+        a: default via 10.0.1.1
+        b: default via 10.0.2.1
+    ", late = true, works = false;
+}
+
+/// The control: plain `snat` without the mapping table. The early peer's dropped packets leave
+/// conntrack entries on the late peer's router, which then maps the late peer to another port.
+/// (Even a "simultaneous" start usually fails so: one side's first packet always arrives first.)
+#[netns_test(topology = "
+    a=10.0.1.2/24 -- ra:eth0=10.0.1.1/24
+    b=10.0.2.2/24 -- rb:eth0=10.0.2.1/24
+    bridge wan { ra:eth1=203.0.113.1/24, rb:eth1=203.0.113.2/24, rv=203.0.113.100/24 }
+    ra [forward]
+    rb [forward]
+    a: default via 10.0.1.1
+    b: default via 10.0.2.1
+")]
+fn hole_punch_plain_snat_fails_with_a_late_peer(net: &Net) {
+    plain_snat(net, "ra", "203.0.113.1");
+    plain_snat(net, "rb", "203.0.113.2");
+    assert_eq!(punch(net, true), (false, false));
 }
 
 /// Rendezvous, then punching from both sides for up to 2 s: whether a and b heard each other.
@@ -179,16 +252,9 @@ fn punch(net: &Net, late: bool) -> (bool, bool) {
 
 /// Inside hosts reach each other through the router's outside address only with `hairpin`.
 macro_rules! hairpin {
-    ($($name:ident: hairpin = $on:expr;)*) => {$(
-        #[netns_test(topology = "
-            bridge lan { r:eth0=10.0.1.1/24, c1=10.0.1.2/24, c2=10.0.1.3/24 }
-            r:eth1=203.0.113.1/24 -- s=203.0.113.10/24
-            r [forward]
-            c1: default via 10.0.1.1
-            c2: default via 10.0.1.1
-        ")]
+    ($($name:ident: hairpin = $on:expr, $topo:tt;)*) => {$(
+        #[netns_test(topology = $topo)]
         fn $name(net: &Net) {
-            nat(net, "r", "203.0.113.1", NatType::PortRestricted, $on);
             let s = udp(net, "s", "203.0.113.10:5000");
             let c1 = udp(net, "c1", "10.0.1.2:4001");
             let c2 = udp(net, "c2", "10.0.1.3:4002");
@@ -207,6 +273,33 @@ macro_rules! hairpin {
 }
 
 hairpin! {
-    hairpin_on: hairpin = true;
-    hairpin_off: hairpin = false;
+    hairpin_on: hairpin = true, "
+        bridge lan { r:eth0=10.0.1.1/24, c1=10.0.1.2/24, c2=10.0.1.3/24 }
+        r:eth1=203.0.113.1/24 -- s=203.0.113.10/24
+        r [nat=eth1, hairpin]
+        c1: default via 10.0.1.1
+        c2: default via 10.0.1.1
+    ";
+    hairpin_off: hairpin = false, "
+        bridge lan { r:eth0=10.0.1.1/24, c1=10.0.1.2/24, c2=10.0.1.3/24 }
+        r:eth1=203.0.113.1/24 -- s=203.0.113.10/24
+        r [nat=eth1]
+        c1: default via 10.0.1.1
+        c2: default via 10.0.1.1
+    ";
+}
+
+/// The README's example, verbatim.
+#[netns_test(topology = "
+    c=10.0.1.2/24 -- r:eth0=10.0.1.1/24
+    r:eth1=203.0.113.1/24 -- s=203.0.113.10/24
+    r [nat=eth1, nat-type=full-cone]
+    c: default via 10.0.1.1
+")]
+fn client_behind_nat(net: &Net) {
+    let server = net.node("s").run(|| UdpSocket::bind("203.0.113.10:5000").unwrap());
+    let client = UdpSocket::bind("10.0.1.2:4000").unwrap(); // the body runs in c
+    client.send_to(b"hi", "203.0.113.10:5000").unwrap();
+    let (_, from) = server.recv_from(&mut [0; 2]).unwrap();
+    assert_eq!(from.ip().to_string(), "203.0.113.1"); // the router's outside address
 }

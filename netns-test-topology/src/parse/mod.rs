@@ -8,6 +8,7 @@
 //! This file holds the cursor (whitespace, tokens, recovery); `stmt` the statements, `options`
 //! the `[..]` option lists, `words` the names and addresses.
 
+mod block;
 mod expect;
 mod options;
 mod stmt;
@@ -92,7 +93,7 @@ fn opt_stop(c: u8) -> bool {
 }
 
 const STMT_HELP: &str = "a statement is a link `a -- b`, a bridge `bridge br0 { a, b }`, \
-                         node options `r [forward]` or a route `h: default via 10.0.0.1`";
+                         node options `r [forward]`, a route `h: default via 10.0.0.1` or a firewall rule `h: block udp`";
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str) -> Self {

@@ -7,6 +7,7 @@
 use super::{opt_stop, PResult, Parser};
 use crate::ast::{LinkOpts, NodeOpts, Span};
 use crate::error::Error;
+use crate::firewall::NatType;
 use crate::suggest::did_you_mean;
 use crate::text::show;
 
@@ -33,12 +34,33 @@ pub(super) trait OptionList: Default {
 
 impl OptionList for NodeOpts {
     const KIND: &'static str = "node";
-    const KNOWN: &'static [Known] = &[Known { name: "forward", written: "forward", example: "NODE [forward]" }];
+    const KNOWN: &'static [Known] = &[
+        Known { name: "forward", written: "forward", example: "NODE [forward]" },
+        Known { name: "nat", written: "nat=IFACE", example: "r [nat=eth1]" },
+        Known { name: "nat-type", written: "nat-type=TYPE", example: "r [nat=eth1, nat-type=full-cone]" },
+        Known { name: "hairpin", written: "hairpin", example: "r [nat=eth1, hairpin]" },
+    ];
     type Other = LinkOpts;
 
     fn set(&mut self, p: &mut Parser<'_>, name: &str, key: Span, value: Option<Span>) -> bool {
         match name {
             "forward" => self.forward = p.flag(name, key, value),
+            "nat" => {
+                if let Some(v) = p.value(name, key, value, "r [nat=eth1]") {
+                    let iface = p.name(v);
+                    p.check_ifname(&iface, "interface");
+                    self.nat = Some(iface);
+                }
+            }
+            "nat-type" => {
+                if let Some(v) = p.value(name, key, value, "r [nat=eth1, nat-type=full-cone]") {
+                    self.nat_type = p.nat_type(v.clone()).map(|t| (t, v));
+                }
+            }
+            "hairpin" => {
+                p.flag(name, key.clone(), value);
+                self.hairpin = Some(key);
+            }
             _ => return false,
         }
         true
@@ -132,6 +154,21 @@ impl Parser<'_> {
                 None
             }
         }
+    }
+
+    /// A NAT type by its name, with a did-you-mean.
+    fn nat_type(&mut self, v: Span) -> Option<NatType> {
+        let t = &self.src[v.clone()];
+        if let Ok(kind) = t.parse() {
+            return Some(kind);
+        }
+        let names = NatType::ALL.iter().map(|(_, n)| *n);
+        let e = Error::new(v, format!("unknown nat-type `{}`", show(t)));
+        self.errors.push(match did_you_mean(t, names.clone()) {
+            Some(n) => e.help(format!("did you mean `{n}`?")),
+            None => e.help(format!("nat types: {}", names.map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))),
+        });
+        None
     }
 
     /// An MTU, 68..=65535.

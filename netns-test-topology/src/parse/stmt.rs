@@ -40,6 +40,10 @@ impl Parser<'_> {
         let after = self.pos;
         self.skip_ws();
         match self.peek() {
+            Some(b':') if self.is_block() => {
+                self.check_node_name(&node);
+                return self.block(node);
+            }
             Some(b':') if self.is_route() => {
                 self.check_node_name(&node);
                 return self.route(node);

@@ -8,6 +8,7 @@
 mod addr;
 mod bridge;
 mod expect;
+mod firewall;
 mod link;
 mod node;
 mod route;
@@ -44,20 +45,21 @@ pub(crate) fn validate(src: &str, ast: &Ast) -> Validated {
                 v.declare(&l.b);
             }
             Stmt::Bridge(b) => b.members.iter().for_each(|m| v.declare(m)),
-            Stmt::NodeOpts(_) | Stmt::Route(_) | Stmt::Expect(_) => {}
+            Stmt::NodeOpts(_) | Stmt::Route(_) | Stmt::Block(_) | Stmt::Expect(_) => {}
         }
     }
     for stmt in &ast.stmts {
         match stmt {
             Stmt::Link(l) => v.link(l),
             Stmt::Bridge(b) => v.bridge(b),
-            Stmt::NodeOpts(_) | Stmt::Route(_) | Stmt::Expect(_) => {}
+            Stmt::NodeOpts(_) | Stmt::Route(_) | Stmt::Block(_) | Stmt::Expect(_) => {}
         }
     }
     for stmt in &ast.stmts {
         match stmt {
             Stmt::NodeOpts(o) => v.node_opts(o),
             Stmt::Route(r) => v.route(r),
+            Stmt::Block(b) => v.block(b),
             Stmt::Link(_) | Stmt::Bridge(_) | Stmt::Expect(_) => {}
         }
     }
@@ -89,6 +91,8 @@ struct Validator<'a> {
     bridges: bridge::Seen,
     /// See [`route`].
     routes: route::Seen,
+    /// Per node: where its `nat=` was written.
+    nat_spans: HashMap<usize, Span>,
 }
 
 impl<'a> Validator<'a> {
@@ -105,6 +109,7 @@ impl<'a> Validator<'a> {
             subnets: Vec::new(),
             bridges: Default::default(),
             routes: Default::default(),
+            nat_spans: HashMap::new(),
         }
     }
 
@@ -119,6 +124,8 @@ impl<'a> Validator<'a> {
                     interfaces: Vec::new(),
                     routes: Vec::new(),
                     forward: false,
+                    nat: None,
+                    blocks: Vec::new(),
                 });
                 self.node_idx.insert(ep.node.text.clone(), n);
                 self.explicit.push(HashMap::new());

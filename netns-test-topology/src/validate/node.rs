@@ -7,6 +7,7 @@ impl Validator<'_> {
     pub(super) fn node_opts(&mut self, o: &NodeOptsStmt) {
         if let Some(n) = self.lookup(&o.node) {
             self.topo.nodes[n].forward |= o.opts.forward;
+            self.nat(n, o);
         }
     }
 }

@@ -15,6 +15,7 @@
 //! [`trace`] times the phases.
 
 mod fds;
+mod firewall;
 mod indices;
 mod ready;
 mod requests;
@@ -93,6 +94,8 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
     let routes = handles.iter().enumerate().map(|(n, h)| execute_all(h, routes(topo, n)));
     rt.block_on(try_join_all(routes))?;
     trace.mark("routes");
+    firewall::install(topo, &nodes)?;
+    trace.mark("firewall");
 
     if in_place {
         here.run(|| node_sysctls(&topo.nodes[0]))

@@ -34,3 +34,24 @@ pub(crate) fn ruleset(nat: Option<&Nat>, blocks: &[Block]) -> Ruleset {
     r
 }
 
+/// Installs `rules` in the namespace `ns` of node `node`, in one transaction.
+pub(crate) fn install(ns: &crate::ns::NetNs, node: &str, rules: &Ruleset) -> crate::Result<()> {
+    let refused = |r: send::Refused| crate::Error::Nftables {
+        node: node.to_string(),
+        what: r.what,
+        source: r.source,
+        hint: if r.hint.is_empty() { String::new() } else { format!("\n{}", r.hint) },
+    };
+    ns.run(|| send::install(rules))
+        .map_err(crate::Error::io(format!("entering node `{node}` to install its rules")))?
+        .map_err(refused)
+}
+
+/// The NAT and firewall rules netns-test installs in `node`, in `nft list ruleset` style (one
+/// line per rule, each `block` rule ending with its statement); `None` if it has none.
+///
+/// For failure dumps: what the framework put in the node's nf_tables.
+pub(crate) fn rules_text(node: &netns_test_topology::Node) -> Option<String> {
+    let rules = ruleset(node.nat.as_ref(), &node.blocks);
+    (!rules.tables.is_empty()).then(|| rules.render())
+}

@@ -89,12 +89,18 @@ fn attributes_are_padded_and_nested() {
 }
 
 mod rulesets {
-    use super::super::ruleset;
-    use netns_test_topology::{Block, BlockProto, Nat, NatType};
+    use super::super::{rules_text, ruleset};
+    use netns_test_topology::{NatType, Topology};
+
+    /// The rules of node `r` with these extra statements.
+    fn rules(extra: &str) -> Option<String> {
+        let t = Topology::parse(&format!("c=10.0.0.1/24 -- r:eth0=10.0.0.2/24\nr:eth1=203.0.113.1/24 -- s\n{extra}"))
+            .unwrap();
+        rules_text(&t.nodes[1])
+    }
 
     fn nat(kind: NatType, hairpin: bool) -> String {
-        let n = Nat::new("eth1".into(), "203.0.113.1".parse().unwrap(), kind, hairpin);
-        ruleset(Some(&n), &[]).render()
+        rules(&format!("r [nat=eth1, nat-type={kind}{}]", if hairpin { ", hairpin" } else { "" })).unwrap()
     }
 
     #[test]
@@ -127,8 +133,7 @@ mod rulesets {
 
     #[test]
     fn block_rules_go_to_input_forward_and_output() {
-        let b = Block::new(Some(BlockProto::Tcp(Some(80))), Some("10.0.0.0/24".parse().unwrap()), None, true);
-        let text = ruleset(None, &[b]).render();
+        let text = rules("r: block tcp/80 from 10.0.0.0/24 reject").unwrap();
         let rule = "meta nfproto ipv4 ip saddr 10.0.0.0/24 meta l4proto tcp th dport 80 reject with tcp reset  \
                     # block tcp/80 from 10.0.0.0/24 reject";
         assert_eq!(text.matches(rule).count(), 3, "{text}");
@@ -136,5 +141,6 @@ mod rulesets {
             assert!(text.contains(&format!("hook {hook} priority 0")), "{text}");
         }
         assert!(ruleset(None, &[]).tables.is_empty());
+        assert_eq!(rules("r [forward]"), None);
     }
 }

@@ -1,0 +1,124 @@
+//! The NAT options and `block` statements: what they parse to, and every mistake they reject.
+
+use netns_test_topology::{BlockProto, NatType, Topology};
+
+const ROUTER: &str =
+    "c=10.0.1.2/24 -- r:eth0=10.0.1.1/24|fd00::1/64\nr:eth1=203.0.113.1/24|2001:db8::1/64 -- s=203.0.113.10/24\n";
+
+fn parse(extra: &str) -> Topology {
+    Topology::parse(&format!("{ROUTER}{extra}")).unwrap_or_else(|e| panic!("{}", e.render(&format!("{ROUTER}{extra}"))))
+}
+
+/// The first error's message and help, and the text it points at.
+fn err(extra: &str) -> (String, String, String) {
+    let src = format!("{ROUTER}{extra}");
+    let e = Topology::parse(&src).expect_err(extra).0.remove(0);
+    (e.message.clone(), e.help.clone().unwrap_or_default(), src[e.span.clone()].to_string())
+}
+
+#[test]
+fn nat_options_share_one_bracket() {
+    let t = parse("r [nat=eth1, nat-type=full-cone, hairpin]");
+    let r = &t.nodes[t.node_index("r").unwrap()];
+    let nat = r.nat.as_ref().unwrap();
+    assert_eq!((nat.iface.as_str(), nat.addr.to_string().as_str()), ("eth1", "203.0.113.1"));
+    assert_eq!((nat.kind, nat.hairpin), (NatType::FullCone, true));
+    assert!(r.forward, "nat= implies forward");
+    let t = parse("r [forward, nat=eth1]");
+    let nat = t.nodes[1].nat.as_ref().unwrap();
+    assert_eq!((nat.kind, nat.hairpin), (NatType::PortRestricted, false), "the default type");
+    for (kind, name) in NatType::ALL {
+        assert_eq!(parse(&format!("r [nat=eth1, nat-type={name}]")).nodes[1].nat.as_ref().unwrap().kind, kind);
+    }
+}
+
+#[test]
+fn nat_mistakes() {
+    let (m, h, at) = err("r [nat=eth9]");
+    assert_eq!((m.as_str(), at.as_str()), ("node `r` has no interface `eth9`", "eth9"));
+    assert!(h.contains("did you mean `eth0`?") || h.contains("`eth1`"), "{h}");
+    let (m, h, at) = err("r [nat=eth1, nat-type=ful-cone]");
+    assert_eq!(
+        (m.as_str(), h.as_str(), at.as_str()),
+        ("unknown nat-type `ful-cone`", "did you mean `full-cone`?", "ful-cone")
+    );
+    let (m, h, _) = err("r [nat=eth1, nat-type=carrier]");
+    assert!(m.contains("unknown nat-type") && h.contains("`symmetric`"), "{h}");
+    let (m, _, at) = err("r [nat-type=full-cone]");
+    assert_eq!((m.as_str(), at.as_str()), ("`nat-type` needs `nat=IFACE` in the same option list", "full-cone"));
+    let (m, _, at) = err("r [hairpin]");
+    assert_eq!((m.as_str(), at.as_str()), ("`hairpin` needs `nat=IFACE` in the same option list", "hairpin"));
+    let (m, h, _) = err("r [nat=eth1, nat-type=symmetric, hairpin]");
+    assert!(m.contains("endpoint-independent") && h.contains("full-cone"), "{m} {h}");
+    let (m, _, _) = err("r [nat=eth1]\nr [nat=eth0]");
+    assert!(m.starts_with("node `r` has `nat` twice"), "{m}");
+    let (m, h, _) = err("r [nat]");
+    assert_eq!((m.as_str(), h.as_str()), ("option `nat` needs a value", "e.g. `r [nat=eth1]`"));
+    let (m, h, _) = err("r [nta=eth1]");
+    assert_eq!((m.as_str(), h.as_str()), ("unknown option `nta`", "did you mean `nat`?"));
+    let e = Topology::parse("a=fd00::1/64 -- r:eth1=fd00::2/64\nr [nat=eth1]").unwrap_err();
+    assert_eq!(e.0[0].message, "`nat=eth1` needs an IPv4 address on `eth1`");
+    let (m, h, _) = err("c -- r [nat=eth1]");
+    assert!(m.contains("unknown option `nat`") && h.contains("node option"), "{m} / {h}");
+}
+
+#[test]
+fn block_statements() {
+    let t = parse("s: block tcp/80 from 10.0.1.0/24 reject\ns: block udp\nr: block icmp frag-needed\nr: block icmpv6 packet-too-big to 2001:db8::/64\ns: block from 10.0.1.2 drop");
+    let s = &t.nodes[t.node_index("s").unwrap()];
+    assert_eq!(s.blocks.len(), 3);
+    assert_eq!(s.blocks[0].to_string(), "block tcp/80 from 10.0.1.0/24 reject");
+    assert_eq!(s.blocks[0].proto, Some(BlockProto::Tcp(Some(80))));
+    assert!(s.blocks[0].reject && !s.blocks[1].reject);
+    assert_eq!(s.blocks[1].to_string(), "block udp");
+    assert_eq!(s.blocks[2].to_string(), "block from 10.0.1.2/32");
+    let r = &t.nodes[t.node_index("r").unwrap()];
+    assert_eq!(r.blocks[0].to_string(), "block icmp frag-needed");
+    match r.blocks[0].proto {
+        Some(BlockProto::Icmp(Some(t))) => assert_eq!((t.ty, t.code), (3, Some(4))),
+        p => panic!("{p:?}"),
+    }
+    assert_eq!(r.blocks[1].to_string(), "block icmpv6 packet-too-big to 2001:db8::/64");
+    // An interface called `block` is still an interface.
+    assert_eq!(Topology::parse("r:block -- s").unwrap().nodes[0].interfaces[0].name, "block");
+}
+
+#[test]
+fn block_mistakes() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("s: block", "`block` needs something to match", "s: block", "e.g."),
+        ("s: block tpc/80", "unknown word `tpc/80` in a `block` statement", "tpc/80", "did you mean `tcp`?"),
+        ("s: block tcp/http", "invalid port `http`", "http", "1..=65535"),
+        ("s: block udp/0", "invalid port `0`", "0", "1..=65535"),
+        ("s: block udp/70000", "invalid port `70000`", "70000", "1..=65535"),
+        ("s: block icmp/3", "icmp has no ports", "3", "icmp frag-needed"),
+        ("s: block icmp frag-neded", "unknown icmp type `frag-neded`", "frag-neded", "did you mean `frag-needed`?"),
+        ("s: block icmpv6 frag-needed", "unknown icmpv6 type `frag-needed`", "frag-needed", "icmpv6 types:"),
+        ("s: block tcp udp", "a `block` statement takes one protocol", "udp", "one `block` per protocol"),
+        ("s: block udp from", "expected an address or subnet after `from`, found end of input", "", "e.g."),
+        ("s: block udp from 10.0.0.1/33", "prefix length /33 is too long for IPv4 (at most 32)", "/33", ""),
+        (
+            "s: block udp from 10.0.1.2/24",
+            "`10.0.1.2/24` has host bits set",
+            "10.0.1.2/24",
+            "write the subnet `10.0.1.0/24`",
+        ),
+        ("s: block udp from 10.0.0.0/8 from 10.0.0.0/8", "`from` is given twice", "from", ""),
+        (
+            "s: block from 10.0.0.0/8 to fd00::/8",
+            "`from` and `to` are of different families (IPv4 and IPv6)",
+            "fd00::/8",
+            "",
+        ),
+        ("s: block icmp from fd00::/8", "`icmp` is IPv4's; this address is IPv6", "fd00::/8", "icmpv6"),
+        ("s: block icmpv6 to 10.0.0.0/8", "`icmpv6` is IPv6's; this address is IPv4", "10.0.0.0/8", "icmp"),
+        ("s: block udp reject drop", "`drop` or `reject` is given twice", "drop", ""),
+        ("s: block udp rejct", "unknown word `rejct` in a `block` statement", "rejct", "did you mean `reject`?"),
+        ("x: block udp", "unknown node `x`", "x", ""),
+    ];
+    for (src, msg, at, help) in cases {
+        let (m, h, a) = err(src);
+        assert_eq!((m.as_str(), a.as_str()), (*msg, *at), "{src}");
+        assert!(h.contains(help), "{src}: help {h:?} lacks {help:?}");
+    }
+}
