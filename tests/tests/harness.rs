@@ -82,9 +82,27 @@ fn all_four_run_together_two_fail() {
 
 #[test]
 fn without_user_namespaces_every_trial_is_ignored_with_the_reason() {
-    // A user namespace of our own in which no further user namespace may be created (its
-    // `user.max_user_namespaces` is 0), as on a machine that forbids them. The host's setting
-    // is untouched: the sysctl is per user namespace.
+    let (code, out) = run(&mut without_user_namespaces());
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("the 4 fixtures under") && out.contains("are ignored: cannot create a user namespace"),
+        "{out}"
+    );
+    let good = out.lines().find(|l| l.starts_with("test good ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(good.ends_with("... ignored") && out.contains("0 passed; 0 failed; 4 ignored"), "{out}");
+    // nextest learns which tests are ignored from this listing, and skips them.
+    let (code, out) = run(without_user_namespaces().args(["--list", "--format", "terse", "--ignored"]));
+    assert_eq!((code, out.lines().count()), (Some(0), 4), "{out}");
+    // Asked for explicitly, they fail rather than pass.
+    let (code, out) = run(without_user_namespaces().args(["good", "--exact", "--ignored"]));
+    assert_eq!(code, Some(101), "{out}");
+    assert!(out.contains("test good ... FAILED") && out.contains("cannot isolate `good`"), "{out}");
+}
+
+/// The harness in a user namespace of our own in which no further user namespace may be created
+/// (its `user.max_user_namespaces` is 0), as on a machine that forbids them. The host's setting
+/// is untouched: the sysctl is per user namespace.
+fn without_user_namespaces() -> Command {
     let maps = [format!("0 {} 1", unsafe { libc::geteuid() }), format!("0 {} 1", unsafe { libc::getegid() })];
     let mut cmd = harness();
     // SAFETY: raw syscalls on buffers made before the fork; no allocation.
@@ -109,16 +127,5 @@ fn without_user_namespaces_every_trial_is_ignored_with_the_reason() {
             write(b"/proc/sys/user/max_user_namespaces\0", b"0")
         })
     };
-    let (code, out) = run(&mut cmd);
-    assert_eq!(code, Some(0), "{out}");
-    assert!(
-        out.contains("the 4 fixtures under") && out.contains("are ignored: cannot create a user namespace"),
-        "{out}"
-    );
-    let good = out.lines().find(|l| l.starts_with("test good ")).unwrap_or_else(|| panic!("{out}"));
-    assert!(good.ends_with("... ignored") && out.contains("0 passed; 0 failed; 4 ignored"), "{out}");
-    // Asked for explicitly, they fail rather than pass.
-    let (code, out) = run(cmd.args(["good", "--exact", "--ignored"]));
-    assert_eq!(code, Some(101), "{out}");
-    assert!(out.contains("test good ... FAILED") && out.contains("cannot isolate `good`"), "{out}");
+    cmd
 }
