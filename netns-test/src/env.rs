@@ -20,6 +20,9 @@ pub(crate) const REPORT_FD: &str = "NETNS_TEST_REPORT_FD";
 pub(crate) const UNSUPPORTED: &str = "NETNS_TEST_UNSUPPORTED";
 /// `1`: print timings to stderr.
 pub(crate) const TRACE: &str = "NETNS_TEST_TRACE";
+/// Set to `1` by the fixture harness run with `--nocapture`: its trials print their expectation
+/// table when they pass too.
+pub(crate) const FIXTURE_TABLE: &str = "NETNS_TEST_FIXTURE_TABLE";
 
 const PREFIX: &str = "NETNS_TEST_";
 
@@ -57,6 +60,11 @@ pub(crate) fn skip_unsupported() -> bool {
 /// Whether `NETNS_TEST_TRACE=1` asks for timings.
 pub(crate) fn tracing() -> bool {
     get(TRACE) == Some("1")
+}
+
+/// Whether a fixture trial prints its expectation table when it passes.
+pub(crate) fn fixture_table() -> bool {
+    get(FIXTURE_TABLE) == Some("1")
 }
 
 /// Takes the snapshot, then removes every `NETNS_TEST_*` variable from this process's

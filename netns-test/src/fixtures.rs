@@ -15,7 +15,8 @@
 //! added with [`Fixtures::check`], and fails with a table of what was expected and what
 //! happened. A file that does not parse is a failing trial showing the error's line and column.
 //! When this machine cannot create user namespaces, every trial is reported as ignored (never
-//! passed), and the reason is printed once.
+//! passed), and the reason is printed once. With `--nocapture`, passing trials print their
+//! expectation table too.
 //!
 //! ```no_run
 //! use netns_test::fixtures::Fixtures;
@@ -108,6 +109,10 @@ impl Fixtures {
             self.child(name);
         }
         let args = Arguments::from_args();
+        if args.nocapture {
+            // Still single-threaded: the trials' children inherit it.
+            std::env::set_var(crate::env::FIXTURE_TABLE, "1");
+        }
         let files = match topo_files(&self.dir) {
             Ok(f) if !f.is_empty() => f,
             Ok(_) => exit_with(&format!("netns-test: no *.topo files under {}", self.dir.display())),
@@ -142,7 +147,9 @@ impl Fixtures {
         let spec = spec(name, src, self.timeout);
         let body = |net: &Net| -> Result<(), String> {
             let found = net.check_expectations(self.probe_timeout);
-            println!("{}:\n{}\n{}", shown.display(), found.table(), found.summary());
+            if crate::env::fixture_table() {
+                println!("{}:\n{}\n{}", shown.display(), found.table(), found.summary());
+            }
             if !found.passed() {
                 return Err(format!("{}: an expectation failed\n{}", shown.display(), found.table()));
             }

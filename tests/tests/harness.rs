@@ -30,7 +30,7 @@ fn lists_one_trial_per_file_named_by_relative_path() {
 
 #[test]
 fn passing_fixtures_pass_and_an_exact_filter_runs_one() {
-    let (code, out) = run(harness().args(["sub/isolated", "--exact"]));
+    let (code, out) = run(harness().args(["sub/isolated", "--exact", "--nocapture"]));
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("test sub/isolated ... ok") && out.contains("1 passed; 0 failed"), "{out}");
     assert!(out.contains("c -/-> a tcp/22") && out.contains("3 of 3 expectation probes as expected"), "{out}");
