@@ -58,3 +58,33 @@ pub fn snmp(proto: &str, field: &str) -> u64 {
     let i = names.split_whitespace().position(|n| n == field).expect("field");
     values.split_whitespace().nth(i).unwrap().parse().unwrap()
 }
+
+/// Makes `cmd` run in a user namespace of its own in which no further user namespace may be
+/// created (its `user.max_user_namespaces` is 0), as on a machine that forbids them. The host's
+/// setting is untouched: the sysctl is per user namespace.
+pub fn forbid_user_namespaces(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    let maps = [format!("0 {} 1", unsafe { libc::geteuid() }), format!("0 {} 1", unsafe { libc::getegid() })];
+    // SAFETY: raw syscalls on buffers made before the fork; no allocation.
+    unsafe {
+        cmd.pre_exec(move || {
+            let write = |path: &[u8], data: &[u8]| {
+                let fd = libc::open(path.as_ptr().cast(), libc::O_WRONLY);
+                let ok = fd >= 0 && libc::write(fd, data.as_ptr().cast(), data.len()) == data.len() as isize;
+                libc::close(fd);
+                if ok {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            };
+            if libc::unshare(libc::CLONE_NEWUSER) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            write(b"/proc/self/setgroups\0", b"deny")?;
+            write(b"/proc/self/uid_map\0", maps[0].as_bytes())?;
+            write(b"/proc/self/gid_map\0", maps[1].as_bytes())?;
+            write(b"/proc/sys/user/max_user_namespaces\0", b"0")
+        })
+    };
+}

@@ -250,3 +250,23 @@ fn ping_timeout_takes_the_attributes_durations() {
     let (ok, text) = cli(&["up", "fixtures/veth-pair.topo", "--ping-timeout", "1"]);
     assert!(!ok && text.contains("a duration looks like `500ms`, `30s` or `2m`"), "{text}");
 }
+
+#[test]
+fn without_user_namespaces_the_cause_and_fix_are_named_with_their_own_exit_status() {
+    let cli = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_netns-test"));
+        cmd.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        netns_test_e2e::forbid_user_namespaces(&mut cmd);
+        cmd
+    };
+    let out = cli().args(["up", "fixtures/router.topo"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("unshare(CLONE_NEWUSER") && err.contains("user.max_user_namespaces"), "{err}");
+    assert!(out.stdout.is_empty(), "nothing on stdout");
+    let out = cli().args(["exec", "fixtures/router.topo", "h1", "--", "true"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(125), "{}", String::from_utf8_lossy(&out.stderr));
+    // check needs no namespace at all.
+    let out = cli().args(["check", "fixtures/router.topo"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -1,7 +1,6 @@
 //! The fixture harness (`netns_test::fixtures`), run as a user's `harness = false` target would
 //! be: the `fixture_harness` example on the files of `tests/harness/`, with libtest's arguments.
 
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -99,33 +98,8 @@ fn without_user_namespaces_every_trial_is_ignored_with_the_reason() {
     assert!(out.contains("test good ... FAILED") && out.contains("cannot isolate `good`"), "{out}");
 }
 
-/// The harness in a user namespace of our own in which no further user namespace may be created
-/// (its `user.max_user_namespaces` is 0), as on a machine that forbids them. The host's setting
-/// is untouched: the sysctl is per user namespace.
 fn without_user_namespaces() -> Command {
-    let maps = [format!("0 {} 1", unsafe { libc::geteuid() }), format!("0 {} 1", unsafe { libc::getegid() })];
     let mut cmd = harness();
-    // SAFETY: raw syscalls on buffers made before the fork; no allocation.
-    unsafe {
-        cmd.pre_exec(move || {
-            let write = |path: &[u8], data: &[u8]| {
-                let fd = libc::open(path.as_ptr().cast(), libc::O_WRONLY);
-                let ok = fd >= 0 && libc::write(fd, data.as_ptr().cast(), data.len()) == data.len() as isize;
-                libc::close(fd);
-                if ok {
-                    Ok(())
-                } else {
-                    Err(std::io::Error::last_os_error())
-                }
-            };
-            if libc::unshare(libc::CLONE_NEWUSER) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            write(b"/proc/self/setgroups\0", b"deny")?;
-            write(b"/proc/self/uid_map\0", maps[0].as_bytes())?;
-            write(b"/proc/self/gid_map\0", maps[1].as_bytes())?;
-            write(b"/proc/sys/user/max_user_namespaces\0", b"0")
-        })
-    };
+    netns_test_e2e::forbid_user_namespaces(&mut cmd);
     cmd
 }
