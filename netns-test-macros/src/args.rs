@@ -1,7 +1,8 @@
-//! `topology = ".." | topology_file = "..", node = "..", timeout = ".."` → checked arguments.
+//! `topology = ".." | topology_file = "..", node = "..", timeout = "..", crate = ".."` → checked
+//! arguments.
 
 use crate::file::{self, Source};
-use netns_test_topology::{Errors, Topology};
+use netns_test_topology::{did_you_mean, parse_duration, DurationError, Errors, Topology};
 use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
@@ -13,7 +14,12 @@ pub(crate) struct Args {
     /// The node the body runs in (checked to exist).
     pub node: String,
     pub timeout_ms: u64,
+    /// The runtime crate: `::netns_test`, or the path given with `crate = ".."`.
+    pub krate: syn::Path,
 }
+
+/// The argument names, for "did you mean".
+const KNOWN: [&str; 5] = ["topology", "topology_file", "node", "timeout", "crate"];
 
 const DEFAULT_TIMEOUT_MS: u64 = 60_000;
 
@@ -25,7 +31,7 @@ impl Args {
                 format!("{e}: write `topology = \"..\"` (and optionally `node = \"..\"`, `timeout = \"30s\"`)"),
             )
         })?;
-        let (mut topology, mut topology_file, mut node, mut timeout) = (None, None, None, None);
+        let (mut topology, mut topology_file, mut node, mut timeout, mut krate) = (None, None, None, None, None);
         let mut errors = Vec::new();
         // Once an argument was reported as wrong, "topology is missing" would only add noise.
         let mut missing_ok = false;
@@ -36,11 +42,9 @@ impl Args {
                 "topology_file" => &mut topology_file,
                 "node" => &mut node,
                 "timeout" => &mut timeout,
+                "crate" => &mut krate,
                 _ => {
-                    let hint = ["topology", "topology_file", "node", "timeout"]
-                        .into_iter()
-                        .find(|k| close(k, &key))
-                        .map_or(String::new(), |k| format!("did you mean `{k}`? "));
+                    let hint = did_you_mean(&key, KNOWN).map_or(String::new(), |k| format!("did you mean `{k}`? "));
                     errors.push(syn::Error::new_spanned(
                         &m.path,
                         format!("unknown argument `{key}`; {hint}expected `topology = \"..\"`, `node = \"..\"` or `timeout = \"30s\"`"),
@@ -71,18 +75,30 @@ impl Args {
         };
         let timeout_ms = match &timeout {
             None => DEFAULT_TIMEOUT_MS,
-            Some(t) => match parse_duration_ms(&t.value()) {
-                Some(0) => {
-                    errors.push(syn::Error::new(t.span(), "timeout must be longer than zero"));
-                    0
-                }
-                Some(ms) => ms,
-                None => {
-                    errors.push(syn::Error::new(t.span(), "timeout must look like `500ms`, `30s` or `2m`"));
+            Some(t) => match parse_duration(&t.value()) {
+                Ok(d) => d.as_millis() as u64,
+                Err(e) => {
+                    let msg = match e {
+                        DurationError::Zero => "timeout must be longer than zero".to_string(),
+                        DurationError::Malformed => "timeout must look like `500ms`, `30s` or `2m`".to_string(),
+                        e => format!("timeout: {e}"),
+                    };
+                    errors.push(syn::Error::new(t.span(), msg));
                     0
                 }
             },
         };
+        let krate = match &krate {
+            None => syn::parse_quote!(::netns_test),
+            Some(k) => k.parse::<syn::Path>().unwrap_or_else(|_| {
+                errors.push(syn::Error::new(
+                    k.span(),
+                    "`crate` takes the path of the netns-test crate as re-exported, e.g. `crate = \"my_crate::netns_test\"`",
+                ));
+                syn::parse_quote!(::netns_test)
+            }),
+        };
+
         let node = match Topology::parse(&topology.text()) {
             Err(errs) => {
                 errors.push(match &topology {
@@ -105,7 +121,7 @@ impl Args {
             },
         };
         match node {
-            Some(node) if errors.is_empty() => Ok(Args { topology: topology.expr(), node, timeout_ms }),
+            Some(node) if errors.is_empty() => Ok(Args { topology: topology.expr(), node, timeout_ms, krate }),
             _ => Err(combine(errors)),
         }
     }
@@ -154,30 +170,55 @@ fn combine(errors: Vec<syn::Error>) -> syn::Error {
     first
 }
 
-fn parse_duration_ms(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit())?;
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n.parse().ok()?;
-    let ms = match unit.trim() {
-        "ms" => n,
-        "s" => n.checked_mul(1000)?,
-        "m" | "min" => n.checked_mul(60_000)?,
-        _ => return None,
-    };
-    Some(ms)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::{quote, ToTokens};
 
-/// One edit apart (a typo), for "did you mean" hints.
-fn close(a: &str, b: &str) -> bool {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
+    fn parse(attr: TokenStream) -> Result<Args, String> {
+        Args::parse(attr).map_err(|e| e.into_compile_error().to_string())
     }
-    prev[b.len()] <= 2
+
+    fn err(attr: TokenStream) -> String {
+        parse(attr).err().expect("should be rejected")
+    }
+
+    #[test]
+    fn defaults() {
+        let a = parse(quote!(topology = "a -- b")).unwrap();
+        assert_eq!((a.node.as_str(), a.timeout_ms), ("a", DEFAULT_TIMEOUT_MS));
+        assert_eq!(a.krate.to_token_stream().to_string(), ":: netns_test");
+    }
+
+    #[test]
+    fn every_argument() {
+        let a = parse(quote!(topology = "a -- b", node = "b", timeout = "1s", crate = "kit::nt")).unwrap();
+        assert_eq!((a.node.as_str(), a.timeout_ms), ("b", 1000));
+        assert_eq!(a.krate.to_token_stream().to_string(), "kit :: nt");
+    }
+
+    #[test]
+    fn mistakes() {
+        let e = err(quote!(topolgy = "a -- b"));
+        assert!(e.contains("unknown argument `topolgy`; did you mean `topology`?"), "{e}");
+        let e = err(quote!(topology = "a -- b", crat = "x"));
+        assert!(e.contains("did you mean `crate`?"), "{e}");
+        let e = err(quote!(topology = "a -- b", timeout = "5"));
+        assert!(e.contains("timeout must look like"), "{e}");
+        let e = err(quote!(topology = "a -- b", timeout = "0ms"));
+        assert!(e.contains("longer than zero"), "{e}");
+        let e = err(quote!(topology = "a -- b", node = "c"));
+        assert!(e.contains("unknown node `c`; the topology's nodes are `a`, `b`"), "{e}");
+        let e = err(quote!(topology = "a -- b", crate = "not a path"));
+        assert!(e.contains("`crate` takes the path"), "{e}");
+        let e = err(quote!(node = "a"));
+        assert!(e.contains("missing `topology"), "{e}");
+    }
+
+    #[test]
+    fn topology_mistakes_quote_the_spot() {
+        let e = err(quote!(topology = "a -- b [mut=1400]"));
+        assert!(e.contains("invalid topology at 1:9: unknown option `mut`"), "{e}");
+        assert!(e.contains("did you mean `mtu`?"), "{e}");
+    }
 }

@@ -1,11 +1,14 @@
 //! The `#[netns_test]` attribute. Use it through the `netns-test` crate, which documents it.
 //!
 //! Kept thin: `args` reads the attribute (and validates the topology with the shared
-//! `netns-test-topology` crate, so mistakes are compile errors), `render` writes the test.
+//! `netns-test-topology` crate, so mistakes are compile errors), `stacked` (with `source`)
+//! refuses other test attributes on the same function, `render` writes the test.
 
 mod args;
 mod file;
 mod render;
+mod source;
+mod stacked;
 
 use proc_macro::TokenStream;
 
@@ -25,22 +28,35 @@ use proc_macro::TokenStream;
 /// - `node = ".."`: the node the body runs in (default: the first node named).
 /// - `timeout = ".."`: `500ms`, `30s`, `2m` (default `60s`); the test and its programs are
 ///   killed after it.
+/// - `crate = ".."`: the path of the `netns_test` crate when it is re-exported
+///   (`crate = "my_kit::netns_test"`; default `::netns_test`).
 ///
 /// The function may take `net: &Net` or nothing, return `()` or `Result<(), E: Debug>`, and be
 /// `async` (tokio, current-thread, inside the node). `#[should_panic]` and `#[ignore]` compose;
-/// do not add `#[test]`.
+/// `#[test]` (however spelled), `#[tokio::test]` or `#[async_std::test]` stacked with it, in
+/// either order, is a compile error: it would register the test twice.
 #[proc_macro_attribute]
 pub fn netns_test(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let func = match syn::parse::<syn::ItemFn>(item.clone()) {
+    let mut func = match syn::parse::<syn::ItemFn>(item.clone()) {
         Ok(f) => f,
         Err(e) => return with_item(e.to_compile_error(), item),
     };
-    match args::Args::parse(attr.into()).and_then(|a| render::test(a, func.clone())) {
+    let args = args::Args::parse(attr.into());
+    let result = match (args, stacked::stacked_test(&func, proc_macro2::Span::call_site())) {
+        (Ok(a), None) => render::test(a, func.clone()),
+        (Ok(_), Some(e)) => Err(e),
+        (Err(mut e), stacked) => {
+            e.extend(stacked);
+            Err(e)
+        }
+    };
+    match result {
         Ok(tokens) => tokens.into(),
         // Keep the function, so its body still type-checks and its imports count as used, but
-        // never as a test: nothing can pass while the attribute is wrong.
+        // never as a test (nor another attribute's): nothing can pass while the attribute is wrong.
         Err(e) => {
             let err = e.to_compile_error();
+            func.attrs.retain(|a| !stacked::is_test_attr(a));
             quote::quote!(#err #[allow(dead_code)] #func).into()
         }
     }

@@ -7,9 +7,6 @@ use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn};
 
 pub(crate) fn test(args: Args, mut func: ItemFn) -> syn::Result<TokenStream> {
-    if let Some(a) = func.attrs.iter().find(|a| a.path().is_ident("test")) {
-        return Err(syn::Error::new_spanned(a, "remove `#[test]`: `#[netns_test]` already makes this a test"));
-    }
     if !func.sig.generics.params.is_empty() {
         return Err(syn::Error::new_spanned(&func.sig.generics, "a netns test cannot be generic"));
     }
@@ -25,22 +22,22 @@ pub(crate) fn test(args: Args, mut func: ItemFn) -> syn::Result<TokenStream> {
         }
     };
 
-    let Args { topology, node, timeout_ms } = args;
+    let Args { topology, node, timeout_ms, krate } = args;
     let mut attrs = std::mem::take(&mut func.attrs);
-    let should_panic = take_should_panic(&mut attrs)?;
+    let should_panic = take_should_panic(&mut attrs, &krate)?;
     let vis = &func.vis;
     let name = func.sig.ident.clone();
     let body_name = format_ident!("__netns_test_body");
     func.sig.ident = body_name.clone();
     let call_args = if takes_net { quote!(__net) } else { quote!() };
     let call = if func.sig.asyncness.is_some() {
-        quote!(::netns_test::__private::block_on(#body_name(#call_args)))
+        quote!(#krate::__private::block_on(#body_name(#call_args)))
     } else {
         quote!(#body_name(#call_args))
     };
     // Point type errors in the return value at the user's signature.
     let outcome = quote_spanned! {func.sig.output.span()=>
-        ::netns_test::__private::IntoOutcome::into_outcome(#call)
+        #krate::__private::IntoOutcome::into_outcome(#call)
     };
 
     // The runtime gets a plain `fn` pointer: nothing of it is instantiated per test, so each
@@ -50,11 +47,11 @@ pub(crate) fn test(args: Args, mut func: ItemFn) -> syn::Result<TokenStream> {
         #(#attrs)*
         #vis fn #name() {
             #func
-            fn __netns_test_outcome(__net: &::netns_test::Net) -> ::core::result::Result<(), ::std::string::String> {
+            fn __netns_test_outcome(__net: &#krate::Net) -> ::core::result::Result<(), ::std::string::String> {
                 #outcome
             }
-            ::netns_test::__private::run(
-                &::netns_test::__private::Spec {
+            #krate::__private::run(
+                &#krate::__private::Spec {
                     path: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
                     topology: #topology,
                     node: #node,
@@ -70,8 +67,8 @@ pub(crate) fn test(args: Args, mut func: ItemFn) -> syn::Result<TokenStream> {
 /// Removes `#[should_panic]` / `#[should_panic(expected = "..")]` / `#[should_panic = ".."]`
 /// from the test's attributes and returns it as a `ShouldPanic` for the runtime, which alone can
 /// tell the body's own panic from the framework's failures (a timeout, a killed child).
-fn take_should_panic(attrs: &mut Vec<syn::Attribute>) -> syn::Result<TokenStream> {
-    let path = quote!(::netns_test::__private::ShouldPanic);
+fn take_should_panic(attrs: &mut Vec<syn::Attribute>, krate: &syn::Path) -> syn::Result<TokenStream> {
+    let path = quote!(#krate::__private::ShouldPanic);
     let mut found = None;
     for attr in attrs.iter().filter(|a| a.path().is_ident("should_panic")) {
         if found.is_some() {
@@ -79,13 +76,13 @@ fn take_should_panic(attrs: &mut Vec<syn::Attribute>) -> syn::Result<TokenStream
         }
         found = Some(match &attr.meta {
             syn::Meta::Path(_) => quote!(#path::Yes),
-            syn::Meta::NameValue(nv) => expected(&nv.value, attr)?,
+            syn::Meta::NameValue(nv) => expected(&path, &nv.value, attr)?,
             syn::Meta::List(list) => {
                 let nv: syn::MetaNameValue = list.parse_args().map_err(|_| bad_should_panic(attr))?;
                 if !nv.path.is_ident("expected") {
                     return Err(bad_should_panic(attr));
                 }
-                expected(&nv.value, attr)?
+                expected(&path, &nv.value, attr)?
             }
         });
     }
@@ -93,11 +90,9 @@ fn take_should_panic(attrs: &mut Vec<syn::Attribute>) -> syn::Result<TokenStream
     Ok(found.unwrap_or_else(|| quote!(#path::No)))
 }
 
-fn expected(value: &syn::Expr, attr: &syn::Attribute) -> syn::Result<TokenStream> {
+fn expected(path: &TokenStream, value: &syn::Expr, attr: &syn::Attribute) -> syn::Result<TokenStream> {
     match value {
-        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => {
-            Ok(quote!(::netns_test::__private::ShouldPanic::Expected(#s)))
-        }
+        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Ok(quote!(#path::Expected(#s))),
         _ => Err(bad_should_panic(attr)),
     }
 }

@@ -5,6 +5,14 @@ use std::fmt;
 use std::ops::Range;
 
 /// One mistake in a topology, located by a byte range of the source.
+///
+/// ```
+/// let src = "a=10.0.0.1/33 -- b";
+/// let errors = netns_test_topology::Topology::parse(src).unwrap_err();
+/// let e = &errors.0[0];
+/// assert_eq!(&src[e.span.clone()], "/33");
+/// assert_eq!(e.message, "prefix length /33 is too long for IPv4 (at most 32)");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     /// Byte range in the topology text (may be empty, e.g. at the end of input).
@@ -16,20 +24,46 @@ pub struct Error {
 }
 
 /// All mistakes found in a topology, in source order.
+///
+/// ```
+/// let errors = netns_test_topology::Topology::parse("a -- a; b [foward]").unwrap_err();
+/// assert_eq!(errors.0.len(), 2);
+/// assert!(errors.to_string().starts_with("link from node `a` to itself"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Errors(pub Vec<Error>);
 
 impl Error {
+    /// An error at `span` of the topology text.
+    ///
+    /// ```
+    /// let e = netns_test_topology::Error::new(0..1, "unknown node `x`");
+    /// assert_eq!(e.render("x"), "1:1: unknown node `x`\n  x\n  ^");
+    /// ```
     pub fn new(span: Range<usize>, message: impl Into<String>) -> Self {
         Error { span, message: message.into(), help: None }
     }
 
+    /// The same error with a hint on how to fix it.
+    ///
+    /// ```
+    /// let e = netns_test_topology::Error::new(2..3, "unknown node `x`").help("did you mean `a`?");
+    /// assert!(e.render("a\nx").ends_with("help: did you mean `a`?"));
+    /// ```
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
-    /// A multi-line rendering with line:column and a caret under the offending text:
+    /// A multi-line rendering with line:column and a caret under the offending text.
+    ///
+    /// ```
+    /// let src = "a -- b\nr [foward]";
+    /// let errors = netns_test_topology::Topology::parse(src).unwrap_err();
+    /// println!("{}", errors.0[0].render(src));
+    /// ```
+    ///
+    /// prints
     ///
     /// ```text
     /// 1:9: unknown option `foward`
@@ -73,7 +107,15 @@ impl Error {
 }
 
 impl Errors {
-    /// Every error rendered against the source, separated by blank lines.
+    /// Every error rendered against the source, separated by blank lines, as the macro and the
+    /// CLI show them.
+    ///
+    /// ```
+    /// let src = "a -- a\nb [foward]";
+    /// let shown = netns_test_topology::Topology::parse(src).unwrap_err().render(src);
+    /// assert!(shown.starts_with("1:6: link from node `a` to itself"));
+    /// assert!(shown.contains("\n\n2:4: unknown option `foward`"));
+    /// ```
     pub fn render(&self, src: &str) -> String {
         self.0.iter().map(|e| e.render(src)).collect::<Vec<_>>().join("\n\n")
     }

@@ -11,8 +11,10 @@
 //! assert!(err.0[0].message.contains("prefix"));
 //! ```
 //!
-//! The grammar is documented in the workspace README. Parsing is used by the `#[netns_test]`
-//! macro (at compile time), by the runtime and by the CLI, so all three agree on every topology.
+//! Parsing is used by the `#[netns_test]` macro (at compile time), by the runtime and by the CLI,
+//! so all three agree on every topology. The grammar follows.
+//!
+#![doc = include_str!("../GRAMMAR.md")]
 
 mod ast;
 mod duration;
@@ -34,6 +36,14 @@ pub use suggest::did_you_mean;
 
 impl Topology {
     /// Parses and validates a topology, reporting every mistake found.
+    ///
+    /// ```
+    /// use netns_test_topology::Topology;
+    ///
+    /// let t = Topology::parse("h=10.0.0.2/24 -- r=10.0.0.1/24; h: default via 10.0.0.1").unwrap();
+    /// assert_eq!(t.nodes[0].routes.len(), 1);
+    /// assert!(Topology::parse("h -- r; h: default via 10.0.0.1").is_err());
+    /// ```
     ///
     /// Syntax and semantic errors are reported together, in source order. When there are
     /// syntax errors, the errors they may have caused (an unknown node, an unreachable
@@ -59,6 +69,11 @@ impl std::str::FromStr for Topology {
     type Err = Errors;
 
     /// Same as [`Topology::parse`].
+    ///
+    /// ```
+    /// let t: netns_test_topology::Topology = "a -- b".parse().unwrap();
+    /// assert_eq!(t.links.len(), 1);
+    /// ```
     fn from_str(src: &str) -> Result<Topology, Errors> {
         Topology::parse(src)
     }

@@ -136,3 +136,29 @@ fn building_outside_isolation_is_refused() {
     assert!(matches!(err, netns_test::Error::NotIsolated), "{err}");
     assert!(err.to_string().contains("netns_test::isolate()"), "{err}");
 }
+
+/// Through a re-export, `crate = ".."` names the runtime crate.
+mod reexport {
+    pub use netns_test as nt;
+
+    #[nt::netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", crate = "crate::reexport::nt")]
+    fn runs_through_a_reexported_crate(net: &nt::Net) {
+        assert_eq!(net.nodes().len(), 2);
+        net.node("a").ping("10.0.0.2".parse().unwrap(), std::time::Duration::from_secs(2)).unwrap();
+    }
+}
+
+/// No test of this binary is registered twice (as a test attribute stacked with ours would do).
+#[test]
+fn no_test_is_listed_twice() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--list", "--format", "terse"])
+        .output()
+        .unwrap();
+    let list = String::from_utf8(out.stdout).unwrap();
+    let mut names: Vec<&str> = list.lines().filter_map(|l| l.strip_suffix(": test")).collect();
+    assert!(names.len() > 5, "{list}");
+    names.sort();
+    let twice: Vec<_> = names.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+    assert!(twice.is_empty(), "listed twice: {twice:?}");
+}

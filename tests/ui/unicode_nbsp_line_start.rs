@@ -1,6 +1,0 @@
-use netns_test::{netns_test, Net};
-
-#[netns_test(topology = "\u{a0}a -- b")]
-fn t(_net: &Net) {}
-
-fn main() {}
