@@ -18,8 +18,9 @@ pub(crate) struct Args {
     pub krate: syn::Path,
 }
 
-/// The argument names, for "did you mean".
-const KNOWN: [&str; 5] = ["topology", "topology_file", "node", "timeout", "crate"];
+/// The arguments, as listed when one is unknown: name and example value.
+const KNOWN: [(&str, &str); 5] =
+    [("topology", ".."), ("topology_file", "net.topo"), ("node", ".."), ("timeout", "30s"), ("crate", "..")];
 
 const DEFAULT_TIMEOUT_MS: u64 = 60_000;
 
@@ -44,10 +45,12 @@ impl Args {
                 "timeout" => &mut timeout,
                 "crate" => &mut krate,
                 _ => {
-                    let hint = did_you_mean(&key, KNOWN).map_or(String::new(), |k| format!("did you mean `{k}`? "));
+                    let hint = did_you_mean(&key, KNOWN.map(|(k, _)| k))
+                        .map_or(String::new(), |k| format!("did you mean `{k}`? "));
+                    let list: Vec<String> = KNOWN.iter().map(|(k, v)| format!("`{k} = \"{v}\"`")).collect();
                     errors.push(syn::Error::new_spanned(
                         &m.path,
-                        format!("unknown argument `{key}`; {hint}expected `topology = \"..\"`, `node = \"..\"` or `timeout = \"30s\"`"),
+                        format!("unknown argument `{key}`; {hint}expected one of {}", list.join(", ")),
                     ));
                     missing_ok = true;
                     continue;
