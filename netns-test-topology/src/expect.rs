@@ -22,10 +22,18 @@ use std::net::IpAddr;
 
 /// One `expect` statement, validated: `from` and a node target exist, an address target
 /// belongs to the topology.
+///
+/// ```
+/// let t = netns_test_topology::Topology::parse("a=10.0.0.1/24 -- b=10.0.0.2/24\nexpect a -/-> b udp/53").unwrap();
+/// let e = &t.expects[0];
+/// assert_eq!((e.from, e.reachable, e.line), (0, false, 2));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Expect {
     /// Index of the node the probe starts from.
     pub from: usize,
+    /// What the probe goes to.
     pub to: Target,
     pub probe: Probe,
     /// `->` (true) or `-/->` (false).
@@ -35,6 +43,14 @@ pub struct Expect {
 }
 
 /// What an expectation points at.
+///
+/// ```
+/// use netns_test_topology::{Target, Topology};
+///
+/// let t = Topology::parse("a=10.0.0.1/24 -- b=10.0.0.2/24\nexpect a -> b\nexpect b -> 10.0.0.1").unwrap();
+/// assert_eq!(t.expects[0].to, Target::Node(1));
+/// assert_eq!(t.expects[1].to, Target::Addr("10.0.0.1".parse().unwrap()));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     /// Every address of this node (an index into [`Topology::nodes`](crate::Topology::nodes)).
@@ -44,6 +60,14 @@ pub enum Target {
 }
 
 /// How reachability is tested.
+///
+/// ```
+/// use netns_test_topology::{Probe, Topology};
+///
+/// let t = Topology::parse("a=10.0.0.1/24 -- b=10.0.0.2/24\nexpect a -> b\nexpect a -> b udp/53").unwrap();
+/// assert_eq!((t.expects[0].probe, t.expects[1].probe), (Probe::Icmp, Probe::Udp(53)));
+/// assert_eq!(Probe::Tcp(80).to_string(), "tcp/80");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Probe {
     /// One ICMP echo request and its reply.
@@ -66,6 +90,11 @@ impl fmt::Display for Probe {
 
 impl Expect {
     /// The statement as written, without `expect`: `a -/-> b udp/53`.
+    ///
+    /// ```
+    /// let t = netns_test_topology::Topology::parse("a=10.0.0.1/24 -- b=10.0.0.2/24\nexpect  a  -> b").unwrap();
+    /// assert_eq!(t.expects[0].to_string(&t), "a -> b");
+    /// ```
     pub fn to_string(&self, t: &crate::Topology) -> String {
         let arrow = if self.reachable { "->" } else { "-/->" };
         let to = match self.to {
@@ -82,6 +111,12 @@ impl Expect {
 
 impl crate::Topology {
     /// The node that has `addr` on one of its interfaces.
+    ///
+    /// ```
+    /// let t = netns_test_topology::Topology::parse("a=10.0.0.1/24 -- b=10.0.0.2/24").unwrap();
+    /// assert_eq!(t.node_with_addr("10.0.0.2".parse().unwrap()), Some(1));
+    /// assert_eq!(t.node_with_addr("10.0.0.3".parse().unwrap()), None);
+    /// ```
     pub fn node_with_addr(&self, addr: IpAddr) -> Option<usize> {
         self.nodes.iter().position(|n| n.interfaces.iter().any(|i| i.addrs.iter().any(|a| a.addr() == addr)))
     }

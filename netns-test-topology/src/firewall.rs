@@ -11,6 +11,15 @@ use std::net::Ipv4Addr;
 
 /// `r [nat=eth1, nat-type=..., hairpin]`: what leaves the node through `iface` is translated to
 /// `addr`, the interface's first IPv4 address. IPv4 only: IPv6 is routed untranslated.
+///
+/// ```
+/// use netns_test_topology::{NatType, Topology};
+///
+/// let t = Topology::parse("c=10.0.1.2/24 -- r:eth0=10.0.1.1/24; r:eth1=203.0.113.1/24 -- s=203.0.113.10/24; r [nat=eth1, hairpin]").unwrap();
+/// let nat = t.nodes[1].nat.as_ref().unwrap();
+/// assert_eq!((nat.iface.as_str(), nat.addr.to_string()), ("eth1", "203.0.113.1".to_string()));
+/// assert_eq!((nat.kind, nat.hairpin), (NatType::PortRestricted, true));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Nat {
@@ -18,6 +27,7 @@ pub struct Nat {
     pub iface: String,
     /// The outside address: the interface's first IPv4 address.
     pub addr: Ipv4Addr,
+    /// `nat-type=`; port-restricted if not given.
     pub kind: NatType,
     /// Inside hosts can reach each other through the outside address and mapped port.
     pub hairpin: bool,
@@ -31,6 +41,13 @@ impl Nat {
 
 /// NAT behaviours in RFC 4787 terms: how mappings are made (endpoint-independent or not) and which
 /// outside packets may come back in through them (filtering).
+///
+/// ```
+/// use netns_test_topology::NatType;
+///
+/// assert_eq!("symmetric".parse::<NatType>(), Ok(NatType::Symmetric));
+/// assert_eq!(NatType::default().to_string(), "port-restricted");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum NatType {
@@ -49,6 +66,11 @@ pub enum NatType {
 
 impl NatType {
     /// Every type with its name in the grammar.
+    ///
+    /// ```
+    /// let names: Vec<&str> = netns_test_topology::NatType::ALL.iter().map(|(_, n)| *n).collect();
+    /// assert!(names.contains(&"full-cone"));
+    /// ```
     pub const ALL: [(NatType, &'static str); 4] = [
         (NatType::PortRestricted, "port-restricted"),
         (NatType::AddressRestricted, "address-restricted"),
@@ -57,11 +79,22 @@ impl NatType {
     ];
 
     /// The name used in the grammar (`nat-type=full-cone`).
+    ///
+    /// ```
+    /// assert_eq!(netns_test_topology::NatType::FullCone.name(), "full-cone");
+    /// ```
     pub fn name(self) -> &'static str {
         NatType::ALL.iter().find(|(t, _)| *t == self).map(|(_, n)| *n).unwrap_or("?")
     }
 
     /// Whether one inside address and port keeps one outside port whatever the destination.
+    ///
+    /// ```
+    /// use netns_test_topology::NatType;
+    ///
+    /// assert!(NatType::AddressRestricted.endpoint_independent_mapping());
+    /// assert!(!NatType::Symmetric.endpoint_independent_mapping());
+    /// ```
     pub fn endpoint_independent_mapping(self) -> bool {
         self != NatType::Symmetric
     }
@@ -83,6 +116,15 @@ impl std::fmt::Display for NatType {
 
 /// `b: block tcp/80 from 10.0.0.0/24 reject`: packets the node receives, forwards or sends that
 /// match are dropped (or rejected).
+///
+/// ```
+/// use netns_test_topology::{BlockProto, Topology};
+///
+/// let t = Topology::parse("a=10.0.0.1/24 -- b=10.0.0.2/24; b: block tcp/80 from 10.0.0.0/24 reject").unwrap();
+/// let block = &t.nodes[1].blocks[0];
+/// assert_eq!((block.proto, block.reject), (Some(BlockProto::Tcp(Some(80))), true));
+/// assert_eq!(block.to_string(), "block tcp/80 from 10.0.0.0/24 reject");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Block {
@@ -103,6 +145,14 @@ impl Block {
 }
 
 /// What a `block` statement matches.
+///
+/// ```
+/// use netns_test_topology::{BlockProto, Topology};
+///
+/// let t = Topology::parse("a=10.0.0.1/24 -- b=10.0.0.2/24; b: block udp; b: block icmp").unwrap();
+/// assert_eq!(t.nodes[1].blocks[0].proto, Some(BlockProto::Udp(None)));
+/// assert!(matches!(t.nodes[1].blocks[1].proto, Some(BlockProto::Icmp(None))));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockProto {
     /// `tcp` or `tcp/80`: any TCP or that destination port.
@@ -116,15 +166,30 @@ pub enum BlockProto {
 }
 
 /// An ICMP or ICMPv6 message type, with its code when the name implies one.
+///
+/// ```
+/// use netns_test_topology::{BlockProto, Topology};
+///
+/// let t = Topology::parse("a=10.0.0.1/24 -- b=10.0.0.2/24; b: block icmp frag-needed").unwrap();
+/// let Some(BlockProto::Icmp(Some(ty))) = t.nodes[1].blocks[0].proto else { panic!() };
+/// assert_eq!((ty.name, ty.ty, ty.code), ("frag-needed", 3, Some(4)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IcmpType {
+    /// The name in the grammar (`frag-needed`).
     pub name: &'static str,
+    /// The ICMP type.
     pub ty: u8,
+    /// The ICMP code, when the name implies one.
     pub code: Option<u8>,
 }
 
 impl IcmpType {
     /// ICMP (IPv4) names.
+    ///
+    /// ```
+    /// assert!(netns_test_topology::IcmpType::V4.iter().any(|t| t.name == "echo-request" && t.ty == 8));
+    /// ```
     pub const V4: &'static [IcmpType] = &[
         IcmpType { name: "echo-reply", ty: 0, code: None },
         IcmpType { name: "destination-unreachable", ty: 3, code: None },
@@ -134,6 +199,10 @@ impl IcmpType {
         IcmpType { name: "time-exceeded", ty: 11, code: None },
     ];
     /// ICMPv6 names.
+    ///
+    /// ```
+    /// assert!(netns_test_topology::IcmpType::V6.iter().any(|t| t.name == "packet-too-big" && t.ty == 2));
+    /// ```
     pub const V6: &'static [IcmpType] = &[
         IcmpType { name: "destination-unreachable", ty: 1, code: None },
         IcmpType { name: "port-unreachable", ty: 1, code: Some(4) },
