@@ -650,7 +650,7 @@ fn children_of_exe() -> usize {
 fn environment_variables_cannot_make_it_configure_the_callers_namespace() {
     let exe = std::env::current_exe().unwrap();
     let script = format!(
-        "NETNS_TEST_CHILD=fixture::builds_a_bridge NETNS_TEST_REPORT_FD=2 NETNS_TEST_STATUS_FD=2 \
+        "NETNS_TEST_CHILD=fixture::builds_a_bridge NETNS_TEST_REPORT_FD=2 \
          '{}' fixture::builds_a_bridge --exact --ignored --nocapture; echo; echo LINKS; ip -o link show; \
          echo FORWARD=$(cat /proc/sys/net/ipv4/ip_forward)",
         exe.display()
