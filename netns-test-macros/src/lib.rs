@@ -32,7 +32,8 @@ use proc_macro::TokenStream;
 ///   (`crate = "my_kit::netns_test"`; default `::netns_test`).
 ///
 /// The function may take `net: &Net` or nothing, return `()` or `Result<(), E: Debug>`, and be
-/// `async` (tokio, current-thread, inside the node). `#[should_panic]` and `#[ignore]` compose;
+/// `async` (tokio, current-thread, inside the node). `#[ignore]` composes; `#[should_panic]` is
+/// taken over (only the body's own panic or `Err` satisfies it, never a timeout or a signal).
 /// `#[test]` (however spelled), `#[tokio::test]` or `#[async_std::test]` stacked with it, in
 /// either order, is a compile error: it would register the test twice.
 #[proc_macro_attribute]

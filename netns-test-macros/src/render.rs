@@ -30,14 +30,17 @@ pub(crate) fn test(args: Args, mut func: ItemFn) -> syn::Result<TokenStream> {
     let body_name = format_ident!("__netns_test_body");
     func.sig.ident = body_name.clone();
     let call_args = if takes_net { quote!(__net) } else { quote!() };
-    let call = if func.sig.asyncness.is_some() {
-        quote!(#krate::__private::block_on(#body_name(#call_args)))
-    } else {
-        quote!(#body_name(#call_args))
-    };
     // Point type errors in the return value at the user's signature.
-    let outcome = quote_spanned! {func.sig.output.span()=>
-        #krate::__private::IntoOutcome::into_outcome(#call)
+    let outcome = if func.sig.asyncness.is_some() {
+        // Boxed, so the runtime's `block_on` is compiled once, not once per test.
+        let into = quote_spanned! {func.sig.output.span()=>
+            #krate::__private::IntoOutcome::into_outcome(#body_name(#call_args).await)
+        };
+        quote!(#krate::__private::block_on_outcome(::std::boxed::Box::pin(async move { #into })))
+    } else {
+        quote_spanned! {func.sig.output.span()=>
+            #krate::__private::IntoOutcome::into_outcome(#body_name(#call_args))
+        }
     };
 
     // The runtime gets a plain `fn` pointer: nothing of it is instantiated per test, so each
@@ -99,4 +102,42 @@ fn expected(path: &TokenStream, value: &syn::Expr, attr: &syn::Attribute) -> syn
 
 fn bad_should_panic(attr: &syn::Attribute) -> syn::Error {
     syn::Error::new_spanned(attr, "write `#[should_panic]` or `#[should_panic(expected = \"text\")]`")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::take_should_panic;
+    use quote::quote;
+
+    /// The `ShouldPanic` taken from `attrs` (as text), and the attributes left.
+    fn take(attrs: proc_macro2::TokenStream) -> Result<(String, usize), String> {
+        let func: syn::ItemFn = syn::parse2(quote!(#attrs fn f() {})).unwrap();
+        let mut attrs = func.attrs;
+        let krate: syn::Path = syn::parse_quote!(::netns_test);
+        let taken = take_should_panic(&mut attrs, &krate).map_err(|e| e.to_string())?;
+        Ok((taken.to_string().replace(' ', ""), attrs.len()))
+    }
+
+    #[test]
+    fn every_spelling_of_should_panic_is_taken_over() {
+        let expected = |text: &str| format!("::netns_test::__private::ShouldPanic::Expected(\"{text}\")");
+        assert_eq!(take(quote!(#[ignore])), Ok(("::netns_test::__private::ShouldPanic::No".into(), 1)));
+        assert_eq!(
+            take(quote!(#[should_panic] #[ignore])),
+            Ok(("::netns_test::__private::ShouldPanic::Yes".into(), 1))
+        );
+        assert_eq!(take(quote!(#[should_panic(expected = "a b")])), Ok((expected("ab"), 0)));
+        assert_eq!(take(quote!(#[should_panic = "x"])), Ok((expected("x"), 0)));
+    }
+
+    #[test]
+    fn malformed_should_panic_is_an_error() {
+        for attrs in [
+            quote!(#[should_panic(reason = "x")]),
+            quote!(#[should_panic(expected = 1)]),
+            quote!(#[should_panic] #[should_panic]),
+        ] {
+            assert!(take(attrs).is_err());
+        }
+    }
 }

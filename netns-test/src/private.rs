@@ -40,3 +40,12 @@ pub fn install_nat_without_mapping_table(node: &crate::Node, nat: &netns_test_to
     let rules = crate::nft::Ruleset { tables: vec![crate::nft::nat::table_with(nat, false)] };
     node.run(|| crate::nft::send::install(&rules)).map_err(|r| format!("{}: {} {}", r.what, r.source, r.hint))
 }
+
+/// [`block_on`] for the boxed future of an async test body: not generic, so compiled once
+/// rather than once per test.
+#[cfg(feature = "tokio")]
+pub fn block_on_outcome(
+    fut: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + '_>>,
+) -> Result<(), String> {
+    block_on(fut)
+}

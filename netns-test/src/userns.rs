@@ -81,7 +81,11 @@ pub(crate) fn probe() -> Result<(), &'static Error> {
 
 fn probe_in_child() -> Result<(), Error> {
     let maps = IdMaps::for_current_user();
-    let io_err = |what: &str| Error::Io { what: what.into(), source: io::Error::last_os_error() };
+    // Out of descriptors or processes: the message names the limit.
+    let io_err = |what: &str| {
+        let source = io::Error::last_os_error();
+        Error::Io { what: crate::process::diagnose::resource(what, &source), source }
+    };
     let mut fds = [0; 2];
     // SAFETY: plain syscalls; the forked child only runs async-signal-safe code, then _exit.
     unsafe {

@@ -741,6 +741,34 @@ fn an_exhausted_namespace_limit_is_named() {
     }
 }
 
+/// RLIMIT_NPROC binds only users without CAP_SYS_RESOURCE: as root, run the fixture as a uid
+/// that has no other process, allowed 3 (the probe and the runner's threads fit; the sandbox
+/// does not).
+#[test]
+fn running_out_of_processes_is_named() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("running_out_of_processes_is_named: needs root to switch to an idle uid; not run");
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let idle = ["--reuid=64999", "--regid=64999", "--clear-groups"];
+    if !Command::new("setpriv").args(idle).arg("test").arg("-x").arg(&exe).status().unwrap().success() {
+        eprintln!("running_out_of_processes_is_named: {} is not executable by others; not run", exe.display());
+        return;
+    }
+    let out = Command::new("setpriv")
+        .args(idle)
+        .args(["prlimit", "--nproc=4"])
+        .arg(&exe)
+        .args(["fixture::passes_quietly", "--exact", "--ignored"])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_failed(&out, &text, &["RLIMIT_NPROC", "ulimit -u"]);
+}
+
 #[test]
 fn running_out_of_descriptors_is_named() {
     let exe = std::env::current_exe().unwrap();

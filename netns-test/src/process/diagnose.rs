@@ -157,7 +157,8 @@ const PROCESS_LIMIT_HINT: &str = "A process limit is reached: this user's RLIMIT
     Each running test uses three processes plus whatever it starts. Raise the limit or run fewer \
     tests at once (--test-threads).";
 
-/// A message for a resource that ran out while setting up (`what` failed with `e`).
+/// `what` (a step that failed with `e`), followed by the limit behind `e` and its fix when `e`
+/// says a resource ran out: "creating a pipe (this process reached its limit ...)".
 pub(crate) fn resource(what: &str, e: &io::Error) -> String {
     let hint = match e.raw_os_error() {
         Some(libc::EMFILE) => {
@@ -166,9 +167,9 @@ pub(crate) fn resource(what: &str, e: &io::Error) -> String {
         }
         Some(libc::ENFILE) => "the system's limit of open files is reached: `sysctl fs.file-max`",
         Some(libc::EAGAIN) => PROCESS_LIMIT_HINT,
-        _ => "",
+        _ => return what.to_string(),
     };
-    format!("netns-test: {what} failed: {e}{}{hint}", if hint.is_empty() { "" } else { "; " })
+    format!("{what} ({hint})")
 }
 
 /// The message for a failed `spawn()` of the test child (`binary`: the test binary's path).
@@ -177,7 +178,9 @@ pub(crate) fn spawn_error(e: &io::Error, binary: &str) -> String {
         return format!("netns-test: cannot isolate the test: {}", explain(step, errno));
     }
     match e.raw_os_error() {
-        Some(libc::EMFILE | libc::ENFILE | libc::EAGAIN) => resource("starting the test's child process", e),
+        Some(libc::EMFILE | libc::ENFILE | libc::EAGAIN) => {
+            format!("netns-test: {}: {e}", resource("starting the test's child process", e))
+        }
         _ => format!(
             "netns-test: cannot execute the test binary {binary} (through /proc/self/exe) for the \
              test's child process: {e}. Was the file deleted or replaced while the tests ran (a rebuild)? \

@@ -49,7 +49,8 @@ pub(super) struct Started {
 /// Starts the test binary for the one test `name` in a fresh sandbox.
 pub(super) fn start(name: &str) -> Result<Started, String> {
     let pipes = (|| Ok::<_, io::Error>((pipe()?, pipe()?, pipe()?)))();
-    let ((out_r, out_w), (rep_r, rep_w), (st_r, st_w)) = pipes.map_err(|e| diagnose::resource("creating pipes", &e))?;
+    let ((out_r, out_w), (rep_r, rep_w), (st_r, st_w)) =
+        pipes.map_err(|e| format!("netns-test: {}: {e}", diagnose::resource("creating pipes", &e)))?;
 
     let (arg0, exe) = test_binary();
     // Through /proc/self/exe (TEST is a fork of this process, so that is the binary running now):
