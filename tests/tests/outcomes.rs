@@ -202,7 +202,8 @@ mod fixture {
         out.write_all(b"END-OF-16MB").unwrap();
     }
 
-    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "1s")]
+    // Long enough for the body to start on a loaded machine.
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "3s")]
     #[ignore = "fixture of the fault suite"]
     fn partial_line_then_timeout() {
         use std::io::Write;
