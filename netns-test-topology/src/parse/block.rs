@@ -17,6 +17,9 @@ use std::net::IpAddr;
 const WORDS: [&str; 8] = ["tcp", "udp", "icmp", "icmpv6", "from", "to", "drop", "reject"];
 const EXAMPLES: &str = "e.g. `b: block udp`, `b: block tcp/80 from 10.0.0.0/24 reject`, `r: block icmp frag-needed`";
 
+/// A value and where it was written.
+type Spanned<T> = (T, Span);
+
 /// Ends a word of a block statement.
 fn word_stop(c: u8) -> bool {
     is_space(c) || b"\n;#".contains(&c)
@@ -42,8 +45,10 @@ impl Parser<'_> {
         self.pos += 1;
         self.skip_ws();
         let kw = self.run(word_stop);
-        let (mut proto, mut from, mut to, mut action): (Option<(BlockProto, Span)>, Option<(IpNet, Span)>, _, _) =
-            (None, None, None::<(IpNet, Span)>, None::<(bool, Span)>);
+        let mut proto: Option<Spanned<BlockProto>> = None;
+        let (mut from, mut to): (Option<Spanned<IpNet>>, Option<Spanned<IpNet>>) = (None, None);
+        // `true` for reject.
+        let mut action: Option<Spanned<bool>> = None;
         loop {
             self.skip_ws();
             if self.at_stmt_end() {
@@ -173,9 +178,9 @@ impl Parser<'_> {
     /// The protocol and the addresses must agree on IPv4 or IPv6.
     fn block_families(
         &self,
-        proto: &Option<(BlockProto, Span)>,
-        from: &Option<(IpNet, Span)>,
-        to: &Option<(IpNet, Span)>,
+        proto: &Option<Spanned<BlockProto>>,
+        from: &Option<Spanned<IpNet>>,
+        to: &Option<Spanned<IpNet>>,
     ) -> PResult<()> {
         let v6 = |n: &IpNet| matches!(n, IpNet::V6(_));
         if let (Some((f, _)), Some((t, ts))) = (from, to) {
