@@ -77,7 +77,7 @@ fn wait_readable(socket: &Socket) -> io::Result<()> {
 }
 
 /// The likely cause of `errno` on the message `what`.
-fn hint(rules: &Ruleset, what: &str, errno: i32) -> String {
+pub(super) fn hint(rules: &Ruleset, what: &str, errno: i32) -> String {
     match errno {
         libc::EPERM => "the test's namespace lacks CAP_NET_ADMIN over its network namespace".into(),
         libc::ENOENT | libc::EOPNOTSUPP | libc::EAFNOSUPPORT => {

@@ -144,3 +144,20 @@ mod rulesets {
         assert_eq!(rules("r [forward]"), None);
     }
 }
+
+/// A refused rule names the expressions it uses and the kernel options providing them.
+#[test]
+fn refusals_name_the_rule_and_the_likely_missing_kernel_option() {
+    let t = netns_test_topology::Topology::parse("r:eth1=203.0.113.1/24 -- s\nr [nat=eth1]").unwrap();
+    let rules = super::ruleset(t.nodes[0].nat.as_ref(), &[]);
+    let (_, acked) = rules.encode();
+    let (_, what) = acked.iter().find(|(_, w)| w.contains("snat to")).unwrap();
+    assert_eq!(
+        what,
+        "adding rule `oifname \"eth1\" snat to 203.0.113.1` to chain postrouting of table ip netns_test_nat"
+    );
+    let hint = super::send::hint(&rules, what, libc::ENOENT);
+    assert!(hint.contains("`nat` (CONFIG_NFT_NAT)") && hint.contains("`meta` (CONFIG_NF_TABLES)"), "{hint}");
+    assert!(super::send::hint(&rules, what, libc::EPERM).contains("CAP_NET_ADMIN"));
+    assert_eq!(super::send::hint(&rules, what, libc::EINVAL), "");
+}
