@@ -54,6 +54,13 @@ pub(crate) fn text(net: &Net, built: Duration, m: &Matrix, expectations: &Expect
         for r in &n.routes {
             println!("  route     {} via {}", r.dest.map_or("default".into(), |d| d.to_string()), r.via);
         }
+        if let Some(nat) = &n.nat {
+            let hairpin = if nat.hairpin { ", hairpin" } else { "" };
+            println!("  nat       {} as {} ({}{hairpin})", nat.iface, nat.addr, nat.kind);
+        }
+        for b in &n.blocks {
+            println!("  {b}");
+        }
     }
     for b in &t.bridges {
         let addrs: Vec<_> = b.addrs.iter().map(|a| a.to_string()).collect();
@@ -115,7 +122,12 @@ pub(crate) fn json(net: &Net, built: Duration, m: &Matrix, expectations: &Expect
                 .iter()
                 .map(|r| json!({ "destination": r.dest.map_or("default".into(), |d| d.to_string()), "via": r.via }))
                 .collect();
-            json!({ "name": n.name, "forward": n.forward, "interfaces": interfaces, "routes": routes })
+            let nat = n.nat.as_ref().map(|nat| {
+                json!({ "interface": nat.iface, "address": nat.addr, "type": nat.kind.name(), "hairpin": nat.hairpin })
+            });
+            let blocks: Vec<String> = n.blocks.iter().map(|b| b.to_string()).collect();
+            json!({ "name": n.name, "forward": n.forward, "interfaces": interfaces, "routes": routes, "nat": nat,
+                    "blocks": blocks })
         })
         .collect();
     let bridges: Vec<Value> = t
