@@ -10,10 +10,12 @@ use ipnet::IpNet;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-/// The routes so far: (node, destination or `None` for default, IPv4) -> where first written,
-/// and as what.
+/// A route's identity: node, destination (`None` for default), IPv4.
+type RouteKey = (usize, Option<IpNet>, bool);
+
+/// The routes so far, each with where it was first written and its destination as written.
 #[derive(Default)]
-pub(super) struct Seen(HashMap<(usize, Option<IpNet>, bool), (Span, Option<IpNet>)>);
+pub(super) struct Seen(HashMap<RouteKey, (Span, Option<IpNet>)>);
 
 impl Validator<'_> {
     pub(super) fn route(&mut self, r: &RouteStmt) {
