@@ -75,6 +75,7 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
 
     trace.mark("namespaces");
     let ix = IfIndices::new(topo, rt.block_on(highest_index(&root))? + 1);
+    let timeout = ready::timeout(topo.nodes.len());
     rt.block_on(execute_all(&root, root_lo_and_bridges(topo, &ix, !in_place)))?;
     rt.block_on(execute_all(&root, veths(topo, &ix, &nodes)))?;
     trace.mark("links");
@@ -87,7 +88,7 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
     for batch in batches(topo) {
         let configure = batch.clone().map(|n| execute_all(&handles[n], node_links_up(topo, &ix, n)));
         rt.block_on(try_join_all(configure))?;
-        ready::wait_links(&rt, ready::node_links(topo, &ix, &handles, batch))?;
+        ready::wait_links(&rt, ready::node_links(topo, &ix, &handles, batch), timeout)?;
     }
     rt.block_on(execute_all(&root, bridge_addresses(topo, &ix)))?;
     trace.mark("addresses");
@@ -102,8 +103,8 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
             .and_then(|r| r)
             .map_err(Error::io(format!("setting sysctls in node `{}`", topo.nodes[0].name)))?;
     }
-    ready::wait_links(&rt, ready::bridge_links(topo, &ix, &root))?;
-    ready::wait_ipv6_groups(topo, &nodes)?;
+    ready::wait_links(&rt, ready::bridge_links(topo, &ix, &root), timeout)?;
+    ready::wait_ipv6_groups(topo, &nodes, timeout)?;
     trace.mark("ready");
     trace.report(topo);
     Ok(Built { nodes })

@@ -2,8 +2,9 @@
 //! body's first packet is not dropped or stalled.
 //!
 //! ```ignore
-//! wait_links(&rt, node_links(topo, &ix, &handles, 0..topo.nodes.len()))?;
-//! wait_ipv6_groups(topo, &nodes)?;
+//! let t = timeout(topo.nodes.len());
+//! wait_links(&rt, node_links(topo, &ix, &handles, 0..topo.nodes.len()), t)?;
+//! wait_ipv6_groups(topo, &nodes, t)?;
 //! ```
 
 use super::indices::IfIndices;
@@ -18,8 +19,13 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-/// How long links and IPv6 addresses may take to become usable.
-const READY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long links and IPv6 addresses of a topology of `nodes` nodes may take to become usable:
+/// 10 s, plus 10 ms per node. The wait is mostly for the kernel's rtnl lock, which the
+/// teardown of an earlier topology holds for a time that grows with its size (seconds for
+/// 1,000 nodes on a busy machine), and test suites tend to build topologies of one size.
+pub(super) fn timeout(nodes: usize) -> Duration {
+    Duration::from_secs(10) + Duration::from_millis(10 * nodes as u64)
+}
 
 /// Links to see up, per namespace: the handle to ask, and (index, name for errors) pairs.
 pub(super) type PendingLinks = Vec<(Handle, Vec<(u32, String)>)>;
@@ -59,9 +65,9 @@ pub(super) fn bridge_links(topo: &Topology, ix: &IfIndices, root: &Handle) -> Pe
 
 /// Waits until every link is operationally up: only then has the kernel attached its queue,
 /// and a packet sent before is dropped. Each round looks again only at what is still pending.
-pub(super) fn wait_links(rt: &tokio::runtime::Runtime, mut links: PendingLinks) -> Result<()> {
+pub(super) fn wait_links(rt: &tokio::runtime::Runtime, mut links: PendingLinks, timeout: Duration) -> Result<()> {
     links.retain(|(_, want)| !want.is_empty());
-    poll_until(|| {
+    poll_until(timeout, || {
         if links.is_empty() {
             return Ok(None);
         }
@@ -104,7 +110,7 @@ fn is_oper_up(msg: &netlink_packet_route::link::LinkMessage) -> bool {
 
 /// Waits until every IPv6 address has joined its solicited-node multicast group: before that,
 /// neighbour solicitations for it are dropped and the first connect stalls for a second.
-pub(super) fn wait_ipv6_groups(topo: &Topology, nodes: &[NetNs]) -> Result<()> {
+pub(super) fn wait_ipv6_groups(topo: &Topology, nodes: &[NetNs], timeout: Duration) -> Result<()> {
     // Per node: [(device, group)].
     let mut groups: Vec<(usize, Vec<(String, String)>)> = topo
         .nodes
@@ -120,7 +126,7 @@ pub(super) fn wait_ipv6_groups(topo: &Topology, nodes: &[NetNs]) -> Result<()> {
             (n, want.collect::<Vec<_>>())
         })
         .collect();
-    poll_until(|| {
+    poll_until(timeout, || {
         for (n, want) in &mut groups {
             if want.is_empty() {
                 continue;
@@ -150,14 +156,15 @@ fn solicited_node_group(a: std::net::Ipv6Addr) -> String {
 }
 
 /// Calls `pending` until it reports nothing pending, with short growing pauses, for at most
-/// `READY_TIMEOUT`.
-fn poll_until(mut pending: impl FnMut() -> Result<Option<String>>) -> Result<()> {
+/// `timeout`.
+fn poll_until(timeout: Duration, mut pending: impl FnMut() -> Result<Option<String>>) -> Result<()> {
     let start = Instant::now();
     let mut pause = Duration::from_micros(50);
     loop {
         let Some(what) = pending()? else { return Ok(()) };
-        if start.elapsed() > READY_TIMEOUT {
-            return Err(Error::NotReady(READY_TIMEOUT, what));
+        if start.elapsed() > timeout {
+            let why = "the kernel may be busy: freeing a large earlier topology holds the lock that link changes need";
+            return Err(Error::NotReady(timeout, format!("{what} ({why})")));
         }
         std::thread::sleep(pause);
         pause = (pause * 3 / 2).min(Duration::from_micros(500));
@@ -167,6 +174,15 @@ fn poll_until(mut pending: impl FnMut() -> Result<Option<String>>) -> Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timeout_names_what_is_pending_and_the_likely_cause() {
+        let e = poll_until(Duration::from_millis(5), || Ok(Some("a:eth0 is not up".into()))).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, Error::NotReady(..)), "{msg}");
+        assert!(msg.contains("a:eth0 is not up") && msg.contains("freeing a large earlier topology"), "{msg}");
+        assert_eq!(timeout(1000), Duration::from_secs(20));
+    }
 
     #[test]
     fn the_solicited_node_group_is_spelled_as_igmp6_lists_it() {
