@@ -2,7 +2,8 @@
 # The netns-test benchmark suite: ONE command, `bench/run.sh`, from anywhere in the repository.
 # Needs hyperfine, cargo-nextest, GNU time (/usr/bin/time), iproute2 and util-linux `unshare`.
 # Runs items 1–5 of BENCHMARKS.md, prints every figure, keeps the raw data in bench/results/
-# and redraws bench/scaling.svg. About 4–6 minutes on 2 cores (plus the first compilation).
+# and redraws bench/scaling.svg. About 10–12 minutes on 2 cores plus the first compilation (most of
+# it the 1,000-node builds and the pauses that let the kernel free their namespaces).
 # RUNS=N scales the repetitions (default 1 = the documented figures; 0.5 halves them, roughly).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,7 +85,19 @@ base=$(jq '.results[0].median*10' "$OUT/2-nextest.json")
 echo "nextest (2 threads = nproc): | command | ms/test median | min–max | overhead vs nextest plain (ms/test) |"
 per100 "$OUT/2-nextest.json" "$base"
 
-say "3. scaling: N nodes on one bridge, in-process (release)"
+# What nextest runs per test: the whole test binary for one test. Plain vs isolated, side by
+# side, release and debug; the difference is what a #[netns_test] adds per process.
+say "2b. one test per process (what nextest does per test), release and debug"
+hyperfine -N --style basic --warmup 3 --runs "$(runs 40)" \
+    --export-json "$OUT/2b-one-test.json" \
+    "$REL plain_000 --exact --test-threads=1" \
+    "$REL isolated_000 --exact --test-threads=1" \
+    "$DBG plain_000 --exact --test-threads=1" \
+    "$DBG isolated_000 --exact --test-threads=1" >/dev/null
+echo "| command | median ms | min–max ms | ratio to the first |"
+summ "$OUT/2b-one-test.json"
+
+say "3. scaling: N nodes on bridges of at most 250, in-process (release)"
 sleep 1
 "$BIN/scale" --reps "$(runs 7)" --svg bench/scaling.svg | tee "$OUT/3-scale.txt"
 
@@ -103,6 +116,9 @@ rss() { /usr/bin/time -f '%M' -o "$OUT/rss.tmp" "$@" >/dev/null 2>&1; cat "$OUT/
     echo "| isolated test, child process alone | $(NETNS_TEST_CHILD=isolated_000 NETNS_TEST_REPORT_FD=3 rss unshare -Urnpf --mount-proc sh -c '"$0" isolated_000 --exact --nocapture --test-threads=1; exit $?' "$REL" 3>/dev/null) |"
     echo "| CLI \`netns-test up\` of a 100-node bridge (build + 100×100 pings) | $(rss "$BIN/netns-test" up "$OUT/bridge100.topo") |"
     echo "| \`build_once\` of the same 100-node bridge (build only) | $(rss "$BIN/build_once" "$OUT/bridge100.topo") |"
+    "$BIN/gen" bridge 1000 "$OUT/bridge1000.topo"
+    sleep 20 # the kernel frees the previous namespaces first
+    echo "| \`build_once\` of 1,000 nodes on four bridges (build only) | $(rss "$BIN/build_once" "$OUT/bridge1000.topo") |"
 } | tee "$OUT/5-memory.md"
 rm -f "$OUT/rss.tmp"
 

@@ -2,15 +2,26 @@
 
 use std::time::Duration;
 
-/// `bridge br0 { n000=10.0.0.1/16, n001=10.0.0.2/16, … }` with `n` members.
-pub fn bridge_topology(n: usize) -> String {
-    let members: Vec<String> = (0..n)
-        .map(|i| {
-            let host = i + 1;
-            format!("n{i:03}=10.0.{}.{}/16", host / 256, host % 256)
+/// The most members the benchmarks put on one bridge by default: N <= 250 is one bridge (as in
+/// the earlier figures), N = 1,000 is four. The kernel's limit is 1023 ports per bridge
+/// (`BR_MAX_PORTS` = 1024, port 0 reserved); `scale --per-bridge 1000` puts 1,000 on one.
+pub const MEMBERS_PER_BRIDGE: usize = 250;
+
+/// `n` nodes on `ceil(n / per_bridge)` bridges: `bridge br0 { n0000=10.0.0.1/16, … }`,
+/// `bridge br1 { … =10.1.0.1/16, … }`, each bridge its own /16.
+pub fn bridge_topology(n: usize, per_bridge: usize) -> String {
+    let bridges: Vec<String> = (0..n)
+        .collect::<Vec<_>>()
+        .chunks(per_bridge)
+        .enumerate()
+        .map(|(b, nodes)| {
+            let members: Vec<String> = (nodes.iter().enumerate())
+                .map(|(k, i)| format!("n{i:04}=10.{b}.{}.{}/16", (k + 1) / 256, (k + 1) % 256))
+                .collect();
+            format!("bridge br{b} {{ {} }}", members.join(", "))
         })
         .collect();
-    format!("bridge br0 {{ {} }}", members.join(", "))
+    bridges.join("\n")
 }
 
 /// Median, minimum and maximum of a sample, in milliseconds.
@@ -128,5 +139,26 @@ impl Drop for LinkMonitor {
     fn drop(&mut self) {
         // SAFETY: our descriptor.
         unsafe { libc::close(self.fd) };
+    }
+}
+
+/// Peak resident set size of this process so far, in KiB (`getrusage`'s `ru_maxrss`).
+pub fn peak_rss_kib() -> u64 {
+    // SAFETY: getrusage fills the zeroed struct we own.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    ru.ru_maxrss as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_networks_are_split_over_bridges_within_the_kernel_limit() {
+        let topo = netns_test::Topology::parse(&bridge_topology(1001, 500)).unwrap();
+        assert_eq!(topo.nodes.len(), 1001);
+        assert_eq!(topo.bridges.iter().map(|b| b.members.len()).collect::<Vec<_>>(), [500, 500, 1]);
+        assert!(MEMBERS_PER_BRIDGE <= 1023);
     }
 }

@@ -1,7 +1,7 @@
 //! Generators: `gen macro DIR` writes DIR/macro_attr.rs and DIR/macro_plain.rs (item 4);
-//! `gen bridge N FILE` writes an N-node bridge topology (item 5).
+//! `gen bridge N FILE` writes N nodes on bridges of at most `MEMBERS_PER_BRIDGE` (items 3, 5).
 
-use netns_test_bench::bridge_topology;
+use netns_test_bench::{bridge_topology, MEMBERS_PER_BRIDGE};
 use std::fmt::Write;
 
 /// A mid-size dual-stack topology, different for each `i`: 3 hosts and a router on a bridge
@@ -52,7 +52,7 @@ fn main() {
             std::fs::write(format!("{dir}/macro_plain.rs"), plain).unwrap();
         }
         ["bridge", n, file] => {
-            std::fs::write(file, bridge_topology(n.parse().unwrap()) + "\n").unwrap();
+            std::fs::write(file, bridge_topology(n.parse().unwrap(), MEMBERS_PER_BRIDGE) + "\n").unwrap();
         }
         _ => panic!("usage: gen macro DIR | gen bridge N FILE"),
     }
