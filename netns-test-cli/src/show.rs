@@ -46,7 +46,7 @@ pub(crate) fn text(net: &Net, built: Duration, m: &Matrix, expectations: &Expect
     for (node, n) in net.nodes().iter().zip(&t.nodes) {
         println!("{}{}", node.name(), if n.forward { "  [forward]" } else { "" });
         println!("  lo        127.0.0.1/8 ::1/128");
-        for i in node.interfaces() {
+        for i in &n.interfaces {
             let addrs: Vec<_> = i.addrs.iter().map(|a| a.to_string()).collect();
             let addrs = if addrs.is_empty() { "-".to_string() } else { addrs.join(" ") };
             println!("  {:<9} {addrs:<32} {}", i.name, peer(t, i).0);
@@ -104,10 +104,8 @@ pub(crate) fn json(net: &Net, built: Duration, m: &Matrix, expectations: &Expect
         .nodes()
         .iter()
         .zip(&t.nodes)
-        .map(|(node, n)| {
-            let interfaces: Vec<Value> = node
-                .interfaces()
-                .iter()
+        .map(|(_, n)| {
+            let interfaces: Vec<Value> = (n.interfaces.iter())
                 .map(|i| {
                     json!({
                         "name": i.name,

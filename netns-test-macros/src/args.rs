@@ -6,6 +6,7 @@ use netns_test_topology::{did_you_mean, parse_duration, DurationError, Errors, T
 use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, LitStr, MetaNameValue, Token};
 
 pub(crate) struct Args {
@@ -16,11 +17,22 @@ pub(crate) struct Args {
     pub timeout_ms: u64,
     /// The runtime crate: `::netns_test`, or the path given with `crate = ".."`.
     pub krate: syn::Path,
+    /// `flavor = "multi_thread"`: `Some(workers)` (0: tokio's default); `None`: current-thread.
+    pub multi_thread: Option<usize>,
+    /// Where the runtime arguments were written, for "only for async bodies".
+    pub runtime_span: Option<Span>,
 }
 
 /// The arguments, as listed when one is unknown: name and example value.
-const KNOWN: [(&str, &str); 5] =
-    [("topology", ".."), ("topology_file", "net.topo"), ("node", ".."), ("timeout", "30s"), ("crate", "..")];
+const KNOWN: [(&str, &str); 7] = [
+    ("topology", ".."),
+    ("topology_file", "net.topo"),
+    ("node", ".."),
+    ("timeout", "30s"),
+    ("crate", ".."),
+    ("flavor", "multi_thread"),
+    ("worker_threads", "2"),
+];
 
 const DEFAULT_TIMEOUT_MS: u64 = 60_000;
 
@@ -32,22 +44,43 @@ impl Args {
                 format!("{e}: write `topology = \"..\"` (and optionally `node = \"..\"`, `timeout = \"30s\"`)"),
             )
         })?;
-        let (mut topology, mut topology_file, mut node, mut timeout, mut krate) = (None, None, None, None, None);
+        let (mut topology, mut topology_file, mut node, mut timeout, mut krate, mut flavor) =
+            (None, None, None, None, None, None);
+        let mut workers: Option<(usize, Span)> = None;
         let mut errors = Vec::new();
         // Once an argument was reported as wrong, "topology is missing" would only add noise.
         let mut missing_ok = false;
         for m in metas {
             let key = m.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+            if key == "worker_threads" {
+                match int(&m.value) {
+                    _ if workers.is_some() => {
+                        errors.push(syn::Error::new_spanned(&m.path, "`worker_threads` given twice"))
+                    }
+                    Some(0) | None => errors.push(syn::Error::new_spanned(
+                        &m.value,
+                        "`worker_threads` takes a positive integer, e.g. `worker_threads = 2`",
+                    )),
+                    Some(n) => workers = Some((n, m.path.span())),
+                }
+                continue;
+            }
             let slot = match key.as_str() {
                 "topology" => &mut topology,
                 "topology_file" => &mut topology_file,
                 "node" => &mut node,
                 "timeout" => &mut timeout,
                 "crate" => &mut krate,
+                "flavor" => &mut flavor,
                 _ => {
                     let hint = did_you_mean(&key, KNOWN.map(|(k, _)| k))
                         .map_or(String::new(), |k| format!("did you mean `{k}`? "));
-                    let list: Vec<String> = KNOWN.iter().map(|(k, v)| format!("`{k} = \"{v}\"`")).collect();
+                    let list: Vec<String> = (KNOWN.iter())
+                        .map(|(k, v)| match v.parse::<u32>() {
+                            Ok(n) => format!("`{k} = {n}`"),
+                            Err(_) => format!("`{k} = \"{v}\"`"),
+                        })
+                        .collect();
                     errors.push(syn::Error::new_spanned(
                         &m.path,
                         format!("unknown argument `{key}`; {hint}expected one of {}", list.join(", ")),
@@ -123,10 +156,36 @@ impl Args {
                 }
             },
         };
+        let multi_thread = match (flavor.as_ref().map(|f| f.value()).as_deref(), workers) {
+            (Some("multi_thread"), w) => Some(w.map_or(0, |(n, _)| n)),
+            (None | Some("current_thread"), None) => None,
+            (None | Some("current_thread"), Some((_, span))) => {
+                errors.push(syn::Error::new(span, "`worker_threads` needs `flavor = \"multi_thread\"`"));
+                None
+            }
+            (Some(other), _) => {
+                let f = flavor.as_ref().expect("matched Some");
+                errors.push(syn::Error::new(
+                    f.span(),
+                    format!("unknown flavor `{other}`; expected `\"multi_thread\"` or `\"current_thread\"`"),
+                ));
+                None
+            }
+        };
+        let runtime_span = flavor.as_ref().map(|f| f.span()).or(workers.map(|(_, s)| s));
         match node {
-            Some(node) if errors.is_empty() => Ok(Args { topology: topology.expr(), node, timeout_ms, krate }),
+            Some(node) if errors.is_empty() => {
+                Ok(Args { topology: topology.expr(), node, timeout_ms, krate, multi_thread, runtime_span })
+            }
             _ => Err(combine(errors)),
         }
+    }
+}
+
+fn int(e: &Expr) -> Option<usize> {
+    match e {
+        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => i.base10_parse().ok(),
+        _ => None,
     }
 }
 

@@ -30,6 +30,8 @@ use proc_macro::TokenStream;
 ///   killed after it.
 /// - `crate = ".."`: the path of the `netns_test` crate when it is re-exported
 ///   (`crate = "my_kit::netns_test"`; default `::netns_test`).
+/// - `flavor = "multi_thread"` (async bodies): a tokio multi-thread runtime whose workers are all
+///   in the node; `worker_threads = N` sets their number.
 ///
 /// The function may take `net: &Net` or nothing, return `()` or `Result<(), E: Debug>`, and be
 /// `async` (tokio, current-thread, inside the node). `#[ignore]` composes; `#[should_panic]` is

@@ -22,7 +22,10 @@ pub(crate) fn test(args: Args, mut func: ItemFn) -> syn::Result<TokenStream> {
         }
     };
 
-    let Args { topology, node, timeout_ms, krate } = args;
+    let Args { topology, node, timeout_ms, krate, multi_thread, runtime_span } = args;
+    if let (Some(span), None) = (runtime_span, func.sig.asyncness) {
+        return Err(syn::Error::new(span, "`flavor` and `worker_threads` are for `async fn` bodies"));
+    }
     let mut attrs = std::mem::take(&mut func.attrs);
     let should_panic = take_should_panic(&mut attrs, &krate)?;
     let vis = &func.vis;
@@ -36,7 +39,14 @@ pub(crate) fn test(args: Args, mut func: ItemFn) -> syn::Result<TokenStream> {
         let into = quote_spanned! {func.sig.output.span()=>
             #krate::__private::IntoOutcome::into_outcome(#body_name(#call_args).await)
         };
-        quote!(#krate::__private::block_on_outcome(::std::boxed::Box::pin(async move { #into })))
+        let fut = quote!(::std::boxed::Box::pin(async move { #into }));
+        match multi_thread {
+            None => quote!(#krate::__private::block_on_outcome(#fut)),
+            Some(workers) => {
+                let flavor = quote!(#krate::__private::Flavor::MultiThread { workers: #workers });
+                quote!(#krate::__private::block_on_outcome_with(#flavor, #fut))
+            }
+        }
     } else {
         quote_spanned! {func.sig.output.span()=>
             #krate::__private::IntoOutcome::into_outcome(#body_name(#call_args))

@@ -27,12 +27,16 @@ mod env;
 mod error;
 mod expect;
 pub mod fixtures;
+mod ipv6;
+mod names;
 mod net;
 mod nft;
 mod ns;
 mod ping;
 mod process;
+mod runtime;
 mod userns;
+mod view;
 
 #[doc(hidden)]
 pub mod __private {
@@ -42,7 +46,7 @@ mod private;
 
 pub use error::{Error, Result};
 pub use expect::{Expectations, Probed};
-pub use net::{Net, Node};
+pub use net::{Bridge, Interface, Net, Node};
 pub use netns_test_macros::netns_test;
 pub use netns_test_topology as topology;
 pub use netns_test_topology::Topology;

@@ -1,13 +1,76 @@
-//! The node API a test body sees: `net.node("x").run(..)`, `.command(..)`, `net.ping(..)`.
+//! The node API a test body sees: `net.node("x").run(..)`, `.command(..)`, `net.ping(..)`, and
+//! the same for the bridges' namespace, `net.bridge("br0")`.
 
-use crate::builder::{self, Built};
-use crate::error::Result;
+use crate::builder;
+use crate::error::{Error, Result};
 use crate::ns::NetNs;
-use netns_test_topology::{Interface, Topology};
+use crate::view::{Base, Place};
+use ipnet::IpNet;
+use netns_test_topology::Topology;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// `run`, `spawn`, `command`, `tokio_command` and `block_on`, written once for nodes and bridges.
+macro_rules! placed {
+    ($example:literal) => {
+        /// Runs `f` on the calling thread, moved into this namespace (network, `/proc/net`,
+        /// `/sys`, hostname) for the call, and back afterwards, also if `f` panics.
+        ///
+        /// Sockets created in `f` belong here and stay whichever thread uses them later; threads
+        /// `f` starts with `std::thread::spawn` stay here too.
+        ///
+        /// ```no_run
+        /// # fn f(net: &netns_test::Net) {
+        /// let listener = net.node("b").run(|| std::net::TcpListener::bind("10.0.0.2:7000").unwrap());
+        /// # }
+        /// ```
+        pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+            self.place.run(f)
+        }
+
+        /// Runs `f` on a new thread inside this namespace; `join` returns its result (or its
+        /// panic).
+        pub fn spawn<F, R>(&self, f: F) -> std::thread::JoinHandle<R>
+        where
+            F: FnOnce() -> R + Send + 'static,
+            R: Send + 'static,
+        {
+            self.place.spawn(format!("netns-{}", self.name()), f)
+        }
+
+        /// A [`std::process::Command`] whose process runs inside this namespace, with its
+        /// `/proc/net`, `/sys/class/net`, hostname and `/etc/hosts`.
+        ///
+        /// The process is in the test's process group, so it never outlives the test: it is
+        /// killed when the test ends, however it ends.
+        ///
+        /// ```no_run
+        /// # fn f(net: &netns_test::Net) {
+        #[doc = concat!("let out = net.node(\"", $example, "\").command(\"cat\").arg(\"/proc/net/dev\").output().unwrap();")]
+        /// # }
+        /// ```
+        pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+            self.place.command(program.as_ref())
+        }
+
+        /// Like [`command`](Self::command), for tokio.
+        #[cfg(feature = "tokio")]
+        pub fn tokio_command(&self, program: impl AsRef<std::ffi::OsStr>) -> tokio::process::Command {
+            tokio::process::Command::from(self.command(program))
+        }
+
+        /// Runs `fut` to completion on a tokio current-thread runtime whose thread is in here.
+        ///
+        /// From synchronous code only: inside an `async` test body (already on a runtime) create
+        /// sockets with [`run`](Self::run) instead and use them from the body's runtime.
+        #[cfg(feature = "tokio")]
+        pub fn block_on<F: std::future::Future>(&self, fut: F) -> F::Output {
+            self.run(|| crate::runtime::block_on(crate::runtime::Flavor::CurrentThread, fut))
+        }
+    };
+}
 
 /// A built topology: its nodes, each a network namespace.
 ///
@@ -23,14 +86,39 @@ use std::time::Duration;
 pub struct Net {
     topology: Arc<Topology>,
     nodes: Vec<Node>,
+    bridges: Vec<Bridge>,
 }
 
 /// One host of the topology: a network namespace, and ways to run code and programs in it.
+///
+/// Inside a node (the body, [`run`](Self::run), [`spawn`](Self::spawn), [`command`](Self::command))
+/// `/proc/net`, `/sys/class/net`, the hostname and `/etc/hosts` are the node's: see the README's
+/// "What a node looks like from inside".
 #[derive(Clone)]
 pub struct Node {
     topology: Arc<Topology>,
     index: usize,
-    ns: Arc<NetNs>,
+    place: Arc<Place>,
+}
+
+/// A bridge of the topology, and the namespace that holds every bridge and its ports: code and
+/// programs run there the same way as in a node, e.g. to capture a whole LAN on `br0`.
+///
+/// ```no_run
+/// # use netns_test::{netns_test, Net};
+/// #[netns_test(topology = "bridge br0 { a=10.0.0.1/24, b=10.0.0.2/24 }")]
+/// fn lan(net: &Net) {
+///     let br0 = net.bridge("br0");
+///     assert_eq!(br0.interfaces()[0].name, "br0");
+///     let out = br0.command("cat").arg("/sys/class/net/br0/bridge/stp_state").output().unwrap();
+///     assert_eq!(out.stdout, b"0\n");
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Bridge {
+    topology: Arc<Topology>,
+    index: usize,
+    place: Arc<Place>,
 }
 
 impl Net {
@@ -44,14 +132,25 @@ impl Net {
 
     pub(crate) fn build_with(topology: Topology, node0: builder::Node0) -> Result<Net> {
         crate::userns::check_isolated()?;
-        let Built { nodes } = builder::build(&topology, node0)?;
+        let root = NetNs::current().map_err(Error::io("opening this thread's namespace"))?;
+        let base = Base::capture(&crate::names::Files::for_topology(&topology))
+            .map_err(Error::io("preparing the nodes' views"))?;
+        let built = builder::build(&topology, node0)?;
         let topology = Arc::new(topology);
-        let nodes = nodes
+        let nodes = built
+            .nodes
             .into_iter()
             .enumerate()
-            .map(|(index, ns)| Node { topology: topology.clone(), index, ns: Arc::new(ns) })
+            .map(|(index, ns)| {
+                let place = Place::new(Arc::new(ns), Some(topology.nodes[index].name.clone()), base.clone());
+                Node { topology: topology.clone(), index, place: Arc::new(place) }
+            })
             .collect();
-        Ok(Net { topology, nodes })
+        let root = Arc::new(Place::new(Arc::new(root), None, base));
+        let bridges = (0..topology.bridges.len())
+            .map(|index| Bridge { topology: topology.clone(), index, place: root.clone() })
+            .collect();
+        Ok(Net { topology, nodes, bridges })
     }
 
     /// The node called `name`.
@@ -72,6 +171,29 @@ impl Net {
     /// All nodes, in order of first appearance in the topology.
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
+    }
+
+    /// The bridge called `name`: a handle on the namespace that holds the bridges.
+    ///
+    /// # Panics
+    /// If there is no such bridge; the message lists the bridges there are.
+    #[track_caller]
+    pub fn bridge(&self, name: &str) -> &Bridge {
+        match self.bridges.iter().find(|b| b.name() == name) {
+            Some(b) => b,
+            None => panic!(
+                "no bridge `{name}` in this topology; its bridges are: {}",
+                match self.bridges.len() {
+                    0 => "none".to_string(),
+                    _ => self.bridges.iter().map(|b| format!("`{}`", b.name())).collect::<Vec<_>>().join(", "),
+                }
+            ),
+        }
+    }
+
+    /// All bridges, in order of appearance.
+    pub fn bridges(&self) -> &[Bridge] {
+        &self.bridges
     }
 
     /// The topology this network was built from.
@@ -95,18 +217,20 @@ impl Node {
     }
 
     /// The node's interfaces (without `lo`), in order of appearance.
-    pub fn interfaces(&self) -> &[Interface] {
-        &self.topology.nodes[self.index].interfaces
+    pub fn interfaces(&self) -> Vec<Interface<'_>> {
+        let model = &self.topology.nodes[self.index].interfaces;
+        model.iter().map(|i| Interface { name: &i.name, addrs: &i.addrs, model: Some(i), place: &self.place }).collect()
     }
 
     /// The interface called `name`, if this node has it.
-    pub fn interface(&self, name: &str) -> Option<&Interface> {
-        self.interfaces().iter().find(|i| i.name == name)
+    pub fn interface(&self, name: &str) -> Option<Interface<'_>> {
+        self.interfaces().into_iter().find(|i| i.name == name)
     }
 
     /// Every address of the node, in order of appearance.
     pub fn addrs(&self) -> Vec<IpAddr> {
-        self.interfaces().iter().flat_map(|i| i.addrs.iter().map(|a| a.addr())).collect()
+        let model = &self.topology.nodes[self.index].interfaces;
+        model.iter().flat_map(|i| i.addrs.iter().map(|a| a.addr())).collect()
     }
 
     /// The node's first IPv4 address.
@@ -137,79 +261,7 @@ impl Node {
         crate::nft::rules_text(&self.topology.nodes[self.index])
     }
 
-    /// Runs `f` on the calling thread, moved into this node's namespace for the call.
-    ///
-    /// Sockets created in `f` belong to the node and stay there whichever thread uses them later.
-    ///
-    /// ```no_run
-    /// # fn f(net: &netns_test::Net) {
-    /// let listener = net.node("b").run(|| std::net::TcpListener::bind("10.0.0.2:7000").unwrap());
-    /// # }
-    /// ```
-    pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
-        let back = NetNs::current().expect("netns-test: cannot open this thread's namespace");
-        self.ns.enter().expect("netns-test: cannot enter the node's namespace");
-        // Restores the thread even if `f` panics.
-        struct Back(NetNs);
-        impl Drop for Back {
-            fn drop(&mut self) {
-                self.0.enter().expect("netns-test: cannot return to the previous namespace");
-            }
-        }
-        let _back = Back(back);
-        f()
-    }
-
-    /// Runs `f` on a new thread inside this node; `join` returns its result (or its panic).
-    pub fn spawn<F, R>(&self, f: F) -> std::thread::JoinHandle<R>
-    where
-        F: FnOnce() -> R + Send + 'static,
-        R: Send + 'static,
-    {
-        let ns = self.ns.clone();
-        let name = format!("netns-{}", self.name());
-        std::thread::Builder::new()
-            .name(name)
-            .spawn(move || {
-                ns.enter().expect("netns-test: cannot enter the node's namespace");
-                f()
-            })
-            .expect("netns-test: cannot spawn a thread")
-    }
-
-    /// A [`std::process::Command`] whose process runs inside this node.
-    ///
-    /// The process is in the test's process group, so it never outlives the test: it is killed
-    /// when the test ends, however it ends.
-    ///
-    /// ```no_run
-    /// # fn f(net: &netns_test::Net) {
-    /// let out = net.node("a").command("cat").arg("/proc/net/dev").output().unwrap();
-    /// # }
-    /// ```
-    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
-        use std::os::unix::process::CommandExt;
-        let mut cmd = std::process::Command::new(program);
-        let ns = self.ns.clone();
-        // SAFETY: setns is async-signal-safe and allocates nothing.
-        unsafe { cmd.pre_exec(move || setns_raw(&ns)) };
-        cmd
-    }
-
-    /// Like [`command`](Self::command), for tokio.
-    #[cfg(feature = "tokio")]
-    pub fn tokio_command(&self, program: impl AsRef<std::ffi::OsStr>) -> tokio::process::Command {
-        tokio::process::Command::from(self.command(program))
-    }
-
-    /// Runs `fut` to completion on a tokio current-thread runtime whose thread is in this node.
-    ///
-    /// From synchronous code only: inside an `async` test body (already on a runtime) create
-    /// sockets with [`run`](Self::run) instead and use them from the body's runtime.
-    #[cfg(feature = "tokio")]
-    pub fn block_on<F: std::future::Future>(&self, fut: F) -> F::Output {
-        self.run(|| crate::private::block_on(fut))
-    }
+    placed!("b");
 
     /// One ICMP echo from this node to `to`, waiting at most `timeout` for the reply.
     pub fn ping(&self, to: IpAddr, timeout: Duration) -> io::Result<Duration> {
@@ -217,18 +269,97 @@ impl Node {
     }
 }
 
-fn setns_raw(ns: &NetNs) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: a plain syscall on an open namespace descriptor.
-    if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-        return Err(io::Error::last_os_error());
+impl Bridge {
+    /// The bridge's name in the topology.
+    pub fn name(&self) -> &str {
+        &self.topology.bridges[self.index].name
     }
-    Ok(())
+
+    /// The bridge device itself, then its ports (the bridge's ends of its members' veths).
+    pub fn interfaces(&self) -> Vec<Interface<'_>> {
+        let br = &self.topology.bridges[self.index];
+        let bridge = Interface { name: &br.name, addrs: &br.addrs, model: None, place: &self.place };
+        let ports = br.ports.iter().map(|p| Interface { name: p, addrs: &[], model: None, place: &self.place });
+        std::iter::once(bridge).chain(ports).collect()
+    }
+
+    /// The interface called `name` (the bridge or one of its ports).
+    pub fn interface(&self, name: &str) -> Option<Interface<'_>> {
+        self.interfaces().into_iter().find(|i| i.name == name)
+    }
+
+    placed!("br0");
+}
+
+/// An interface of a node or of the bridges' namespace: what the topology declared, and what the
+/// kernel chose (index, MAC address, link-local address), read inside its namespace.
+///
+/// ```no_run
+/// # fn f(net: &netns_test::Net) {
+/// let eth0 = net.node("b").interface("eth0").unwrap();
+/// let scope = eth0.index();
+/// let peer = std::net::SocketAddrV6::new(eth0.link_local().unwrap(), 7000, 0, scope);
+/// # }
+/// ```
+#[derive(Clone, Copy)]
+pub struct Interface<'a> {
+    /// The kernel's name for it.
+    pub name: &'a str,
+    /// The addresses the topology declared, with prefix lengths.
+    pub addrs: &'a [IpNet],
+    model: Option<&'a netns_test_topology::Interface>,
+    place: &'a Place,
+}
+
+impl<'a> Interface<'a> {
+    /// What the topology says of this node interface (peer, MTU); `None` for a bridge or port.
+    pub fn model(&self) -> Option<&'a netns_test_topology::Interface> {
+        self.model
+    }
+
+    /// The interface index (the scope id of its link-local addresses).
+    ///
+    /// # Panics
+    /// If the interface is gone (the test deleted it).
+    pub fn index(&self) -> u32 {
+        let name = std::ffi::CString::new(self.name).expect("interface names have no NUL");
+        // SAFETY: a valid C string.
+        match self.place.run(|| unsafe { libc::if_nametoindex(name.as_ptr()) }) {
+            0 => panic!("netns-test: interface `{}` not found: {}", self.name, io::Error::last_os_error()),
+            index => index,
+        }
+    }
+
+    /// The MAC address the kernel gave it.
+    ///
+    /// # Panics
+    /// If the interface is gone (the test deleted it).
+    pub fn mac(&self) -> [u8; 6] {
+        let path = format!("/sys/class/net/{}/address", self.name);
+        let text = self.place.run(|| std::fs::read_to_string(&path));
+        let text = text.unwrap_or_else(|e| panic!("netns-test: reading {path}: {e}"));
+        let bytes: Vec<u8> = text.trim().split(':').filter_map(|b| u8::from_str_radix(b, 16).ok()).collect();
+        bytes.try_into().unwrap_or_else(|_| panic!("netns-test: {path} holds no MAC address: {text:?}"))
+    }
+
+    /// The kernel's `fe80::` address on it, usable at once (the topology is built with duplicate
+    /// address detection off and waits for its multicast groups). `None` if it has none (IPv6
+    /// disabled, or a bridge that is down).
+    pub fn link_local(&self) -> Option<Ipv6Addr> {
+        let addrs = self.place.run(crate::ipv6::addresses).unwrap_or_default();
+        addrs.into_iter().find(|a| a.scope_link && a.dev == self.name).map(|a| a.addr)
+    }
+}
+
+impl std::fmt::Debug for Interface<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interface").field("name", &self.name).field("addrs", &self.addrs).finish()
+    }
 }
 
 impl std::fmt::Debug for Net {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(&self.nodes).finish()
+        f.debug_list().entries(&self.nodes).entries(&self.bridges).finish()
     }
 }
 
@@ -238,9 +369,15 @@ impl std::fmt::Debug for Node {
     }
 }
 
+impl std::fmt::Debug for Bridge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bridge").field("name", &self.name()).finish()
+    }
+}
+
 /// The node's namespace descriptor, for `setns(2)` or `nsenter --net=/proc/<pid>/fd/<fd>`.
 impl std::os::fd::AsRawFd for Node {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.ns.as_raw_fd()
+        std::os::fd::AsRawFd::as_raw_fd(self.place.netns())
     }
 }

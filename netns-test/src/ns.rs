@@ -34,13 +34,12 @@ impl NetNs {
         Ok(setns(self.0.as_fd(), CloneFlags::CLONE_NEWNET)?)
     }
 
-    /// Runs `f` with the calling thread inside this namespace, then moves it back.
+    /// Runs `f` with the calling thread inside this namespace, then moves it back, even if `f`
+    /// panics.
     pub(crate) fn run<R>(&self, f: impl FnOnce() -> R) -> io::Result<R> {
         let back = NetNs::current()?;
         self.enter()?;
-        let r = f();
-        back.enter()?;
-        Ok(r)
+        Ok(restoring(f, || back.enter().expect("netns-test: cannot return to the previous namespace")))
     }
 }
 
@@ -60,6 +59,21 @@ impl AsRawFd for NetNs {
     fn as_raw_fd(&self) -> RawFd {
         self.0.as_raw_fd()
     }
+}
+
+/// Runs `f`, then `restore`, also when `f` panics: how every "run inside, then come back" here
+/// puts the thread back.
+pub(crate) fn restoring<R>(f: impl FnOnce() -> R, restore: impl FnOnce()) -> R {
+    struct Guard<G: FnOnce()>(Option<G>);
+    impl<G: FnOnce()> Drop for Guard<G> {
+        fn drop(&mut self) {
+            if let Some(restore) = self.0.take() {
+                restore();
+            }
+        }
+    }
+    let _guard = Guard(Some(restore));
+    f()
 }
 
 /// Writes a sysctl of the calling thread's network namespace, e.g. `net/ipv4/ip_forward`.

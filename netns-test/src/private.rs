@@ -23,15 +23,13 @@ impl<E: Debug> IntoOutcome for Result<(), E> {
     }
 }
 
+pub use crate::runtime::Flavor;
+
 /// Runs an async test body on a current-thread runtime on the calling thread, so the runtime
-/// and everything it creates live in the node's namespace.
+/// and everything it creates live in the node.
 #[cfg(feature = "tokio")]
 pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("netns-test: cannot start a tokio runtime")
-        .block_on(fut)
+    crate::runtime::block_on(Flavor::CurrentThread, fut)
 }
 
 /// Installs NAT as plain `snat` without the mapping table that keeps it endpoint-independent,
@@ -48,4 +46,13 @@ pub fn block_on_outcome(
     fut: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + '_>>,
 ) -> Result<(), String> {
     block_on(fut)
+}
+
+/// [`block_on_outcome`] on a runtime of `flavor` whose threads are all in the node.
+#[cfg(feature = "tokio")]
+pub fn block_on_outcome_with(
+    flavor: Flavor,
+    fut: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + '_>>,
+) -> Result<(), String> {
+    crate::runtime::block_on(flavor, fut)
 }

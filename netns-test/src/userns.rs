@@ -55,7 +55,9 @@ impl IdMaps {
 pub fn isolate() -> Result<(), Error> {
     let maps = IdMaps::for_current_user();
     // SAFETY: documented precondition; the kernel checks it and returns EINVAL otherwise.
-    let entered = unsafe { maps.enter(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) };
+    // Mount + UTS too: nodes' views (view.rs) are copies of this mount namespace.
+    let entered =
+        unsafe { maps.enter(libc::CLONE_NEWUSER | libc::CLONE_NEWNET | libc::CLONE_NEWNS | libc::CLONE_NEWUTS) };
     if entered.is_ok() {
         mark_isolated();
     }

@@ -62,6 +62,8 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
     let _enter = rt.enter();
 
     let here = NetNs::current().map_err(Error::io("opening this thread's namespace"))?;
+    // The bridges (and node 0, when it lives here) come up after this.
+    no_dad().map_err(Error::io("setting sysctls in the bridges' namespace"))?;
     let in_place = node0 == Node0::CallersIfNoBridges && topo.bridges.is_empty();
     let nodes = new_namespaces(topo, in_place.then_some(&here))?;
     let root = connect()?;
@@ -105,7 +107,7 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
             .map_err(Error::io(format!("setting sysctls in node `{}`", topo.nodes[0].name)))?;
     }
     ready::wait_links(&rt, ready::bridge_links(topo, &ix, &root), timeout)?;
-    ready::wait_ipv6_groups(topo, &nodes, timeout)?;
+    ready::wait_ipv6(topo, &nodes, &here, timeout)?;
     trace.mark("ready");
     trace.report(topo);
     Ok(Built { nodes })
@@ -164,8 +166,20 @@ fn new_namespaces(topo: &Topology, reuse: Option<&NetNs>) -> Result<Vec<NetNs>> 
     Ok(nodes)
 }
 
+/// No duplicate address detection for IPv6 addresses of links brought up from now on, the
+/// kernel's `fe80::` ones included (they would stay tentative, unusable, for 1-2 s): every
+/// address here is unique by construction. Nothing to do on a kernel without IPv6.
+fn no_dad() -> std::io::Result<()> {
+    if std::path::Path::new("/proc/sys/net/ipv6").exists() {
+        write_sysctl("net/ipv6/conf/all/accept_dad", "0")?;
+        write_sysctl("net/ipv6/conf/default/accept_dad", "0")?;
+    }
+    Ok(())
+}
+
 /// A node's sysctls, written from inside its namespace.
 fn node_sysctls(node: &netns_test_topology::Node) -> std::io::Result<()> {
+    no_dad()?;
     // ICMP echo ("ping") sockets for the namespace's root (gid 0).
     write_sysctl("net/ipv4/ping_group_range", "0 0")?;
     if node.forward {

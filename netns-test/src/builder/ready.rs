@@ -4,7 +4,7 @@
 //! ```ignore
 //! let t = timeout(topo.nodes.len());
 //! wait_links(&rt, node_links(topo, &ix, &handles, 0..topo.nodes.len()), t)?;
-//! wait_ipv6_groups(topo, &nodes, t)?;
+//! wait_ipv6(topo, &nodes, &root_ns, t)?;
 //! ```
 
 use super::indices::IfIndices;
@@ -47,15 +47,11 @@ pub(super) fn node_links(
         .collect()
 }
 
-/// Every bridge port, and the bridges that have addresses of their own. A bridge forwards
-/// between its ports whatever its own state; only its addresses need it up (and its carrier
-/// event is never urgent for the link watcher: up to 1 s).
+/// Every bridge and bridge port.
 pub(super) fn bridge_links(topo: &Topology, ix: &IfIndices, root: &Handle) -> PendingLinks {
     let mut want = Vec::new();
     for (bi, br) in topo.bridges.iter().enumerate() {
-        if !br.addrs.is_empty() {
-            want.push((ix.bridge(bi), format!("bridge {}", br.name)));
-        }
+        want.push((ix.bridge(bi), format!("bridge {}", br.name)));
         for (m, port) in br.ports.iter().enumerate() {
             want.push((ix.port(bi, m), format!("bridge port {port}")));
         }
@@ -108,51 +104,39 @@ fn is_oper_up(msg: &netlink_packet_route::link::LinkMessage) -> bool {
     msg.attributes.iter().any(|a| matches!(a, LinkAttribute::OperState(State::Up)))
 }
 
-/// Waits until every IPv6 address has joined its solicited-node multicast group: before that,
-/// neighbour solicitations for it are dropped and the first connect stalls for a second.
-pub(super) fn wait_ipv6_groups(topo: &Topology, nodes: &[NetNs], timeout: Duration) -> Result<()> {
-    // Per node: [(device, group)].
-    let mut groups: Vec<(usize, Vec<(String, String)>)> = topo
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(n, node)| {
-            let want = node.interfaces.iter().flat_map(|i| {
-                i.addrs.iter().filter_map(move |a| match a.addr() {
-                    IpAddr::V6(v6) => Some((i.name.clone(), solicited_node_group(v6))),
-                    IpAddr::V4(_) => None,
-                })
-            });
-            (n, want.collect::<Vec<_>>())
-        })
+/// Waits until every IPv6 address of every node and bridge, the kernel's link-local ones
+/// included, is usable (see [`crate::ipv6::unsettled`]).
+pub(super) fn wait_ipv6(topo: &Topology, nodes: &[NetNs], root: &NetNs, timeout: Duration) -> Result<()> {
+    use crate::ipv6::Want;
+    let wants = |name: &str, addrs: &[ipnet::IpNet]| {
+        let declared = addrs.iter().filter_map(|a| match a.addr() {
+            IpAddr::V6(v6) => Some(Want::Address(name.to_string(), v6)),
+            IpAddr::V4(_) => None,
+        });
+        std::iter::once(Want::LinkLocal(name.to_string())).chain(declared).collect::<Vec<_>>()
+    };
+    // Per namespace (None: the bridges'): what to see usable.
+    let mut pending: Vec<(Option<usize>, Vec<Want>)> = (topo.nodes.iter().enumerate())
+        .map(|(n, node)| (Some(n), node.interfaces.iter().flat_map(|i| wants(&i.name, &i.addrs)).collect()))
         .collect();
+    pending.push((None, topo.bridges.iter().flat_map(|b| wants(&b.name, &b.addrs)).collect()));
+    pending.retain(|(_, want)| !want.is_empty());
     poll_until(timeout, || {
-        for (n, want) in &mut groups {
-            if want.is_empty() {
-                continue;
-            }
-            let table = nodes[*n]
-                .run(|| std::fs::read_to_string("/proc/thread-self/net/igmp6"))
+        for (n, want) in &mut pending {
+            let ns = n.map_or(root, |n| &nodes[n]);
+            *want = (ns.run(|| crate::ipv6::unsettled(std::mem::take(want))))
                 .and_then(|r| r)
-                .map_err(Error::io("reading /proc/thread-self/net/igmp6"))?;
-            want.retain(|(dev, group)| {
-                !table.lines().any(|l| {
-                    let mut f = l.split_whitespace();
-                    f.nth(1) == Some(dev.as_str()) && f.next() == Some(group.as_str())
-                })
-            });
+                .map_err(Error::io("reading /proc/thread-self/net/if_inet6 and igmp6"))?;
         }
-        groups.retain(|(_, want)| !want.is_empty());
-        Ok(groups.first().map(|(n, want)| {
-            format!("{}:{} has not joined an IPv6 solicited-node group", topo.nodes[*n].name, want[0].0)
+        pending.retain(|(_, want)| !want.is_empty());
+        Ok(pending.first().map(|(n, want)| {
+            let place = n.map_or("the bridges' namespace".to_string(), |n| format!("node `{}`", topo.nodes[n].name));
+            match &want[0] {
+                Want::Address(dev, a) => format!("{a} on {dev} in {place} is not usable yet"),
+                Want::LinkLocal(dev) => format!("the link-local address of {dev} in {place} is not usable yet"),
+            }
         }))
     })
-}
-
-/// `ff02::1:ffXX:XXXX` for an address, spelled as `/proc/net/igmp6` spells it (32 hex digits).
-fn solicited_node_group(a: std::net::Ipv6Addr) -> String {
-    let o = a.octets();
-    format!("ff0200000000000000000001ff{:02x}{:02x}{:02x}", o[13], o[14], o[15])
 }
 
 /// Calls `pending` until it reports nothing pending, with short growing pauses, for at most
@@ -182,10 +166,5 @@ mod tests {
         assert!(matches!(e, Error::NotReady(..)), "{msg}");
         assert!(msg.contains("a:eth0 is not up") && msg.contains("freeing a large earlier topology"), "{msg}");
         assert_eq!(timeout(1000), Duration::from_secs(20));
-    }
-
-    #[test]
-    fn the_solicited_node_group_is_spelled_as_igmp6_lists_it() {
-        assert_eq!(solicited_node_group("fd00::12:3456".parse().unwrap()), "ff0200000000000000000001ff123456");
     }
 }

@@ -37,9 +37,9 @@ impl Request {
     }
 }
 
-/// A bridge with a chosen index.
+/// A bridge with a chosen index, up (even without addresses: a capture on it needs it up).
 pub(crate) fn bridge(name: &str, index: u32, mtu: Option<u32>) -> Request {
-    let mut b = LinkBridge::new(name).index(index);
+    let mut b = LinkBridge::new(name).index(index).up();
     if let Some(mtu) = mtu {
         b = b.mtu(mtu);
     }
@@ -222,7 +222,7 @@ mod tests {
         let req = bridge("br0", 2, Some(9000));
         let m = link(&req);
         assert_eq!((name(m), m.header.index), (Some("br0"), 2));
-        assert!(has(m, &LinkAttribute::Mtu(9000)));
+        assert!(has(m, &LinkAttribute::Mtu(9000)) && m.header.flags.contains(LinkFlags::Up));
         assert!(has(m, &LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Bridge)])));
         assert_eq!(req.link_kind, Some(("bridge", "BRIDGE")));
         assert_eq!(req.what, "creating bridge br0");

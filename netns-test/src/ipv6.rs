@@ -1,0 +1,103 @@
+//! What the kernel says about a namespace's IPv6 addresses, from `/proc/thread-self/net`: used to
+//! wait until they are usable and to find an interface's link-local address.
+
+use std::io;
+use std::net::Ipv6Addr;
+
+/// `IFA_F_TENTATIVE`: duplicate address detection has not finished.
+const TENTATIVE: u32 = 0x40;
+
+/// One line of `/proc/net/if_inet6`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Address {
+    pub(crate) addr: Ipv6Addr,
+    pub(crate) scope_link: bool,
+    pub(crate) tentative: bool,
+    pub(crate) dev: String,
+}
+
+/// The calling thread's namespace's IPv6 addresses (none if the kernel runs without IPv6).
+pub(crate) fn addresses() -> io::Result<Vec<Address>> {
+    match std::fs::read_to_string("/proc/thread-self/net/if_inet6") {
+        Ok(table) => Ok(parse_if_inet6(&table)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// An IPv6 address to see usable before a test starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// A declared address on a device.
+    Address(String, Ipv6Addr),
+    /// The kernel's own `fe80::` address on a device.
+    LinkLocal(String),
+}
+
+/// What of `want` is not usable yet in the calling thread's namespace. An address is usable once
+/// it exists, is not tentative (duplicate address detection) and its device has joined its
+/// solicited-node group (before that, neighbour solicitations for it are dropped and the first
+/// connect stalls for a second). Without IPv6 in the kernel there is nothing to wait for.
+pub(crate) fn unsettled(mut want: Vec<Want>) -> io::Result<Vec<Want>> {
+    if !std::path::Path::new("/proc/thread-self/net/if_inet6").exists() {
+        return Ok(Vec::new());
+    }
+    let (addrs, groups) = (addresses()?, joined_groups()?);
+    let usable = |dev: &str, a: &Address| {
+        a.dev == dev && !a.tentative && groups.iter().any(|(d, g)| d == dev && *g == solicited_node_group(a.addr))
+    };
+    want.retain(|w| match w {
+        Want::Address(dev, ip) => !addrs.iter().any(|a| a.addr == *ip && usable(dev, a)),
+        Want::LinkLocal(dev) => !addrs.iter().any(|a| a.scope_link && usable(dev, a)),
+    });
+    Ok(want)
+}
+
+fn parse_if_inet6(table: &str) -> Vec<Address> {
+    table
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let [hex, _index, _plen, scope, flags, dev] = f[..] else { return None };
+            let addr = u128::from_str_radix(hex, 16).ok().map(Ipv6Addr::from)?;
+            let scope = u32::from_str_radix(scope, 16).ok()?;
+            let flags = u32::from_str_radix(flags, 16).ok()?;
+            Some(Address { addr, scope_link: scope == 0x20, tentative: flags & TENTATIVE != 0, dev: dev.to_string() })
+        })
+        .collect()
+}
+
+/// The solicited-node multicast group of `addr` as `/proc/net/igmp6` writes it: until the
+/// interface has joined it, neighbour solicitations for `addr` are dropped.
+fn solicited_node_group(addr: Ipv6Addr) -> String {
+    let o = addr.octets();
+    format!("ff0200000000000000000001ff{:02x}{:02x}{:02x}", o[13], o[14], o[15])
+}
+
+/// The calling thread's namespace's joined groups, as (device, group) pairs.
+fn joined_groups() -> io::Result<Vec<(String, String)>> {
+    let table = std::fs::read_to_string("/proc/thread-self/net/igmp6")?;
+    Ok(table
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            Some((f.nth(1)?.to_string(), f.next()?.to_string()))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_inet6_lines_are_parsed_with_scope_and_tentative_flag() {
+        let t = "fe80000000000000a8bbccfffedd0001 02 40 20 c0     eth0\n\
+                 fd000000000000000000000000000001 02 40 00 80     eth0\n";
+        let a = parse_if_inet6(t);
+        assert_eq!(a[0].addr, "fe80::a8bb:ccff:fedd:1".parse::<Ipv6Addr>().unwrap());
+        assert!(a[0].scope_link && a[0].tentative && a[0].dev == "eth0");
+        assert!(!a[1].scope_link && !a[1].tentative);
+        assert_eq!(solicited_node_group(a[0].addr), "ff0200000000000000000001ffdd0001");
+    }
+}

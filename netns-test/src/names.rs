@@ -1,0 +1,172 @@
+//! Node names through the ordinary resolver, with no DNS server: a generated `/etc/hosts` (the
+//! host's, plus every node and `NODE.IFNAME`) and an `/etc/gai.conf` that puts IPv4 first,
+//! mounted over the host's files in every node's view.
+//!
+//! ```text
+//! 10.0.0.2    b        # every declared address of node b, IPv4 first
+//! fd00::2     b
+//! 10.0.0.2    b.eth0   # the addresses of b's interface eth0
+//! ```
+
+use netns_test_topology::Topology;
+use std::ffi::CStr;
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+const HOSTS: &CStr = c"/etc/hosts";
+const GAI_CONF: &CStr = c"/etc/gai.conf";
+
+/// The generated files, mounted by each view.
+pub(crate) struct Files {
+    hosts: String,
+    /// `None` when the host has no `/etc/gai.conf` to mount over (then glibc's RFC 6724 order).
+    gai: Option<String>,
+}
+
+impl Files {
+    pub(crate) fn for_topology(topo: &Topology) -> Files {
+        let host = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+        let gai = std::fs::read_to_string("/etc/gai.conf").ok();
+        Files { hosts: hosts_file(&host, topo), gai: gai.map(|g| gai_conf(&g)) }
+    }
+
+    /// Mounts the files over the host's in the calling thread's mount namespace, from a private
+    /// tmpfs that is never attached anywhere else.
+    pub(crate) fn overlay(&self) -> io::Result<()> {
+        let tmp = detached_tmpfs()?;
+        overlay_file(&tmp, c"hosts", &self.hosts, HOSTS)?;
+        if let Some(gai) = &self.gai {
+            overlay_file(&tmp, c"gai.conf", gai, GAI_CONF)?;
+        }
+        Ok(())
+    }
+}
+
+/// The host's `/etc/hosts`, then one line per node address and per interface address.
+fn hosts_file(host: &str, topo: &Topology) -> String {
+    let mut out = String::with_capacity(host.len() + 64 * topo.nodes.len());
+    out.push_str(host);
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str("# netns-test: the topology's nodes\n");
+    let ipv4_first = |addrs: &mut Vec<IpAddr>| addrs.sort_by_key(|a| a.is_ipv6()); // stable
+    for node in &topo.nodes {
+        let mut all: Vec<IpAddr> = node.interfaces.iter().flat_map(|i| i.addrs.iter().map(|a| a.addr())).collect();
+        ipv4_first(&mut all);
+        for a in all {
+            out.push_str(&format!("{a}\t{}\n", node.name));
+        }
+        for iface in &node.interfaces {
+            let mut addrs: Vec<IpAddr> = iface.addrs.iter().map(|a| a.addr()).collect();
+            ipv4_first(&mut addrs);
+            for a in addrs {
+                out.push_str(&format!("{a}\t{}.{}\n", node.name, iface.name));
+            }
+        }
+    }
+    out
+}
+
+/// The RFC 6724 precedence table with IPv4 (as `::ffff:0:0/96`) above every IPv6 prefix. glibc
+/// replaces its whole default table when the file has any `precedence` line, so the host's
+/// precedence lines are kept (IPv4's raised) or, if it has none, the defaults are written out.
+fn gai_conf(host: &str) -> String {
+    // glibc's built-in table, IPv4's line aside.
+    const DEFAULTS: &str = "precedence ::1/128 50\nprecedence ::/0 40\nprecedence 2002::/16 30\nprecedence ::/96 20\n";
+    let is_v4 = |l: &str| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.first() == Some(&"precedence") && f.get(1) == Some(&"::ffff:0:0/96")
+    };
+    let has_precedence = host.lines().any(|l| l.split_whitespace().next() == Some("precedence"));
+    let mut out: String = host.lines().filter(|l| !is_v4(l)).flat_map(|l| [l, "\n"]).collect();
+    out.push_str("# netns-test: node names resolve to IPv4 first\n");
+    if !has_precedence {
+        out.push_str(DEFAULTS);
+    }
+    out.push_str("precedence ::ffff:0:0/96 100\n");
+    out
+}
+
+const FSOPEN_CLOEXEC: libc::c_uint = 1;
+const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 4;
+
+/// A tmpfs mounted nowhere (`fsopen` + `fsmount`), reachable only through its descriptor.
+fn detached_tmpfs() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscalls on valid C strings; each returned descriptor is owned right away.
+    unsafe {
+        let fs = owned(libc::syscall(libc::SYS_fsopen, c"tmpfs".as_ptr(), FSOPEN_CLOEXEC))?;
+        let none = std::ptr::null::<libc::c_char>();
+        if libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), FSCONFIG_CMD_CREATE, none, none, 0) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        owned(libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0))
+    }
+}
+
+/// Writes `content` to `name` in `tmp` and mounts that file over `target`.
+fn overlay_file(tmp: &OwnedFd, name: &CStr, content: &str, target: &CStr) -> io::Result<()> {
+    // SAFETY: plain syscalls on descriptors we own and valid C strings.
+    unsafe {
+        let fd = libc::openat(tmp.as_raw_fd(), name.as_ptr(), libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC, 0o644);
+        let file = std::fs::File::from(owned(fd as libc::c_long)?);
+        io::Write::write_all(&mut &file, content.as_bytes())?;
+        let tree = owned(libc::syscall(
+            libc::SYS_open_tree,
+            tmp.as_raw_fd(),
+            name.as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
+        ))?;
+        let moved = libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            target.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
+        );
+        if moved != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// A descriptor returned by a syscall, or the error it reported.
+fn owned(ret: libc::c_long) -> io::Result<OwnedFd> {
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(ret as i32) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_node_and_interface_is_listed_ipv4_first_after_the_host_entries() {
+        let topo = Topology::parse("a:eth0=fd00::1/64|10.0.0.1/24 -- b=10.0.0.2/24").unwrap();
+        let f = hosts_file("127.0.0.1 localhost", &topo);
+        let lines: Vec<&str> = f.lines().collect();
+        assert_eq!(lines[0], "127.0.0.1 localhost");
+        assert_eq!(
+            &lines[2..],
+            ["10.0.0.1\ta", "fd00::1\ta", "10.0.0.1\ta.eth0", "fd00::1\ta.eth0", "10.0.0.2\tb", "10.0.0.2\tb.eth0"]
+        );
+    }
+
+    #[test]
+    fn gai_conf_raises_ipv4_and_keeps_the_hosts_table() {
+        let empty = gai_conf("# only comments\n");
+        assert!(empty.contains("precedence ::/0 40") && empty.ends_with("precedence ::ffff:0:0/96 100\n"));
+        let custom = gai_conf("label ::1/128 0\nprecedence ::1/128 50\nprecedence ::ffff:0:0/96 10\n");
+        assert!(custom.contains("label ::1/128 0") && !custom.lines().any(|l| l == "precedence ::ffff:0:0/96 10"));
+        assert!(!custom.contains("precedence ::/0 40"), "the host's own table is kept as it is");
+    }
+}

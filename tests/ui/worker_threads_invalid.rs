@@ -1,0 +1,9 @@
+use netns_test::{netns_test, Net};
+
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", flavor = "multi_thread", worker_threads = 0)]
+async fn zero(_net: &Net) {}
+
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", flavor = "multi_thread", worker_threads = "2")]
+async fn string(_net: &Net) {}
+
+fn main() {}
