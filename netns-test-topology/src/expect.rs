@@ -6,7 +6,7 @@
 //!
 //! let t = Topology::parse("a=10.0.0.1/24 -- b=10.0.0.2/24\nexpect a -> b tcp/80").unwrap();
 //! assert_eq!(t.expects[0].probe, Probe::Tcp(80));
-//! assert_eq!(t.expects[0].to_string(&t), "a -> b tcp/80");
+//! assert_eq!(t.expects[0].describe(&t), "a -> b tcp/80");
 //! ```
 //!
 //! ```text
@@ -93,9 +93,9 @@ impl Expect {
     ///
     /// ```
     /// let t = netns_test_topology::Topology::parse("a=10.0.0.1/24 -- b=10.0.0.2/24\nexpect  a  -> b").unwrap();
-    /// assert_eq!(t.expects[0].to_string(&t), "a -> b");
+    /// assert_eq!(t.expects[0].describe(&t), "a -> b");
     /// ```
-    pub fn to_string(&self, t: &crate::Topology) -> String {
+    pub fn describe(&self, t: &crate::Topology) -> String {
         let arrow = if self.reachable { "->" } else { "-/->" };
         let to = match self.to {
             Target::Node(n) => t.nodes[n].name.clone(),

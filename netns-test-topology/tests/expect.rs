@@ -19,7 +19,7 @@ fn every_form_parses() {
     assert_eq!((e[2].from, e[2].probe, e[2].line), (1, Probe::Tcp(80), 4));
     assert_eq!((e[3].to, e[3].probe), (Target::Addr("fd00::2".parse().unwrap()), Probe::Udp(53)));
     assert_eq!(e[4].to, Target::Addr("10.9.0.254".parse().unwrap()));
-    let written: Vec<_> = e.iter().map(|x| x.to_string(&t)).collect();
+    let written: Vec<_> = e.iter().map(|x| x.describe(&t)).collect();
     assert_eq!(written, ["a -> b", "a -/-> c", "b -> a tcp/80", "a -> fd00::2 udp/53", "c -> 10.9.0.254"]);
 }
 

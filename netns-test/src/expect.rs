@@ -131,11 +131,11 @@ impl Net {
             Probe::Tcp(port) => tcp(from, owner(), SocketAddr::new(addr, port), timeout),
             Probe::Udp(port) => udp(from, owner(), SocketAddr::new(addr, port), timeout),
         };
-        Probed { expectation: e.to_string(t), line: e.line, addr, expected: e.reachable, got }
+        Probed { expectation: e.describe(t), line: e.line, addr, expected: e.reachable, got }
     }
 }
 
-fn describe(e: &io::Error, timeout: Duration) -> String {
+fn what_happened(e: &io::Error, timeout: Duration) -> String {
     match e.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => format!("no answer within {timeout:?}"),
         _ => e.to_string(),
@@ -151,7 +151,7 @@ fn icmp(from: &Node, to: IpAddr, timeout: Duration) -> Result<Duration, String> 
         match from.ping(to, left.min(Duration::from_millis(500))) {
             Ok(_) => return Ok(start.elapsed()),
             Err(e) if e.kind() == io::ErrorKind::TimedOut && start.elapsed() < timeout => {}
-            Err(e) => return Err(describe(&e, timeout)),
+            Err(e) => return Err(what_happened(&e, timeout)),
         }
     }
 }
@@ -176,7 +176,7 @@ fn tcp(from: &Node, owner: &Node, to: SocketAddr, timeout: Duration) -> Result<D
     let _listener =
         bound(owner, Type::STREAM, to).map_err(|e| format!("cannot listen on {to} in {}: {e}", owner.name()))?;
     let start = Instant::now();
-    from.run(|| TcpStream::connect_timeout(&to, timeout)).map(|_| start.elapsed()).map_err(|e| describe(&e, timeout))
+    from.run(|| TcpStream::connect_timeout(&to, timeout)).map(|_| start.elapsed()).map_err(|e| what_happened(&e, timeout))
 }
 
 /// A datagram from `from` to `to` in `owner`, echoed back; sent three times within `timeout`.
