@@ -57,3 +57,19 @@ fn unknown_nodes_are_not_reported_over_a_syntax_error() {
     let err = Topology::parse("a=10.0.0.1/24 -- d=10.0.0.300/24\nexpect a -> d").unwrap_err();
     assert_eq!(err.0.len(), 1, "{err}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    /// Whatever follows `expect`, parsing reports errors with spans inside the text, never panics.
+    #[test]
+    fn any_expect_line_parses_or_errs_within_the_text(rest in r"[ab12:./\-> \t#;tcpud0-9é\u{200b}/]{0,40}") {
+        let src = format!("{BASE}expect {rest}");
+        if let Err(errs) = Topology::parse(&src) {
+            for e in &errs.0 {
+                proptest::prop_assert!(e.span.end <= src.len() && e.span.start <= e.span.end, "{e:?} in {src:?}");
+                let _ = e.render(&src);
+            }
+        }
+    }
+}

@@ -176,7 +176,9 @@ fn tcp(from: &Node, owner: &Node, to: SocketAddr, timeout: Duration) -> Result<D
     let _listener =
         bound(owner, Type::STREAM, to).map_err(|e| format!("cannot listen on {to} in {}: {e}", owner.name()))?;
     let start = Instant::now();
-    from.run(|| TcpStream::connect_timeout(&to, timeout)).map(|_| start.elapsed()).map_err(|e| what_happened(&e, timeout))
+    from.run(|| TcpStream::connect_timeout(&to, timeout))
+        .map(|_| start.elapsed())
+        .map_err(|e| what_happened(&e, timeout))
 }
 
 /// A datagram from `from` to `to` in `owner`, echoed back; sent three times within `timeout`.
