@@ -3,6 +3,7 @@
 use crate::ast::{ExpectStmt, ExpectTo, Span};
 use crate::error::Error;
 use crate::model::Topology;
+use crate::suggest::did_you_mean;
 use crate::{Expect, Probe, Target};
 
 /// Resolves parsed `expect` statements against the validated topology: the expectations, and
@@ -13,9 +14,11 @@ pub(super) fn resolve(stmts: &[&ExpectStmt], t: &Topology) -> (Vec<Expect>, Vec<
     let node = |name: &str, span: &Span, errors: &mut Vec<Error>| {
         let i = t.node_index(name);
         if i.is_none() {
-            errors.push(
-                Error::new(span.clone(), format!("unknown node `{name}`")).help(format!("the nodes are {}", names())),
-            );
+            let help = match did_you_mean(name, t.nodes.iter().map(|n| n.name.as_str())) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("the nodes are {}", names()),
+            };
+            errors.push(Error::new(span.clone(), format!("unknown node `{name}`")).help(help));
         }
         i
     };
