@@ -114,6 +114,9 @@ const INVALID: u8 = 1;
 const UNBUILDABLE: u8 = 3;
 
 fn main() -> ExitCode {
+    // Like other command-line tools, end quietly when stdout's reader goes (`up | head`), rather
+    // than panicking on the failed write. SAFETY: restores a signal's default disposition.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     match cli.command {
         Cmd::Check { files } => check(&files),
