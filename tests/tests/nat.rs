@@ -218,3 +218,27 @@ fn client_behind_nat(net: &Net) {
     let (_, from) = server.recv_from(&mut [0; 2]).unwrap();
     assert_eq!(from.ip().to_string(), "203.0.113.1"); // the router's outside address
 }
+
+/// NAT is IPv4-only: IPv6 through the same router is routed untranslated (and unfiltered),
+/// while IPv4 leaves with the outside address. (IPv6 from the first moment: the router forwards
+/// at once, before its link-local addresses would have finished duplicate detection.)
+#[netns_test(topology = "
+    c=10.0.1.2/24|fd00:1::2/64 -- r:eth0=10.0.1.1/24|fd00:1::1/64
+    r:eth1=203.0.113.1/24|fd00:2::1/64 -- s=203.0.113.10/24|fd00:2::10/64
+    r [nat=eth1]
+    c: default via 10.0.1.1
+    c: default via fd00:1::1
+    s: fd00:1::/64 via fd00:2::1
+")]
+fn ipv6_is_routed_untranslated(net: &Net) {
+    let s4 = udp(net, "s", "203.0.113.10:5000");
+    let s6 = udp(net, "s", "[fd00:2::10]:5000");
+    let c4 = udp(net, "c", "10.0.1.2:4000");
+    let c6 = udp(net, "c", "[fd00:1::2]:4000");
+    assert_eq!(send(&c4, &s4, s4.local_addr().unwrap()), Some("203.0.113.1:4000".parse().unwrap()));
+    // The inside host's own address arrives untranslated.
+    assert_eq!(send(&c6, &s6, s6.local_addr().unwrap()), Some(c6.local_addr().unwrap()));
+    // Unsolicited IPv6 from outside reaches the inside host: no NAT filtering for IPv6.
+    let s6_other = udp(net, "s", "[fd00:2::10]:6000");
+    assert_eq!(send(&s6_other, &c6, c6.local_addr().unwrap()), Some(s6_other.local_addr().unwrap()));
+}
