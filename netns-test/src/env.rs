@@ -18,11 +18,17 @@ pub(crate) const CHILD: &str = "NETNS_TEST_CHILD";
 pub(crate) const REPORT_FD: &str = "NETNS_TEST_REPORT_FD";
 /// `skip` (for a CI that cannot have namespaces): skip loudly instead of failing.
 pub(crate) const UNSUPPORTED: &str = "NETNS_TEST_UNSUPPORTED";
-/// `1`: print timings to stderr.
+/// `1`: print timings and runtime changes to stderr.
 pub(crate) const TRACE: &str = "NETNS_TEST_TRACE";
 /// Set to `1` by the fixture harness run with `--nocapture`: its trials print their expectation
 /// table when they pass too.
 pub(crate) const FIXTURE_TABLE: &str = "NETNS_TEST_FIXTURE_TABLE";
+/// `0`: no state dump when a test fails (on by default).
+pub(crate) const DUMP: &str = "NETNS_TEST_DUMP";
+/// `fail` or `all`: capture every interface's packets, keep the files of failing (or all) tests.
+pub(crate) const CAPTURE: &str = "NETNS_TEST_CAPTURE";
+/// `1`: keep a failing test's topology up until the user presses Enter.
+pub(crate) const PAUSE_ON_FAIL: &str = "NETNS_TEST_PAUSE_ON_FAIL";
 
 const PREFIX: &str = "NETNS_TEST_";
 
@@ -65,6 +71,21 @@ pub(crate) fn tracing() -> bool {
 /// Whether a fixture trial prints its expectation table when it passes.
 pub(crate) fn fixture_table() -> bool {
     get(FIXTURE_TABLE) == Some("1")
+}
+
+/// Whether a failing test dumps the network's state (unless `NETNS_TEST_DUMP=0`).
+pub(crate) fn dump() -> bool {
+    get(DUMP) != Some("0")
+}
+
+/// `NETNS_TEST_CAPTURE`'s value, if set.
+pub(crate) fn capture() -> Option<&'static str> {
+    get(CAPTURE)
+}
+
+/// Whether `NETNS_TEST_PAUSE_ON_FAIL=1` asks to hold a failing test's topology up.
+pub(crate) fn pause_on_fail() -> bool {
+    get(PAUSE_ON_FAIL) == Some("1")
 }
 
 /// Takes the snapshot, then removes every `NETNS_TEST_*` variable from this process's

@@ -29,6 +29,8 @@ mod expect;
 pub mod fixtures;
 mod ipv6;
 mod names;
+mod forensics;
+mod journal;
 mod net;
 mod nft;
 mod ns;

@@ -201,6 +201,24 @@ impl Net {
         &self.topology
     }
 
+    /// The state of every node and of the bridges, read now over netlink: links (state, MTU,
+    /// MAC, bridge, addresses, packet/byte/drop counters), routes, neighbours, non-default
+    /// sysctls, and the runtime changes made so far. A failing test prints this on its own.
+    ///
+    /// ```no_run
+    /// # fn f(net: &netns_test::Net) {
+    /// eprintln!("{}", net.dump());
+    /// # }
+    /// ```
+    pub fn dump(&self) -> String {
+        crate::forensics::dump(self)
+    }
+
+    /// The namespace of the bridges, if there are any.
+    pub(crate) fn bridges_ns(&self) -> Option<&NetNs> {
+        self.bridges.first().map(|b| b.place.netns())
+    }
+
     /// One ICMP echo from node `from` to `to`; the round-trip time, or an error after 1 s.
     ///
     /// Uses ICMP datagram sockets, so no `ping` binary is needed.
@@ -214,6 +232,10 @@ impl Node {
     /// The node's name in the topology.
     pub fn name(&self) -> &str {
         &self.topology.nodes[self.index].name
+    }
+
+    pub(crate) fn netns(&self) -> &NetNs {
+        self.place.netns()
     }
 
     /// The node's interfaces (without `lo`), in order of appearance.

@@ -44,6 +44,7 @@ pub(super) fn run(spec: &Spec, body: &dyn Fn(&Net) -> Outcome) -> ! {
             Ok(outcome) => outcome,
             Err(payload) => Err(super::panic_message(&*payload)),
         })
+        .inspect(|()| hooks::passed(&net))
         .map_err(|msg| match hooks::failure_context(&net) {
             Some(context) => format!("{msg}\n{context}"),
             None => msg,

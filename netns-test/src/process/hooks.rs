@@ -15,13 +15,19 @@ use crate::net::Net;
 /// Runs once the topology is built, before the body (e.g. per-node /etc/hosts). An `Err` fails
 /// the test with that message.
 pub(crate) fn setup(net: &Net) -> Result<(), String> {
-    let _ = net;
+    // Last: captures start and the journal's clock is set right before the body.
+    crate::forensics::body_starts(net);
     Ok(())
+}
+
+/// Called when the body returned normally.
+pub(crate) fn passed(net: &Net) {
+    let _ = net;
+    crate::forensics::body_passed();
 }
 
 /// Called when the body panicked or returned `Err`; the text is appended to the failure message
 /// (e.g. a dump of the namespaces' state).
 pub(crate) fn failure_context(net: &Net) -> Option<String> {
-    let _ = net;
-    None
+    crate::forensics::failure_context(net)
 }

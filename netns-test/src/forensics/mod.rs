@@ -1,0 +1,236 @@
+//! What a failing test shows besides its own message: the network's state, packet captures,
+//! a pause to look around, and the runtime changes it made.
+//!
+//! ```text
+//! netns-test: network state at the failure, +3.120 ms into the body (NETNS_TEST_DUMP=0: off)
+//! node a
+//!   lo    UP    mtu 65536  rx 0/0 tx 0/0 drop 0
+//!   eth0  DOWN  mtu 1500  02:4e:1c:8a:0b:11  10.0.0.1/24  rx 3/266 tx 5/426 drop 0
+//!   route 10.0.0.0/24 dev eth0
+//! node b
+//!   ...
+//! ```
+//!
+//! The test child calls [`body_starts`] just before the body and [`failure_context`] when the
+//! body failed (panic, `Err`, timeout), before the topology is torn down; [`body_passed`] when it
+//! passed. Everything is read over netlink inside each namespace at that moment.
+
+mod capture;
+mod pause;
+mod read;
+mod state;
+
+use crate::journal;
+use crate::net::Net;
+use capture::{Capture, FileSummary};
+use state::Section;
+use std::fmt::Write as _;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// Readers of further per-namespace sections of the dump, each run inside the namespace.
+/// The NAT/firewall rules and the link conditions (tc qdiscs) are to be added here, e.g.
+/// `nat::dump_rules`, returning `Section { title: "nat", lines }` (empty: nothing shown).
+const SECTIONS: &[fn() -> io::Result<Section>] = &[];
+
+/// Which failures keep their captures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CaptureMode {
+    Off,
+    /// `NETNS_TEST_CAPTURE=fail`: captures of failing tests are kept, the others deleted.
+    Fail,
+    /// `NETNS_TEST_CAPTURE=all`: every test's captures are kept.
+    All,
+}
+
+/// The settings of this module, from the environment.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    /// `NETNS_TEST_DUMP` (on unless `0`).
+    pub(crate) dump: bool,
+    pub(crate) capture: CaptureMode,
+    /// `NETNS_TEST_PAUSE_ON_FAIL=1`.
+    pub(crate) pause: bool,
+}
+
+impl Settings {
+    pub(crate) fn from_env() -> Settings {
+        let capture = match crate::env::capture() {
+            Some("fail") => CaptureMode::Fail,
+            Some("all") => CaptureMode::All,
+            _ => CaptureMode::Off,
+        };
+        Settings { dump: crate::env::dump(), capture, pause: crate::env::pause_on_fail() }
+    }
+}
+
+/// The capture of the running test, between `body_starts` and its end.
+static CAPTURE: Mutex<Option<(CaptureMode, Capture)>> = Mutex::new(None);
+
+/// Just before the body: time zero of the journal, and captures start if asked for. A capture
+/// that cannot start is reported, not fatal.
+pub(crate) fn body_starts(net: &Net) {
+    let settings = Settings::from_env();
+    if settings.capture != CaptureMode::Off {
+        let path = test_path();
+        let path = path.as_str();
+        let dir = capture_root().join(path);
+        let nodes: Vec<(String, &crate::ns::NetNs)> =
+            net.nodes().iter().map(|n| (n.name().to_string(), n.netns())).collect();
+        match Capture::start(&dir, &nodes) {
+            Ok(c) => *lock() = Some((settings.capture, c)),
+            Err(e) => eprintln!("netns-test: packet capture not started in {}: {e}", dir.display()),
+        }
+    }
+    journal::mark_body_start();
+}
+
+/// The body passed: captures are closed, and deleted unless `NETNS_TEST_CAPTURE=all`.
+pub(crate) fn body_passed() {
+    if let Some((mode, c)) = lock().take() {
+        let dir = c.dir().to_path_buf();
+        c.stop();
+        if mode == CaptureMode::Fail {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// The text appended to a failure: the state dump, the runtime changes, where the captures are.
+/// With `NETNS_TEST_PAUSE_ON_FAIL=1` it also holds the topology up until the user resumes.
+pub(crate) fn failure_context(net: &Net) -> Option<String> {
+    let settings = Settings::from_env();
+    let mut out = String::new();
+    if settings.dump {
+        out.push_str("netns-test: network state at the failure (NETNS_TEST_DUMP=0 turns this off), ");
+        out.push_str(&dump(net));
+    }
+    if let Some((_, c)) = lock().take() {
+        let dir = c.dir().to_path_buf();
+        out.push_str(&capture_summary(&dir, &c.stop()));
+    }
+    // Shown here: the parent hands on the message for `should_panic` but prints only the output.
+    eprint!("{out}");
+    if settings.pause {
+        let pid = host_pid();
+        let nodes: Vec<(String, i32)> = net.nodes().iter().map(|n| (n.name().to_string(), n.as_raw_fd())).collect();
+        pause::hold(&pause::enter_lines(&nodes, pid), pid);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// `+12.345 ms into the body`, then the state of every node and of the bridges, then the
+/// runtime changes.
+pub(crate) fn dump(net: &Net) -> String {
+    let mut out = format!("{} into the body\n", journal::stamp(journal::since_body_start()));
+    // On a thread of its own: the failing thread may be anywhere, in any namespace.
+    let blocks = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut blocks: Vec<String> =
+                net.nodes().iter().map(|n| block(&format!("node {}", n.name()), n.netns(), false)).collect();
+            if let Some(ns) = net.bridges_ns() {
+                blocks.push(block("bridges (the test's own namespace)", ns, true));
+            }
+            blocks
+        })
+        .join()
+    });
+    match blocks {
+        Ok(blocks) => blocks.iter().for_each(|b| out.push_str(b)),
+        Err(p) => {
+            let _ = writeln!(out, "  (no state dump: {})", crate::process::panic_message(&*p));
+        }
+    }
+    let entries = journal::entries();
+    if !entries.is_empty() {
+        out.push_str("runtime changes\n");
+        for (at, what) in entries {
+            let _ = writeln!(out, "  {} {what}", journal::stamp(at));
+        }
+    }
+    out
+}
+
+/// One namespace's block; `lo` left out of the bridges' namespace, where it plays no part.
+fn block(title: &str, ns: &crate::ns::NetNs, without_lo: bool) -> String {
+    let state = ns.run(|| {
+        let mut state = read::read_here()?;
+        for section in SECTIONS {
+            state.extra.push(section()?);
+        }
+        Ok::<_, io::Error>(state)
+    });
+    match state.and_then(|r| r) {
+        Ok(mut state) => {
+            if without_lo {
+                state.links.retain(|l| l.name != "lo");
+            }
+            state::render(title, &state)
+        }
+        Err(e) => format!("{title}\n  (cannot read its state: {e})\n"),
+    }
+}
+
+/// `netns-test: packet captures (...) in DIR` and one entry per file.
+fn capture_summary(dir: &std::path::Path, files: &[FileSummary]) -> String {
+    let mut out = format!(
+        "netns-test: packet captures (at most {} MiB per file) in {}/\n ",
+        capture::FILE_LIMIT >> 20,
+        dir.display()
+    );
+    for f in files {
+        let _ = write!(out, " {} {}", f.file, f.packets);
+        if f.over_limit > 0 {
+            let _ = write!(out, " (+{} over the size limit, not written)", f.over_limit);
+        }
+        if f.kernel_drops > 0 {
+            let _ = write!(out, " ({} dropped by the kernel: capture too slow)", f.kernel_drops);
+        }
+        if let Some(e) = &f.error {
+            let _ = write!(out, " (not captured: {e})");
+        }
+        out.push(',');
+    }
+    out.pop();
+    out.push('\n');
+    out
+}
+
+/// `target/netns-test`: the cargo target directory is the one holding the test binary and a
+/// `CACHEDIR.TAG`; `./target` if there is none.
+fn capture_root() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let target = exe
+        .ancestors()
+        .find(|d| d.join("CACHEDIR.TAG").is_file())
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok().map(|d| d.join("target")))
+        .unwrap_or_else(|| PathBuf::from("target"));
+    target.join("netns-test")
+}
+
+/// `<crate>::<test>`, the name `#[netns_test]` gives the test: the test binary's name without
+/// cargo's hash, and the test's name in it.
+fn test_path() -> String {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let stem = exe.file_name().and_then(|n| n.to_str()).unwrap_or("test");
+    let krate = match stem.rsplit_once('-') {
+        Some((krate, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => krate,
+        _ => stem,
+    };
+    format!("{krate}::{}", crate::env::child_test().unwrap_or("test"))
+}
+
+/// This process's id as the host sees it (the first `NSpid`), for nsenter lines.
+fn host_pid() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("NSpid:")?.split_whitespace().next()?.parse().ok()))
+        .unwrap_or_else(std::process::id)
+}
+
+fn lock() -> std::sync::MutexGuard<'static, Option<(CaptureMode, Capture)>> {
+    CAPTURE.lock().unwrap_or_else(|e| e.into_inner())
+}

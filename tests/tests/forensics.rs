@@ -1,0 +1,268 @@
+//! What a failing test shows: the state dump, packet captures, the pause. This binary re-runs
+//! its own ignored fixtures (`fixture::*`) as a test runner would and reads what they print and
+//! leave in `target/netns-test/`.
+
+use netns_test::{netns_test, Net};
+use pcap_file::pcap::PcapReader;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+mod fixture {
+    use netns_test::{netns_test, Net};
+    use std::time::Duration;
+
+    /// Sets an interface of the calling thread's namespace down, as `ip link set .. down` does.
+    pub fn set_down(ifname: &str) {
+        // SAFETY: ioctls on a socket we own, with a zeroed and NUL-terminated ifreq.
+        unsafe {
+            let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+            assert!(s >= 0);
+            let mut req: libc::ifreq = std::mem::zeroed();
+            for (d, c) in req.ifr_name.iter_mut().zip(ifname.bytes()) {
+                *d = c as libc::c_char;
+            }
+            assert_eq!(libc::ioctl(s, libc::SIOCGIFFLAGS, &mut req), 0);
+            req.ifr_ifru.ifru_flags &= !(libc::IFF_UP as libc::c_short);
+            assert_eq!(libc::ioctl(s, libc::SIOCSIFFLAGS, &mut req), 0);
+            libc::close(s);
+        }
+    }
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the forensics suite"]
+    fn link_down(net: &Net) {
+        net.ping("a", "10.0.0.2".parse().unwrap()).expect("b answers at first");
+        net.node("b").run(|| set_down("eth0"));
+        net.ping("a", "10.0.0.2".parse().unwrap()).expect("b answers after its link went down");
+    }
+
+    #[netns_test(topology = "
+        h1=10.1.0.2/24 -- r:eth0=10.1.0.1/24
+        r:eth1=10.2.0.1/24 -- h2=10.2.0.2/24
+        r [forward]
+        h1: default via 10.1.0.1
+    ")]
+    #[ignore = "fixture of the forensics suite"]
+    fn missing_route(net: &Net) {
+        // h2 has no route back to 10.1.0.0/24: the echo arrives, the reply cannot leave.
+        net.ping("h1", "10.2.0.2".parse().unwrap()).expect("h2 answers h1");
+    }
+
+    #[netns_test(topology = "bridge br0 { a=10.0.0.1/24, b=10.0.0.2/24 }")]
+    #[ignore = "fixture of the forensics suite"]
+    fn fails_on_a_bridge(net: &Net) {
+        net.ping("a", "10.0.0.2".parse().unwrap()).unwrap();
+        panic!("deliberate failure after one ping");
+    }
+
+    /// Three echo requests and their replies over a:eth0, then a failure.
+    fn three_pings_then_an_error(net: &Net) -> Result<(), String> {
+        for _ in 0..3 {
+            net.ping("a", "10.0.0.2".parse().unwrap()).map_err(|e| e.to_string())?;
+        }
+        Err("deliberate failure after three pings".into())
+    }
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the forensics suite"]
+    fn three_pings_then_fails(net: &Net) -> Result<(), String> {
+        three_pings_then_an_error(net)
+    }
+
+    /// The same, with a capture directory of its own for the tshark test.
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the forensics suite"]
+    fn three_pings_then_fails_for_tshark(net: &Net) -> Result<(), String> {
+        three_pings_then_an_error(net)
+    }
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+    #[ignore = "fixture of the forensics suite"]
+    fn three_pings_then_passes(net: &Net) {
+        for _ in 0..3 {
+            net.ping("a", "10.0.0.2".parse().unwrap()).unwrap();
+        }
+    }
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "1s")]
+    #[ignore = "fixture of the forensics suite"]
+    fn times_out(net: &Net) {
+        net.node("b").run(|| set_down("eth0"));
+        std::thread::sleep(Duration::from_secs(30));
+    }
+}
+
+/// Runs one fixture like `cargo test` would, in a session of its own (no controlling
+/// terminal), with `env` set; returns its output and everything it printed.
+fn run_fixture(name: &str, env: &[(&str, &str)]) -> (Output, String) {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([&format!("fixture::{name}"), "--exact", "--ignored"])
+        .env_remove("NETNS_TEST_CHILD")
+        .env_remove("NETNS_TEST_DUMP")
+        .env_remove("NETNS_TEST_CAPTURE")
+        .env_remove("NETNS_TEST_PAUSE_ON_FAIL")
+        .env("RUST_BACKTRACE", "0")
+        .envs(env.iter().copied());
+    // SAFETY: setsid is async-signal-safe.
+    unsafe { cmd.pre_exec(|| if libc::setsid() < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }) };
+    let out = cmd.output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out, text)
+}
+
+/// The lines of one node's block in a dump.
+fn block<'a>(text: &'a str, title: &str) -> Vec<&'a str> {
+    let mut lines = text.lines().skip_while(|l| *l != title);
+    assert!(lines.next().is_some(), "no block {title:?} in:\n{text}");
+    lines.take_while(|l| l.starts_with("  ")).collect()
+}
+
+/// `target/netns-test/<crate>::<test>` of a fixture of this binary.
+fn capture_dir(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let target = exe.ancestors().find(|d| d.join("CACHEDIR.TAG").is_file()).unwrap().to_path_buf();
+    target.join("netns-test").join(format!("forensics::fixture::{name}"))
+}
+
+/// ICMP echo requests and replies in a pcap file, read back with the pcap-file crate.
+fn icmp_echoes(path: &Path) -> (usize, usize) {
+    let mut reader = PcapReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    assert_eq!(reader.header().datalink, pcap_file::DataLink::ETHERNET);
+    let (mut requests, mut replies) = (0, 0);
+    while let Some(p) = reader.next_packet() {
+        let d = p.unwrap().data;
+        // Ethernet (14) + IPv4 (20, no options), protocol ICMP, then the ICMP type.
+        if d.len() > 34 && d[12..14] == [0x08, 0x00] && d[23] == 1 {
+            match d[34] {
+                8 => requests += 1,
+                0 => replies += 1,
+                _ => {}
+            }
+        }
+    }
+    (requests, replies)
+}
+
+#[test]
+fn the_dump_names_the_link_that_is_down_and_keeps_the_test_message() {
+    let (out, text) = run_fixture("link_down", &[]);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("b answers after its link went down"), "the test's message: {text}");
+    assert!(text.contains("netns-test: network state at the failure"), "{text}");
+    let b = block(&text, "node b");
+    let eth0 = b.iter().find(|l| l.trim_start().starts_with("eth0 ")).unwrap_or_else(|| panic!("{text}"));
+    assert!(eth0.contains(" DOWN ") && eth0.contains("mtu 1500") && eth0.contains("10.0.0.2/24"), "{eth0}");
+    let a = block(&text, "node a");
+    let a_eth0 = a.iter().find(|l| l.trim_start().starts_with("eth0 ")).unwrap();
+    assert!(a_eth0.contains(" NO-CARRIER "), "a's end lost its carrier: {a_eth0}");
+    // The first ping went through: counters and a resolved neighbour show it.
+    assert!(a.iter().any(|l| l.contains("neigh 10.0.0.2 eth0 ")), "{text}");
+    assert!(a_eth0.contains("rx ") && !a_eth0.contains("rx 0/"), "{a_eth0}");
+}
+
+#[test]
+fn the_dump_shows_the_routes_so_the_missing_one_is_plain() {
+    let (out, text) = run_fixture("missing_route", &[]);
+    assert!(!out.status.success(), "{text}");
+    assert!(block(&text, "node h1").contains(&"  route default via 10.1.0.1 dev eth0"), "{text}");
+    let h2 = block(&text, "node h2");
+    assert!(h2.contains(&"  route 10.2.0.0/24 dev eth0"), "{text}");
+    assert!(!h2.iter().any(|l| l.contains("route default") || l.contains("10.1.0.0")), "{text}");
+    let r = block(&text, "node r");
+    assert!(r.contains(&"  sysctl net.ipv4.ip_forward=1"), "{text}");
+}
+
+#[test]
+fn the_bridges_have_a_block_of_their_own() {
+    let (_, text) = run_fixture("fails_on_a_bridge", &[]);
+    let br = block(&text, "bridges (the test's own namespace)");
+    assert!(br.iter().any(|l| l.trim_start().starts_with("br0 ")), "{text}");
+    let ports: Vec<_> = br.iter().filter(|l| l.contains("master br0")).collect();
+    assert_eq!(ports.len(), 2, "{text}");
+    assert!(!br.iter().any(|l| l.trim_start().starts_with("lo ")), "{text}");
+}
+
+#[test]
+fn no_dump_with_netns_test_dump_0() {
+    let (out, text) = run_fixture("link_down", &[("NETNS_TEST_DUMP", "0")]);
+    assert!(!out.status.success() && text.contains("b answers after its link went down"), "{text}");
+    assert!(!text.contains("network state"), "{text}");
+}
+
+#[test]
+fn a_capture_of_a_failing_test_holds_its_packets() {
+    let dir = capture_dir("three_pings_then_fails");
+    let (out, text) = run_fixture("three_pings_then_fails", &[("NETNS_TEST_CAPTURE", "fail")]);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains(&format!("packet captures (at most 16 MiB per file) in {}/", dir.display())), "{text}");
+    // Each echo leaves a:eth0 and its reply comes back in: 3 and 3, seen from both ends.
+    assert_eq!(icmp_echoes(&dir.join("a-eth0.pcap")), (3, 3), "{text}");
+    assert_eq!(icmp_echoes(&dir.join("b-eth0.pcap")), (3, 3), "{text}");
+    assert_eq!(icmp_echoes(&dir.join("a-lo.pcap")), (0, 0));
+    assert!(text.contains("a-eth0.pcap "), "{text}");
+}
+
+#[test]
+fn captures_of_passing_tests_are_deleted_unless_all() {
+    let dir = capture_dir("three_pings_then_passes");
+    let (out, text) = run_fixture("three_pings_then_passes", &[("NETNS_TEST_CAPTURE", "fail")]);
+    assert!(out.status.success(), "{text}");
+    assert!(!dir.exists(), "{} is left", dir.display());
+    let (out, text) = run_fixture("three_pings_then_passes", &[("NETNS_TEST_CAPTURE", "all")]);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(icmp_echoes(&dir.join("a-eth0.pcap")), (3, 3), "{text}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn tshark_reads_a_capture_with_its_link_type_and_timestamps() {
+    if Command::new("tshark").arg("--version").output().is_err() {
+        eprintln!("SKIPPED tshark_reads_a_capture_with_its_link_type_and_timestamps: tshark is not installed");
+        return;
+    }
+    let dir = capture_dir("three_pings_then_fails_for_tshark");
+    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    run_fixture("three_pings_then_fails_for_tshark", &[("NETNS_TEST_CAPTURE", "fail")]);
+    let after = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let out = Command::new("tshark")
+        .args(["-r"])
+        .arg(dir.join("a-eth0.pcap"))
+        .args(["-Y", "icmp", "-T", "fields", "-e", "frame.time_epoch", "-e", "frame.encap_type", "-e", "icmp.type"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 6, "{text}");
+    for row in &rows {
+        let t: f64 = row[0].parse().unwrap();
+        assert!(before <= t && t <= after, "timestamp {t} outside the run [{before}, {after}]");
+        assert_eq!(row[1], "1", "encapsulation: Ethernet");
+    }
+    assert_eq!(rows.iter().filter(|r| r[2] == "8").count(), 3, "{text}");
+}
+
+#[test]
+fn pause_without_a_terminal_says_so_and_does_not_wait() {
+    let start = std::time::Instant::now();
+    let (out, text) = run_fixture("link_down", &[("NETNS_TEST_PAUSE_ON_FAIL", "1")]);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("there is no terminal to wait on; not pausing"), "{text}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+}
+
+/// The public form of the dump, on a healthy topology.
+#[netns_test(topology = "a=10.0.0.1/24|fd00::1/64 -- b=10.0.0.2/24|fd00::2/64 [mtu=1400]")]
+fn net_dump_shows_every_node(net: &Net) {
+    net.ping("a", "10.0.0.2".parse().unwrap()).unwrap();
+    let text = net.dump();
+    let a = block(&text, "node a");
+    let eth0 = a.iter().find(|l| l.trim_start().starts_with("eth0 ")).unwrap();
+    assert!(eth0.contains(" UP ") && eth0.contains("mtu 1400") && eth0.contains("10.0.0.1/24 fd00::1/64"), "{eth0}");
+    assert!(!eth0.contains("fe80"), "link-local addresses are left out: {eth0}");
+    assert!(a.iter().any(|l| l.starts_with("  lo ")), "{text}");
+    assert!(a.contains(&"  route 10.0.0.0/24 dev eth0") && a.contains(&"  route fd00::/64 dev eth0"), "{text}");
+    assert!(a.iter().any(|l| l.starts_with("  neigh 10.0.0.2 eth0 ") && l.ends_with("REACHABLE")), "{text}");
+    assert!(block(&text, "node b").iter().any(|l| l.contains("eth0") && l.contains("10.0.0.2/24")), "{text}");
+}
