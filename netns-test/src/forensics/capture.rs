@@ -60,8 +60,10 @@ pub(crate) struct FileSummary {
 impl Capture {
     /// Starts capturing in each `(node name, namespace)`; returns once every socket is bound.
     pub(crate) fn start(dir: &Path, nodes: &[(String, &NetNs)]) -> io::Result<Capture> {
-        let _ = std::fs::remove_dir_all(dir);
-        std::fs::create_dir_all(dir)?;
+        match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e), // another user's
+            _ => std::fs::create_dir_all(dir)?,
+        }
         let (stop_r, stop) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         let stop_r = Arc::new(stop_r);
         let mut threads = Vec::new();

@@ -27,7 +27,7 @@ use state::Section;
 use std::fmt::Write as _;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Readers of further per-namespace sections of the dump, each run inside the namespace.
@@ -76,12 +76,12 @@ pub(crate) fn body_starts(net: &Net) {
     if settings.capture != CaptureMode::Off {
         let path = test_path();
         let path = path.as_str();
-        let dir = capture_root().join(path);
         let nodes: Vec<(String, &crate::ns::NetNs)> =
             net.nodes().iter().map(|n| (n.name().to_string(), n.netns())).collect();
-        match Capture::start(&dir, &nodes) {
+        let [dir, fallback] = capture_dirs(path);
+        match Capture::start(&dir, &nodes).or_else(|_| Capture::start(&fallback, &nodes)) {
             Ok(c) => *lock() = Some((settings.capture, c)),
-            Err(e) => eprintln!("netns-test: packet capture not started in {}: {e}", dir.display()),
+            Err(e) => eprintln!("netns-test: packet capture not started in {}: {e}", fallback.display()),
         }
     }
     journal::mark_body_start();
@@ -91,9 +91,10 @@ pub(crate) fn body_starts(net: &Net) {
 pub(crate) fn body_passed() {
     if let Some((mode, c)) = lock().take() {
         let dir = c.dir().to_path_buf();
-        c.stop();
-        if mode == CaptureMode::Fail {
-            let _ = std::fs::remove_dir_all(dir);
+        let files = c.stop();
+        match mode {
+            CaptureMode::All => print!("{}", capture_summary(&dir, &files)),
+            _ => drop(std::fs::remove_dir_all(dir)),
         }
     }
 }
@@ -198,17 +199,16 @@ fn capture_summary(dir: &std::path::Path, files: &[FileSummary]) -> String {
     out
 }
 
-/// `target/netns-test`: the cargo target directory is the one holding the test binary and a
-/// `CACHEDIR.TAG`; `./target` if there is none.
-fn capture_root() -> PathBuf {
+/// Where the captures of the test `path` go: `target/netns-test/<path>`, where the cargo target
+/// directory is the one holding the test binary and a `CACHEDIR.TAG` (`./target` if there is
+/// none); else, if that is not writable (a suite run by another user than the one who built
+/// it), `<temporary directory>/netns-test-<uid>/<path>`.
+fn capture_dirs(path: &str) -> [PathBuf; 2] {
     let exe = std::env::current_exe().unwrap_or_default();
-    let target = exe
-        .ancestors()
-        .find(|d| d.join("CACHEDIR.TAG").is_file())
-        .map(PathBuf::from)
-        .or_else(|| std::env::current_dir().ok().map(|d| d.join("target")))
-        .unwrap_or_else(|| PathBuf::from("target"));
-    target.join("netns-test")
+    let target = exe.ancestors().find(|d| d.join("CACHEDIR.TAG").is_file()).unwrap_or(Path::new("target"));
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { libc::getuid() };
+    [target.join("netns-test").join(path), std::env::temp_dir().join(format!("netns-test-{uid}")).join(path)]
 }
 
 /// `<crate>::<test>`, the name `#[netns_test]` gives the test: the test binary's name without
