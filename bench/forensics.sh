@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Item 6 of BENCHMARKS.md: what failure forensics cost a PASSING test. Runs the per-test suite
+# (100 isolated tests, 2 nodes, a TCP round trip each; release) with the state dump off
+# (NETNS_TEST_DUMP=0), on (the default), and with packet capture (fail, all), interleaved
+# round by round so the machine's drift hits every configuration alike.
+# Usage: bench/forensics.sh [ROUNDS] (default 15). Called by bench/run.sh; runs alone too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+rounds=${1:-15}
+OUT=$PWD/bench/results
+mkdir -p "$OUT"
+T=$(cargo test -q --release -p netns-test-bench --features per-test --test per_test --no-run --message-format=json 2>/dev/null |
+    jq -r 'select(.executable != null and .target.name == "per_test") | .executable')
+configs=("NETNS_TEST_DUMP=0" "NETNS_TEST_DUMP=1" "NETNS_TEST_CAPTURE=fail" "NETNS_TEST_CAPTURE=all")
+declare -A times
+for c in "${configs[@]}"; do env "$c" "$T" isolated --test-threads=1 >/dev/null 2>&1; done # warm-up
+for ((r = 0; r < rounds; r++)); do
+    for c in "${configs[@]}"; do
+        sleep 0.3 # let the kernel finish freeing the previous round's namespaces
+        t0=$(date +%s%N)
+        env "$c" "$T" isolated --test-threads=1 >/dev/null 2>&1
+        t1=$(date +%s%N)
+        times[$c]+="$(( (t1 - t0) / 1000 )) " # µs for 100 tests
+    done
+done
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+base=$(echo "${times[NETNS_TEST_DUMP=0]}" | median)
+{
+    echo "| configuration | ms/test median | min–max | vs dump off |"
+    echo "|---|---:|---:|---:|"
+    for c in "${configs[@]}"; do
+        m=$(echo "${times[$c]}" | median)
+        lo=$(echo "${times[$c]}" | tr ' ' '\n' | grep . | sort -n | head -1)
+        hi=$(echo "${times[$c]}" | tr ' ' '\n' | grep . | sort -n | tail -1)
+        awk -v c="$c" -v m="$m" -v lo="$lo" -v hi="$hi" -v b="$base" 'BEGIN {
+            printf "| `%s` | %.2f | %.2f–%.2f | %+.1f %% |\n", c, m / 1e5, lo / 1e5, hi / 1e5, (m / b - 1) * 100 }'
+    done
+    echo "($rounds interleaved rounds of 100 tests each, --test-threads=1, release)"
+} | tee "$OUT/6-forensics.md"
+rm -rf "$CARGO_TARGET_DIR/netns-test/per_test::"*
