@@ -85,6 +85,17 @@ mod fixture {
         }
     }
 
+    #[netns_test(topology = "
+        h=10.1.0.2/24 -- r:eth0=10.1.0.1/24
+        r:eth1=10.2.0.1/24 -- x=10.2.0.2/24
+        r [nat=eth1]
+        h: default via 10.1.0.1
+    ")]
+    #[ignore = "fixture of the forensics suite"]
+    fn fails_behind_a_nat(_net: &Net) {
+        panic!("deliberate failure behind a NAT");
+    }
+
     #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "1s")]
     #[ignore = "fixture of the forensics suite"]
     fn times_out(net: &Net) {
@@ -96,6 +107,13 @@ mod fixture {
 /// Runs one fixture like `cargo test` would, in a session of its own (no controlling
 /// terminal), with `env` set; returns its output and everything it printed.
 fn run_fixture(name: &str, env: &[(&str, &str)]) -> (Output, String) {
+    let out = fixture_command(name, env, None).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out, text)
+}
+
+/// The command of `run_fixture`; with `tty`, that terminal is the session's controlling one.
+fn fixture_command(name: &str, env: &[(&str, &str)], tty: Option<i32>) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args([&format!("fixture::{name}"), "--exact", "--ignored"])
         .env_remove("NETNS_TEST_CHILD")
@@ -104,11 +122,16 @@ fn run_fixture(name: &str, env: &[(&str, &str)]) -> (Output, String) {
         .env_remove("NETNS_TEST_PAUSE_ON_FAIL")
         .env("RUST_BACKTRACE", "0")
         .envs(env.iter().copied());
-    // SAFETY: setsid is async-signal-safe.
-    unsafe { cmd.pre_exec(|| if libc::setsid() < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }) };
-    let out = cmd.output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out, text)
+    // SAFETY: setsid and ioctl are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setsid() < 0 || tty.is_some_and(|fd| libc::ioctl(fd, libc::TIOCSCTTY, 0) < 0) {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    };
+    cmd
 }
 
 /// The lines of one node's block in a dump.
@@ -247,11 +270,80 @@ fn tshark_reads_a_capture_with_its_link_type_and_timestamps() {
 }
 
 #[test]
+fn a_timeout_shows_the_state_at_the_timeout() {
+    let start = std::time::Instant::now();
+    let (out, text) = run_fixture("times_out", &[]);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("timed out after"), "{text}");
+    assert!(text.contains("the test timed out; its state at the timeout:"), "{text}");
+    let b = block(&text, "node b");
+    assert!(b.iter().any(|l| l.trim_start().starts_with("eth0") && l.contains(" DOWN ")), "{text}");
+    // 1 s of timeout, then the dump, well within the 3 s grace (the body sleeps 30 s).
+    assert!(start.elapsed() < std::time::Duration::from_secs(10), "{:?}", start.elapsed());
+}
+
+#[test]
+fn the_dump_shows_the_nat_rules_of_a_node() {
+    let (_, text) = run_fixture("fails_behind_a_nat", &[]);
+    let r = block(&text, "node r");
+    let at = r.iter().position(|l| *l == "  nft rules installed by netns-test:").unwrap_or_else(|| panic!("{text}"));
+    assert!(r[at + 1..].iter().any(|l| l.starts_with("    table ")), "{text}");
+    assert!(block(&text, "node h").iter().all(|l| !l.contains("nft rules")), "{text}");
+}
+
+#[test]
+fn pause_prints_an_nsenter_line_per_node_that_works_and_waits_for_enter() {
+    use std::io::{BufRead, BufReader, Write};
+    if Command::new("nsenter").arg("--version").output().is_err() {
+        eprintln!("SKIPPED pause_prints_an_nsenter_line_per_node_that_works_and_waits_for_enter: no nsenter");
+        return;
+    }
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty fills two descriptors, ours.
+    let r = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    let mut child = fixture_command("three_pings_then_fails", &[("NETNS_TEST_PAUSE_ON_FAIL", "1")], Some(slave))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // SAFETY: our copy of the terminal's far end; the runner has its own.
+    unsafe { libc::close(slave) };
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while !seen.contains("Press Enter") {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "ended before pausing:\n{seen}");
+        seen.push_str(&line);
+    }
+    assert!(seen.contains("`fixture::three_pings_then_fails` failed"), "{seen}");
+    assert!(seen.contains("node b"), "the state dump is shown while paused: {seen}");
+    let enter_b = seen.lines().find(|l| l.trim_start().starts_with("b ")).unwrap_or_else(|| panic!("{seen}"));
+    let argv: Vec<&str> = enter_b.split_whitespace().skip(1).collect();
+    assert_eq!(argv[0], "nsenter", "{enter_b}");
+    // The line really enters node b: its routing table has b's address, not a's.
+    let fib = Command::new(argv[0]).args(&argv[1..]).args(["cat", "/proc/net/fib_trie"]).output().unwrap();
+    let fib = String::from_utf8_lossy(&fib.stdout);
+    assert!(fib.contains("10.0.0.2") && !fib.contains("10.0.0.1\n"), "{enter_b}:\n{fib}");
+    // Still paused: the runner waits for Enter.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "it did not wait");
+    // SAFETY: the master side of our terminal, written once and closed.
+    let mut master = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(master) };
+    master.write_all(b"\n").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success() && rest.contains("resuming"), "{rest}");
+}
+
+#[test]
 fn pause_without_a_terminal_says_so_and_does_not_wait() {
     let start = std::time::Instant::now();
     let (out, text) = run_fixture("link_down", &[("NETNS_TEST_PAUSE_ON_FAIL", "1")]);
     assert!(!out.status.success(), "{text}");
-    assert!(text.contains("there is no terminal to wait on; not pausing"), "{text}");
+    assert!(text.contains("there is no terminal to wait on") && text.contains("not pausing"), "{text}");
     assert!(start.elapsed() < std::time::Duration::from_secs(20));
 }
 

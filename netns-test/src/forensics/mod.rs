@@ -26,13 +26,12 @@ use capture::{Capture, FileSummary};
 use state::Section;
 use std::fmt::Write as _;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Readers of further per-namespace sections of the dump, each run inside the namespace.
-/// The NAT/firewall rules and the link conditions (tc qdiscs) are to be added here, e.g.
-/// `nat::dump_rules`, returning `Section { title: "nat", lines }` (empty: nothing shown).
+/// Readers of further per-namespace sections of the dump, each run inside the namespace, e.g.
+/// the link conditions (tc qdiscs) once they exist: `Section { title, lines }`, shown when not
+/// empty. Sections known from the node itself (its NAT and firewall rules) are in `dump`.
 const SECTIONS: &[fn() -> io::Result<Section>] = &[];
 
 /// Which failures keep their captures.
@@ -65,6 +64,15 @@ impl Settings {
         Settings { dump: crate::env::dump(), capture, pause: crate::env::pause_on_fail() }
     }
 }
+
+/// Whether a failure would show anything (the dump, captures or a pause): only then does a test
+/// child watch for its timeout.
+pub(crate) fn wanted() -> bool {
+    let s = Settings::from_env();
+    s.dump || s.capture != CaptureMode::Off || s.pause
+}
+
+pub(crate) use pause::hold as hold_paused;
 
 /// The capture of the running test, between `body_starts` and its end.
 static CAPTURE: Mutex<Option<(CaptureMode, Capture)>> = Mutex::new(None);
@@ -115,9 +123,7 @@ pub(crate) fn failure_context(net: &Net) -> Option<String> {
     // Shown here: the parent hands on the message for `should_panic` but prints only the output.
     eprint!("{out}");
     if settings.pause {
-        let pid = host_pid();
-        let nodes: Vec<(String, i32)> = net.nodes().iter().map(|n| (n.name().to_string(), n.as_raw_fd())).collect();
-        pause::hold(&pause::enter_lines(&nodes, pid), pid);
+        pause::request(net, &out);
     }
     (!out.is_empty()).then_some(out)
 }
@@ -129,10 +135,19 @@ pub(crate) fn dump(net: &Net) -> String {
     // On a thread of its own: the failing thread may be anywhere, in any namespace.
     let blocks = std::thread::scope(|s| {
         s.spawn(|| {
-            let mut blocks: Vec<String> =
-                net.nodes().iter().map(|n| block(&format!("node {}", n.name()), n.netns(), false)).collect();
+            let mut blocks: Vec<String> = net
+                .nodes()
+                .iter()
+                .map(|n| {
+                    let rules = n.firewall_rules().map(|r| Section {
+                        title: "nft rules installed by netns-test".into(),
+                        lines: r.lines().map(str::to_string).collect(),
+                    });
+                    block(&format!("node {}", n.name()), n.netns(), false, rules)
+                })
+                .collect();
             if let Some(ns) = net.bridges_ns() {
-                blocks.push(block("bridges (the test's own namespace)", ns, true));
+                blocks.push(block("bridges (the test's own namespace)", ns, true, None));
             }
             blocks
         })
@@ -154,10 +169,12 @@ pub(crate) fn dump(net: &Net) -> String {
     out
 }
 
-/// One namespace's block; `lo` left out of the bridges' namespace, where it plays no part.
-fn block(title: &str, ns: &crate::ns::NetNs, without_lo: bool) -> String {
+/// One namespace's block, with `known` sections; `lo` left out of the bridges' namespace, where
+/// it plays no part.
+fn block(title: &str, ns: &crate::ns::NetNs, without_lo: bool, known: Option<Section>) -> String {
     let state = ns.run(|| {
         let mut state = read::read_here()?;
+        state.extra.extend(known);
         for section in SECTIONS {
             state.extra.push(section()?);
         }
@@ -221,14 +238,6 @@ fn test_path() -> String {
         _ => stem,
     };
     format!("{krate}::{}", crate::env::child_test().unwrap_or("test"))
-}
-
-/// This process's id as the host sees it (the first `NSpid`), for nsenter lines.
-fn host_pid() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("NSpid:")?.split_whitespace().next()?.parse().ok()))
-        .unwrap_or_else(std::process::id)
 }
 
 fn lock() -> std::sync::MutexGuard<'static, Option<(CaptureMode, Capture)>> {

@@ -145,9 +145,10 @@ pub(crate) fn render(title: &str, ns: &NsState) -> String {
     for (key, value) in &ns.sysctls {
         let _ = writeln!(out, "  sysctl {key}={value}");
     }
-    for s in &ns.extra {
+    for s in ns.extra.iter().filter(|s| !s.lines.is_empty()) {
+        let _ = writeln!(out, "  {}:", s.title);
         for l in &s.lines {
-            let _ = writeln!(out, "  {} {l}", s.title);
+            let _ = writeln!(out, "    {l}");
         }
     }
     out
@@ -262,13 +263,16 @@ mod tests {
                 Neighbour { addr: "10.0.0.9".parse().unwrap(), dev: "eth0".into(), mac: None, state: "FAILED".into() },
             ],
             sysctls: vec![("net.ipv4.ip_forward".into(), "1".into())],
-            extra: vec![Section { title: "nat".into(), lines: vec!["masquerade oif eth1".into()] }],
+            extra: vec![
+                Section { title: "nft rules".into(), lines: vec!["table ip nat {".into(), "}".into()] },
+                Section { title: "empty".into(), lines: vec![] },
+            ],
         };
         assert_eq!(
             render("node r", &ns),
             "node r\n  route default via 10.0.0.1 dev eth0\n  route unreachable 10.9.0.0/16 table 100\n  \
              neigh 10.0.0.1 eth0 02:00:00:00:00:02 REACHABLE\n  neigh 10.0.0.9 eth0 FAILED\n  \
-             sysctl net.ipv4.ip_forward=1\n  nat masquerade oif eth1\n"
+             sysctl net.ipv4.ip_forward=1\n  nft rules:\n    table ip nat {\n    }\n"
         );
     }
 

@@ -6,8 +6,8 @@
 //! child::run(&spec, body); // never returns
 //! ```
 
-use super::hooks;
 use super::report::Report;
+use super::{grace, hooks};
 use super::{Outcome, Spec, FAILED_EXIT};
 use crate::net::Net;
 use netns_test_topology::Topology;
@@ -40,9 +40,15 @@ pub(super) fn run(spec: &Spec, body: &dyn Fn(&Net) -> Outcome) -> ! {
 
     let outcome = build(spec).and_then(|(net, node)| {
         hooks::setup(&net)?;
-        node.run(|| match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&net))) {
-            Ok(outcome) => outcome,
-            Err(payload) => Err(super::panic_message(&*payload)),
+        std::thread::scope(|s| {
+            // Only when a failure would show something: the pass path pays nothing otherwise.
+            let watch = crate::forensics::wanted().then(|| grace::watch(s, &net));
+            let outcome = node.run(|| match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&net))) {
+                Ok(outcome) => outcome,
+                Err(payload) => Err(super::panic_message(&*payload)),
+            });
+            watch.map(grace::Watch::stop);
+            outcome
         })
         .inspect(|()| hooks::passed(&net))
         .map_err(|msg| match hooks::failure_context(&net) {
@@ -71,6 +77,16 @@ fn build(spec: &Spec) -> Result<(Net, crate::net::Node), String> {
     })?;
     let node = net.node(spec.node).clone();
     Ok((net, node))
+}
+
+/// Sends [`Report::Paused`] with `text` to the parent; false if this is not the test process.
+pub(crate) fn report_paused(text: String) -> bool {
+    // SAFETY: getpid cannot fail.
+    let Some(fd) = crate::env::report_fd().filter(|_| unsafe { libc::getpid() } == TEST_PID) else { return false };
+    // SAFETY: the report pipe is open for the whole life of the test process; we write to it
+    // without taking it over (ManuallyDrop: the Reporter owns it).
+    let mut pipe = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(fd) });
+    pipe.write_all(&Report::Paused(text).encode()).is_ok()
 }
 
 /// The report pipe; only the process the framework started (TEST, pid 2) writes to it, so a

@@ -20,6 +20,7 @@
 
 mod child;
 pub(crate) mod diagnose;
+mod grace;
 mod hooks;
 mod parent;
 mod replay;
@@ -93,6 +94,8 @@ pub fn run(spec: &Spec, body: Body) {
         None => settle(spec, parent::run(spec)),
     }
 }
+
+pub(crate) use child::report_paused;
 
 /// The parent's half alone: start, supervise and judge the child for `spec`, for a harness that
 /// reports verdicts its own way (the fixture harness, on libtest-mimic).

@@ -8,6 +8,7 @@
 //! body did, and INIT's status pipe says how TEST ended; a verdict counts only when both agree.
 //! Output, report and status are read while the child runs, so messages of any size arrive.
 
+use super::grace;
 use super::replay::Replay;
 use super::report::Report;
 use super::spawn::{self, Started};
@@ -55,7 +56,7 @@ pub(super) fn run(spec: &Spec) -> Verdict {
         Err(msg) => return Verdict::Framework(format!("{msg}\n(while starting `{name}`)")),
     };
     let spawned = start.elapsed();
-    let seen = supervise(started, spec.timeout, start);
+    let seen = supervise(name, started, spec.timeout, start);
     if crate::env::tracing() {
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         // Past libtest's capture, so it shows for passing tests too.
@@ -70,26 +71,40 @@ pub(super) fn run(spec: &Spec) -> Verdict {
 }
 
 /// Reads output, report and status until the sandbox is gone or the timeout passes.
-fn supervise(started: Started, timeout: Duration, start: Instant) -> Seen {
+/// At the deadline TEST is signalled and granted [`grace::PERIOD`] to show its state (its
+/// `Paused` reports stop the clock while the user looks); then everything is killed.
+fn supervise(name: &str, started: Started, timeout: Duration, start: Instant) -> Seen {
     let Started { mut child, output, report, status } = started;
-    let deadline = start + timeout;
+    let mut deadline = start + timeout;
+    let mut graced = false;
+    let mut pauses_seen = 0;
     let pidfd = pidfd_open(child.id() as i32).expect("netns-test: pidfd_open failed (Linux 5.3+ is needed)");
     let mut streams = [Stream::new(output), Stream::new(report), Stream::new(status)];
     let mut replay = Replay::default();
-    let mut timed_out = false;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() && !graced {
+            graced = true;
+            grace::signal(child.id() as i32);
+            deadline = Instant::now() + grace::PERIOD;
+            continue;
+        }
         if left.is_zero() {
-            // TODO(seam): grant TEST a short grace here to report (and run `hooks::failure_context`)
-            // before the kill, e.g. a signal it handles by reporting from its own thread.
             kill_sandbox(&child);
-            timed_out = true;
             break;
         }
-        if poll(&pidfd, &mut streams, &mut replay, left) {
+        let ended = poll(&pidfd, &mut streams, &mut replay, left);
+        for text in Report::decode_all(&streams[1].bytes).into_iter().filter_map(Report::into_paused).skip(pauses_seen)
+        {
+            pauses_seen += 1;
+            deadline += crate::forensics::hold_paused(name, child.id(), &text);
+        }
+        if ended {
             break;
         }
     }
+    // Past the deadline, even if TEST ended within its grace.
+    let timed_out = graced;
     // I has ended: INIT and everything in the namespace ended before it (or are being killed,
     // after a timeout). Take what is left in the pipes; bounded, in case of the latter.
     let drain_until = Instant::now() + Duration::from_secs(1);
@@ -192,7 +207,7 @@ pub(super) fn judge(spec: &Spec, seen: &Seen) -> Verdict {
         Supervision::Exited(status) => status,
     };
     let (started, verdict) = match seen.reports.as_slice() {
-        [Report::Started, rest @ ..] => (true, rest.first()),
+        [Report::Started, rest @ ..] => (true, rest.iter().find(|r| !matches!(r, Report::Paused(_)))),
         _ => (false, None),
     };
     match verdict {

@@ -18,24 +18,31 @@ pub(crate) enum Report {
     Ok,
     /// The body panicked or returned `Err` (or the build failed): the message.
     Failed(String),
+    /// The test failed and waits for the user (`NETNS_TEST_PAUSE_ON_FAIL=1`): what the parent
+    /// needs to show (see `forensics::pause`). Not a verdict.
+    Paused(String),
 }
 
 const STARTED: u8 = b'S';
 const OK: u8 = b'O';
 const FAILED: u8 = b'F';
+const PAUSED: u8 = b'P';
 
 impl Report {
     pub(crate) fn encode(&self) -> Vec<u8> {
         match self {
             Report::Started => vec![STARTED],
             Report::Ok => vec![OK],
-            Report::Failed(msg) => {
-                let mut v = Vec::with_capacity(9 + msg.len());
-                v.push(FAILED);
-                v.extend_from_slice(&(msg.len() as u64).to_le_bytes());
-                v.extend_from_slice(msg.as_bytes());
-                v
-            }
+            Report::Failed(msg) => with_text(FAILED, msg),
+            Report::Paused(text) => with_text(PAUSED, text),
+        }
+    }
+
+    /// The text of a `Paused` report.
+    pub(crate) fn into_paused(self) -> Option<String> {
+        match self {
+            Report::Paused(text) => Some(text),
+            _ => None,
         }
     }
 
@@ -46,10 +53,11 @@ impl Report {
             let (report, rest) = match tag {
                 STARTED => (Report::Started, rest),
                 OK => (Report::Ok, rest),
-                FAILED if rest.len() >= 8 => {
+                FAILED | PAUSED if rest.len() >= 8 => {
                     let len = u64::from_le_bytes(rest[..8].try_into().unwrap());
                     let Some(msg) = rest[8..].get(..len.min(usize::MAX as u64) as usize) else { break };
-                    (Report::Failed(String::from_utf8_lossy(msg).into_owned()), &rest[8 + msg.len()..])
+                    let text = String::from_utf8_lossy(msg).into_owned();
+                    (if tag == FAILED { Report::Failed(text) } else { Report::Paused(text) }, &rest[8 + msg.len()..])
                 }
                 _ => break,
             };
@@ -60,13 +68,27 @@ impl Report {
     }
 }
 
+/// A tag, the text's length (u64, little endian), the text.
+fn with_text(tag: u8, text: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(9 + text.len());
+    v.push(tag);
+    v.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    v.extend_from_slice(text.as_bytes());
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::Report;
 
     #[test]
     fn frames_round_trip_in_order() {
-        let sent = [Report::Started, Report::Failed("a\nb ✓".repeat(100_000)), Report::Ok];
+        let sent = [
+            Report::Started,
+            Report::Paused("a\t3\n\nstate".into()),
+            Report::Failed("a\nb ✓".repeat(100_000)),
+            Report::Ok,
+        ];
         let wire: Vec<u8> = sent.iter().flat_map(Report::encode).collect();
         assert_eq!(Report::decode_all(&wire), sent);
     }
