@@ -223,8 +223,9 @@ fn capture_summary(dir: &std::path::Path, files: &[FileSummary]) -> String {
 fn capture_dirs(path: &str) -> [PathBuf; 2] {
     let exe = std::env::current_exe().unwrap_or_default();
     let target = exe.ancestors().find(|d| d.join("CACHEDIR.TAG").is_file()).unwrap_or(Path::new("target"));
-    // SAFETY: getuid cannot fail.
-    let uid = unsafe { libc::getuid() };
+    // The user outside the test's user namespace (inside, everyone is 0): `0 <uid> 1`.
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    let uid = map.split_whitespace().nth(1).unwrap_or("0").to_string();
     [target.join("netns-test").join(path), std::env::temp_dir().join(format!("netns-test-{uid}")).join(path)]
 }
 
