@@ -4,13 +4,15 @@
 # (NETNS_TEST_DUMP=0), on (the default), and with packet capture (fail, all), interleaved
 # round by round so the machine's drift hits every configuration alike.
 # Usage: bench/forensics.sh [ROUNDS] (default 15). Called by bench/run.sh; runs alone too.
+# PROFILE=debug measures the debug build (what `cargo test` users get) instead of release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 rounds=${1:-15}
 OUT=$PWD/bench/results
 mkdir -p "$OUT"
-T=$(cargo test -q --release -p netns-test-bench --features per-test --test per_test --no-run --message-format=json 2>/dev/null |
+profile=(--release); [ "${PROFILE:-release}" = debug ] && profile=()
+T=$(cargo test -q "${profile[@]}" -p netns-test-bench --features per-test --test per_test --no-run --message-format=json 2>/dev/null |
     jq -r 'select(.executable != null and .target.name == "per_test") | .executable')
 configs=("NETNS_TEST_DUMP=0" "NETNS_TEST_DUMP=1" "NETNS_TEST_CAPTURE=fail" "NETNS_TEST_CAPTURE=all")
 declare -A times
@@ -36,6 +38,6 @@ base=$(echo "${times[NETNS_TEST_DUMP=0]}" | median)
         awk -v c="$c" -v m="$m" -v lo="$lo" -v hi="$hi" -v b="$base" 'BEGIN {
             printf "| `%s` | %.2f | %.2f–%.2f | %+.1f %% |\n", c, m / 1e5, lo / 1e5, hi / 1e5, (m / b - 1) * 100 }'
     done
-    echo "($rounds interleaved rounds of 100 tests each, --test-threads=1, release)"
+    echo "($rounds interleaved rounds of 100 tests each, --test-threads=1, ${PROFILE:-release})"
 } | tee "$OUT/6-forensics.md"
 rm -rf "$CARGO_TARGET_DIR/netns-test/per_test::"*
