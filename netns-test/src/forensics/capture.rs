@@ -210,7 +210,7 @@ impl Iface {
     }
 
     /// Writes every packet queued on the socket.
-    fn drain(&mut self, buf: &mut [u8], cmsg: &mut Vec<u8>) {
+    fn drain(&mut self, buf: &mut [u8], cmsg: &mut [u8]) {
         loop {
             let mut iov = [IoSliceMut::new(buf)];
             let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_TRUNC;

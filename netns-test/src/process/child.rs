@@ -47,7 +47,9 @@ pub(super) fn run(spec: &Spec, body: &dyn Fn(&Net) -> Outcome) -> ! {
                 Ok(outcome) => outcome,
                 Err(payload) => Err(super::panic_message(&*payload)),
             });
-            watch.map(grace::Watch::stop);
+            if let Some(w) = watch {
+                w.stop();
+            }
             outcome
         })
         .inspect(|()| hooks::passed(&net))
