@@ -313,7 +313,9 @@ fn pause_prints_an_nsenter_line_per_node_that_works_and_waits_for_enter() {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
+        .map(Reap)
         .unwrap();
+    let child = &mut child.0;
     // SAFETY: our copy of the terminal's far end; the runner has its own.
     unsafe { libc::close(slave) };
     let mut err = BufReader::new(child.stderr.take().unwrap());
@@ -343,6 +345,19 @@ fn pause_prints_an_nsenter_line_per_node_that_works_and_waits_for_enter() {
     std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
     let status = child.wait().unwrap();
     assert!(!status.success() && rest.contains("resuming"), "{rest}");
+}
+
+/// A paused runner is killed if the test fails before it let the runner end.
+struct Reap(std::process::Child);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            // SAFETY: kills the runner's own process group (it is a session leader).
+            unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
+            let _ = self.0.wait();
+        }
+    }
 }
 
 #[test]
