@@ -88,3 +88,151 @@ pub fn forbid_user_namespaces(cmd: &mut std::process::Command) {
         })
     };
 }
+
+/// `count` ICMP echo requests from the calling thread's namespace to `to`, one every
+/// `spacing`, answered or not within a second of the last: each one's round-trip time.
+pub fn ping_series(to: std::net::IpAddr, count: u16, spacing: Duration) -> Vec<Option<Duration>> {
+    use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+    use std::time::Instant;
+    let (domain, proto, request, reply) = match to {
+        std::net::IpAddr::V4(_) => (Domain::IPV4, Protocol::ICMPV4, 8u8, 0u8),
+        std::net::IpAddr::V6(_) => (Domain::IPV6, Protocol::ICMPV6, 128, 129),
+    };
+    let sock = Socket::new(domain, Type::DGRAM, Some(proto)).expect("ICMP datagram socket");
+    let receiver = sock.try_clone().unwrap();
+    let start = Instant::now();
+    let last = start + spacing * u32::from(count);
+    let rx = std::thread::spawn(move || {
+        let mut got = vec![None; count as usize];
+        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 64];
+        while let Some(left) = (last + Duration::from_secs(1)).checked_duration_since(Instant::now()) {
+            receiver.set_read_timeout(Some(left.max(Duration::from_millis(1)))).unwrap();
+            let Ok(n) = receiver.recv(&mut buf) else { continue };
+            let at = start.elapsed();
+            // SAFETY: recv initialised the first n bytes.
+            let b = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) };
+            if n >= 16 && b[0] == reply {
+                let seq = u16::from_be_bytes([b[6], b[7]]) as usize;
+                let sent = Duration::from_nanos(u64::from_be_bytes(b[8..16].try_into().unwrap()));
+                if seq < got.len() && got[seq].is_none() {
+                    got[seq] = Some(at - sent);
+                }
+            }
+        }
+        got
+    });
+    for seq in 0..count {
+        let due = start + spacing * u32::from(seq);
+        if let Some(d) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(d);
+        }
+        let mut pkt = [0u8; 16];
+        pkt[0] = request;
+        pkt[6..8].copy_from_slice(&seq.to_be_bytes());
+        pkt[8..16].copy_from_slice(&(start.elapsed().as_nanos() as u64).to_be_bytes());
+        sock.send_to(&pkt, &SockAddr::from(SocketAddr::new(to, 0))).expect("send echo request");
+    }
+    rx.join().unwrap()
+}
+
+/// The median of some durations, in milliseconds.
+pub fn median_ms(d: &[Duration]) -> f64 {
+    let mut ms: Vec<f64> = d.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    ms.sort_by(f64::total_cmp);
+    let n = ms.len();
+    if n % 2 == 1 {
+        ms[n / 2]
+    } else {
+        (ms[n / 2 - 1] + ms[n / 2]) / 2.0
+    }
+}
+
+/// `count` numbered UDP datagrams from `client` to `server` listening on `addr`, one every
+/// `spacing`; the numbers received, in arrival order (duplicates included), within 1 s of the
+/// last send.
+pub fn udp_series(net: &Net, client: &str, server: &str, addr: SocketAddr, count: u32, spacing: Duration) -> Vec<u32> {
+    use std::time::Instant;
+    let srv = net.node(server).run(|| UdpSocket::bind(addr).expect("bind in server node"));
+    let any: SocketAddr = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().unwrap();
+    let cli = net.node(client).run(|| UdpSocket::bind(any).expect("bind in client node"));
+    let start = Instant::now();
+    let last = start + spacing * count;
+    let rx = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        while let Some(left) = (last + Duration::from_secs(1)).checked_duration_since(Instant::now()) {
+            srv.set_read_timeout(Some(left.max(Duration::from_millis(1)))).unwrap();
+            if let Ok(n) = srv.recv(&mut buf) {
+                if n >= 4 {
+                    got.push(u32::from_be_bytes(buf[..4].try_into().unwrap()));
+                }
+            }
+        }
+        got
+    });
+    for seq in 0..count {
+        if let Some(d) = (start + spacing * seq).checked_duration_since(Instant::now()) {
+            std::thread::sleep(d);
+        }
+        let mut pkt = [0u8; 32];
+        pkt[..4].copy_from_slice(&seq.to_be_bytes());
+        cli.send_to(&pkt, addr).expect("send");
+    }
+    rx.join().unwrap()
+}
+
+/// Bits per second of a TCP transfer from `client` to `server` listening on `addr`, measured
+/// at the receiver over `secs` seconds after the first byte.
+pub fn tcp_rate(net: &Net, client: &str, server: &str, addr: SocketAddr, secs: f64) -> f64 {
+    use std::time::Instant;
+    let listener = net.node(server).run(|| TcpListener::bind(addr).expect("bind in server node"));
+    let window = Duration::from_secs_f64(secs);
+    let rx = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("accept");
+        let mut buf = vec![0u8; 1 << 16];
+        let n = s.read(&mut buf).expect("first read");
+        let start = Instant::now();
+        let mut total = 0u64;
+        let _ = n;
+        while start.elapsed() < window {
+            s.set_read_timeout(Some(window.saturating_sub(start.elapsed()).max(Duration::from_millis(1)))).unwrap();
+            match s.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => total += n as u64,
+                Err(_) => {}
+            }
+        }
+        total as f64 * 8.0 / start.elapsed().as_secs_f64()
+    });
+    let mut c = net.node(client).run(|| TcpStream::connect_timeout(&addr, Duration::from_secs(3)).expect("connect"));
+    let chunk = vec![0x5au8; 1 << 16];
+    c.set_write_timeout(Some(Duration::from_millis(200))).unwrap();
+    let deadline = Instant::now() + window + Duration::from_secs(2);
+    while !rx.is_finished() && Instant::now() < deadline {
+        let _ = c.write(&chunk);
+    }
+    rx.join().unwrap()
+}
+
+/// The two-sided `confidence` interval of a binomial count of `n` trials with probability
+/// `p`: the counts outside it have at most `1 - confidence` probability together.
+pub fn binomial_interval(n: u64, p: f64, confidence: f64) -> (u64, u64) {
+    let tail = (1.0 - confidence) / 2.0;
+    // ln of the pmf, summed in order, is exact enough for n in the thousands.
+    let ln_pmf = |k: u64| {
+        let lg = |x: u64| (1..=x).map(|i| (i as f64).ln()).sum::<f64>();
+        lg(n) - lg(k) - lg(n - k) + k as f64 * p.ln() + (n - k) as f64 * (1.0 - p).ln()
+    };
+    let pmf: Vec<f64> = (0..=n).map(|k| ln_pmf(k).exp()).collect();
+    let (mut lo, mut acc) = (0, 0.0);
+    while acc + pmf[lo as usize] <= tail {
+        acc += pmf[lo as usize];
+        lo += 1;
+    }
+    let (mut hi, mut acc) = (n, 0.0);
+    while acc + pmf[hi as usize] <= tail {
+        acc += pmf[hi as usize];
+        hi -= 1;
+    }
+    (lo, hi)
+}

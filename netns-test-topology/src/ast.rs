@@ -70,6 +70,8 @@ pub(crate) struct BridgeStmt {
     pub name: Name,
     pub addrs: Vec<Addr>,
     pub members: Vec<Endpoint>,
+    /// `h1 [delay=20ms]` inside the braces: options of that member's link only.
+    pub member_opts: Vec<Option<LinkOpts>>,
     pub opts: LinkOpts,
 }
 
@@ -94,10 +96,12 @@ pub(crate) struct RouteStmt {
     pub valid: bool,
 }
 
-/// The options of a link or a bridge's links (`[mtu=1400]`); bad ones were reported and left out.
+/// The options of a link or a bridge's links (`[mtu=1400, delay=20ms]`); bad ones were reported
+/// and left out.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct LinkOpts {
     pub mtu: Option<u32>,
+    pub conditions: crate::Conditions,
 }
 
 /// The options of a node (`[forward]`); bad ones were reported and left out.

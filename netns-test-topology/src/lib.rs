@@ -17,6 +17,7 @@
 #![doc = include_str!("../GRAMMAR.md")]
 
 mod ast;
+mod conditions;
 mod duration;
 mod error;
 mod expect;
@@ -27,6 +28,7 @@ mod suggest;
 mod text;
 mod validate;
 
+pub use conditions::{parse_link_options, Conditions, LinkOptions, Percent, Rate, CONDITION_OPTIONS};
 pub use duration::{parse_duration, DurationError};
 pub use error::{Error, Errors};
 pub use expect::{Expect, Probe, Target};

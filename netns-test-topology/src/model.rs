@@ -136,6 +136,8 @@ pub struct Link {
     pub b: IfaceRef,
     /// Link MTU if one was set with `[mtu=N]`.
     pub mtu: Option<u32>,
+    /// `[delay=20ms, loss=1%, ...]`: how the link misbehaves, in each direction.
+    pub conditions: crate::Conditions,
 }
 
 /// A bridge in the test's own namespace, with one veth per member node.
@@ -161,6 +163,9 @@ pub struct Bridge {
     pub ports: Vec<String>,
     /// Link MTU if one was set with `[mtu=N]`.
     pub mtu: Option<u32>,
+    /// `conditions[i]`: those of member `i`'s link, from `{ h1 [delay=20ms] }` or else from the
+    /// bridge's own `[...]`.
+    pub conditions: Vec<crate::Conditions>,
 }
 
 /// A static route in a node: `h1: default via 10.1.0.1` or `h1: 10.2.0.0/24 via 10.1.0.1`.

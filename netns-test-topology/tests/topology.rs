@@ -242,7 +242,12 @@ fn unknown_options() {
     let e = err1("a -- r; r [frowrad]", "unknown option `frowrad`", "frowrad");
     assert_eq!(e.help.as_deref(), Some("did you mean `forward`?"));
     let e = err1("a -- b [xyz=1]", "unknown option `xyz`", "xyz");
-    assert_eq!(e.help.as_deref(), Some("link options: `mtu=N`"));
+    assert_eq!(
+        e.help.as_deref(),
+        Some(
+            "link options: `mtu=N`, `rate=10mbit`, `delay=20ms`, `jitter=5ms`, `loss=1%`, `duplicate=1%`, `reorder=5%`"
+        )
+    );
     err1("a -- b [forward]", "unknown option `forward`", "forward");
     err1("a -- b; a [mtu=1400]", "unknown option `mtu`", "mtu");
 }

@@ -29,6 +29,8 @@ pub(crate) const DUMP: &str = "NETNS_TEST_DUMP";
 pub(crate) const CAPTURE: &str = "NETNS_TEST_CAPTURE";
 /// `1`: keep a failing test's topology up until the user presses Enter.
 pub(crate) const PAUSE_ON_FAIL: &str = "NETNS_TEST_PAUSE_ON_FAIL";
+/// `off`: link conditions take the userspace path even where the kernel has netem (to test it).
+pub(crate) const NETEM: &str = "NETNS_TEST_NETEM";
 
 const PREFIX: &str = "NETNS_TEST_";
 
@@ -86,6 +88,11 @@ pub(crate) fn capture() -> Option<&'static str> {
 /// Whether `NETNS_TEST_PAUSE_ON_FAIL=1` asks to hold a failing test's topology up.
 pub(crate) fn pause_on_fail() -> bool {
     get(PAUSE_ON_FAIL) == Some("1")
+}
+
+/// Whether `NETNS_TEST_NETEM=off` asks for the userspace path for link conditions.
+pub(crate) fn netem_off() -> bool {
+    get(NETEM) == Some("off")
 }
 
 /// Takes the snapshot, then removes every `NETNS_TEST_*` variable from this process's

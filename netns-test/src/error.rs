@@ -48,6 +48,15 @@ pub enum Error {
     #[error("node `{node}`: {what}: {source}{hint}")]
     Nftables { node: String, what: String, source: io::Error, hint: String },
 
+    /// A change asked for while the test runs cannot be made; the message says why.
+    #[error("{0}")]
+    Runtime(String),
+
+    /// Link options given at run time (`Link::set`) are not valid; the messages are those a
+    /// topology gets at compile time.
+    #[error("invalid link options `{text}`:\n{rendered}")]
+    InvalidOptions { text: String, rendered: String },
+
     /// Links or IPv6 addresses did not become ready in time.
     #[error("the topology was not ready after {0:?}: {1}")]
     NotReady(std::time::Duration, String),

@@ -23,6 +23,8 @@
 //! killed. The topology language is described in the README; mistakes in it are compile errors.
 
 mod builder;
+mod changes;
+mod conditions;
 mod env;
 mod error;
 mod expect;
@@ -30,6 +32,8 @@ pub mod fixtures;
 mod forensics;
 mod ipv6;
 mod journal;
+mod link;
+mod live;
 mod names;
 mod net;
 mod nft;
@@ -46,8 +50,10 @@ pub mod __private {
 }
 mod private;
 
+pub use conditions::{kernel_has_netem, ConditionPath};
 pub use error::{Error, Result};
 pub use expect::{Expectations, Probed};
+pub use link::Link;
 pub use net::{Bridge, Interface, Net, Node};
 pub use netns_test_macros::netns_test;
 pub use netns_test_topology as topology;

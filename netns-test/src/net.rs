@@ -3,6 +3,7 @@
 
 use crate::builder;
 use crate::error::{Error, Result};
+use crate::live::Live;
 use crate::ns::NetNs;
 use crate::view::{Base, Place};
 use ipnet::IpNet;
@@ -87,6 +88,7 @@ pub struct Net {
     topology: Arc<Topology>,
     nodes: Vec<Node>,
     bridges: Vec<Bridge>,
+    live: Arc<Live>,
 }
 
 /// One host of the topology: a network namespace, and ways to run code and programs in it.
@@ -99,6 +101,7 @@ pub struct Node {
     topology: Arc<Topology>,
     index: usize,
     place: Arc<Place>,
+    live: Arc<Live>,
 }
 
 /// A bridge of the topology, and the namespace that holds every bridge and its ports: code and
@@ -136,21 +139,29 @@ impl Net {
         let base = Base::capture(&crate::names::Files::for_topology(&topology))
             .map_err(Error::io("preparing the nodes' views"))?;
         let built = builder::build(&topology, node0)?;
+        let node_ns: Vec<Arc<NetNs>> = built.nodes.into_iter().map(Arc::new).collect();
+        let root = Arc::new(root);
+        let live = Arc::new(Live::new(&topology, root.clone(), node_ns.clone()));
         let topology = Arc::new(topology);
-        let nodes = built
-            .nodes
+        let nodes = node_ns
             .into_iter()
             .enumerate()
             .map(|(index, ns)| {
-                let place = Place::new(Arc::new(ns), Some(topology.nodes[index].name.clone()), base.clone());
-                Node { topology: topology.clone(), index, place: Arc::new(place) }
+                let place = Place::new(ns, Some(topology.nodes[index].name.clone()), base.clone());
+                Node { topology: topology.clone(), index, place: Arc::new(place), live: live.clone() }
             })
             .collect();
-        let root = Arc::new(Place::new(Arc::new(root), None, base));
+        let root = Arc::new(Place::new(root, None, base));
         let bridges = (0..topology.bridges.len())
             .map(|index| Bridge { topology: topology.clone(), index, place: root.clone() })
             .collect();
-        Ok(Net { topology, nodes, bridges })
+        let net = Net { topology, nodes, bridges, live };
+        crate::link::apply_declared(&net)?;
+        Ok(net)
+    }
+
+    pub(crate) fn live(&self) -> &Live {
+        &self.live
     }
 
     /// The node called `name`.
@@ -229,6 +240,18 @@ impl Net {
 }
 
 impl Node {
+    pub(crate) fn live(&self) -> &Live {
+        &self.live
+    }
+
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    pub(crate) fn ns(&self) -> &NetNs {
+        self.place.netns()
+    }
+
     /// The node's name in the topology.
     pub fn name(&self) -> &str {
         &self.topology.nodes[self.index].name

@@ -62,6 +62,27 @@ pub(crate) fn parse(src: &str) -> (Ast, Vec<Error>) {
     (Ast { stmts }, p.errors)
 }
 
+/// A link's option list written without its brackets (`delay=20ms, loss=1%`), as the runtime's
+/// `Link::set` takes it: the grammar's own option parser, so the same options and messages.
+pub(crate) fn link_options(text: &str) -> Result<(Option<u32>, crate::Conditions), crate::Errors> {
+    let src = format!("[{text}]");
+    let mut p = Parser::new(&src);
+    let opts: Result<crate::ast::LinkOpts, Error> = p.opts();
+    let mut errors = std::mem::take(&mut p.errors);
+    match opts {
+        Err(e) => errors.push(e),
+        Ok(_) if p.pos != src.len() => errors.push(Error::new(p.pos..src.len() - 1, "unexpected `]`")),
+        Ok(o) if errors.is_empty() => return Ok((o.mtu, o.conditions)),
+        Ok(_) => {}
+    }
+    // Spans into `text`: without the opening bracket.
+    for e in &mut errors {
+        e.span = e.span.start.saturating_sub(1).min(text.len())..e.span.end.saturating_sub(1).min(text.len());
+    }
+    errors.sort_by_key(|e| e.span.start);
+    Err(crate::Errors(errors))
+}
+
 type PResult<T> = Result<T, Error>;
 
 struct Parser<'a> {

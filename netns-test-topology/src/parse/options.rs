@@ -30,6 +30,8 @@ pub(super) trait OptionList: Default {
     /// Applies option `name` (with `key` its span, `value` the span after `=`), reporting bad
     /// values; false if there is no such option here.
     fn set(&mut self, p: &mut Parser<'_>, name: &str, key: Span, value: Option<Span>) -> bool;
+    /// Checks the options together, once all are read (`list`: the whole `[..]`).
+    fn finish(&mut self, _p: &mut Parser<'_>, _list: Span) {}
 }
 
 impl OptionList for NodeOpts {
@@ -69,7 +71,15 @@ impl OptionList for NodeOpts {
 
 impl OptionList for LinkOpts {
     const KIND: &'static str = "link";
-    const KNOWN: &'static [Known] = &[Known { name: "mtu", written: "mtu=N", example: "a -- b [mtu=1400]" }];
+    const KNOWN: &'static [Known] = &[
+        Known { name: "mtu", written: "mtu=N", example: "a -- b [mtu=1400]" },
+        Known { name: "rate", written: "rate=10mbit", example: "a -- b [rate=10mbit]" },
+        Known { name: "delay", written: "delay=20ms", example: "a -- b [delay=20ms]" },
+        Known { name: "jitter", written: "jitter=5ms", example: "a -- b [delay=20ms, jitter=5ms]" },
+        Known { name: "loss", written: "loss=1%", example: "a -- b [loss=1%]" },
+        Known { name: "duplicate", written: "duplicate=1%", example: "a -- b [duplicate=1%]" },
+        Known { name: "reorder", written: "reorder=5%", example: "a -- b [delay=10ms, reorder=5%]" },
+    ];
     type Other = NodeOpts;
 
     fn set(&mut self, p: &mut Parser<'_>, name: &str, key: Span, value: Option<Span>) -> bool {
@@ -79,9 +89,27 @@ impl OptionList for LinkOpts {
                     self.mtu = p.mtu(v);
                 }
             }
+            _ if crate::CONDITION_OPTIONS.contains(&name) => self.condition(p, name, key, value),
             _ => return false,
         }
         true
+    }
+
+    fn finish(&mut self, p: &mut Parser<'_>, list: Span) {
+        if let Err(e) = self.conditions.check() {
+            p.errors.push(Error { span: list, message: e.message, help: e.help });
+        }
+    }
+}
+
+impl LinkOpts {
+    /// A link condition (`delay=20ms`, ...): its value read by [`crate::Conditions`].
+    fn condition(&mut self, p: &mut Parser<'_>, name: &str, key: Span, value: Option<Span>) {
+        let example = Self::KNOWN.iter().find(|k| k.name == name).map_or("", |k| k.written);
+        let Some(v) = p.value(name, key, value, &format!("[{example}]")) else { return };
+        if let Some(Err(e)) = self.conditions.set(name, &p.src[v.clone()]) {
+            p.errors.push(Error { span: v, message: e.message, help: e.help });
+        }
     }
 }
 
@@ -126,6 +154,7 @@ impl Parser<'_> {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
+                    opts.finish(self, open.start..self.pos);
                     return Ok(opts);
                 }
                 _ if self.at_stmt_end() => {

@@ -305,6 +305,7 @@ impl Parser<'_> {
         };
         self.pos += 1;
         let mut members = Vec::new();
+        let mut member_opts = Vec::new();
         let mut bad = false;
         loop {
             self.skip_ws_nl();
@@ -312,18 +313,23 @@ impl Parser<'_> {
                 break;
             }
             let res = self.endpoint(None).and_then(|ep| {
+                self.skip_ws();
+                let opts = self.member_opts()?;
                 self.skip_ws_nl();
                 match self.peek() {
-                    _ if self.pos == close => Ok(ep),
+                    _ if self.pos == close => Ok((ep, opts)),
                     Some(b',') => {
                         self.pos += 1;
-                        Ok(ep)
+                        Ok((ep, opts))
                     }
                     _ => Err(self.expected("`,` or `}`")),
                 }
             });
             match res {
-                Ok(ep) => members.push(ep),
+                Ok((ep, opts)) => {
+                    members.push(ep);
+                    member_opts.push(opts);
+                }
                 Err(e) => {
                     bad = true;
                     self.errors.push(e);
@@ -348,6 +354,23 @@ impl Parser<'_> {
         }
         self.skip_ws();
         let opts = if self.peek() == Some(b'[') { self.opts()? } else { LinkOpts::default() };
-        Ok(Stmt::Bridge(Box::new(BridgeStmt { name, addrs, members, opts })))
+        Ok(Stmt::Bridge(Box::new(BridgeStmt { name, addrs, members, member_opts, opts })))
+    }
+
+    /// `[delay=20ms]` after a bridge member: conditions of its link only (the MTU is the
+    /// bridge's, set after the braces).
+    fn member_opts(&mut self) -> PResult<Option<LinkOpts>> {
+        if self.peek() != Some(b'[') {
+            return Ok(None);
+        }
+        let start = self.pos;
+        let opts: LinkOpts = self.opts()?;
+        if opts.mtu.is_some() {
+            self.errors.push(
+                Error::new(start..self.pos, "a bridge member cannot have its own `mtu`")
+                    .help("the MTU is the bridge's: write `bridge br0 { a, b } [mtu=1400]`"),
+            );
+        }
+        Ok(Some(opts))
     }
 }

@@ -66,7 +66,8 @@ impl Validator<'_> {
         self.bridges.subnets.extend(good.iter().map(|a| (b.name.text.clone(), a.net)));
         let mut seen: HashMap<&str, Span> = HashMap::new();
         let mut members = Vec::new();
-        for m in &b.members {
+        let mut conditions = Vec::new();
+        for (m, own) in b.members.iter().zip(&b.member_opts) {
             if let Some(first) = seen.get(m.node.text.as_str()) {
                 let at = at(self.src, first.start);
                 self.errors.push(Error::new(
@@ -77,6 +78,8 @@ impl Validator<'_> {
             }
             seen.insert(&m.node.text, m.node.span.clone());
             members.push(self.iface(m, Peer::Bridge(idx), b.opts.mtu));
+            // A member's own options replace the bridge's conditions for its link.
+            conditions.push(own.as_ref().map_or(b.opts.conditions, |o| o.conditions));
         }
         let ports = (0..members.len()).map(|i| format!("b{idx}p{i}")).collect();
         self.topo.bridges.push(Bridge {
@@ -85,6 +88,7 @@ impl Validator<'_> {
             members,
             ports,
             mtu: b.opts.mtu,
+            conditions,
         });
     }
 }

@@ -21,6 +21,6 @@ impl Validator<'_> {
         let a = self.iface(&l.a, Peer::Link { link, peer: unknown }, mtu);
         let b = self.iface(&l.b, Peer::Link { link, peer: a }, mtu);
         self.topo.nodes[a.node].interfaces[a.iface].peer = Peer::Link { link, peer: b };
-        self.topo.links.push(Link { a, b, mtu });
+        self.topo.links.push(Link { a, b, mtu, conditions: l.opts.conditions });
     }
 }

@@ -21,6 +21,8 @@ mod ready;
 mod requests;
 mod trace;
 
+pub(crate) use ready::still_down;
+
 use crate::error::{Error, Result};
 use crate::ns::{write_sysctl, NetNs};
 use futures_util::future::{try_join_all, BoxFuture};

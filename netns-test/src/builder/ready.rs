@@ -80,7 +80,7 @@ pub(super) fn wait_links(rt: &tokio::runtime::Runtime, mut links: PendingLinks, 
 const LIST_ALL_ABOVE: usize = 16;
 
 /// The links of `want` that are not operationally up yet.
-async fn still_down((h, want): (Handle, Vec<(u32, String)>)) -> Result<(Handle, Vec<(u32, String)>)> {
+pub(crate) async fn still_down((h, want): (Handle, Vec<(u32, String)>)) -> Result<(Handle, Vec<(u32, String)>)> {
     if want.len() > LIST_ALL_ABOVE && !is_up(&h, want[0].0).await? {
         return Ok((h, want));
     }

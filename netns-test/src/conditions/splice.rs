@@ -1,0 +1,142 @@
+//! Putting a userspace forwarder into a link: `a:eth0 -- b:eth0` becomes `a:eth0 -- fwNx` and
+//! `fwNy -- b:eth0`, with `fwNx` and `fwNy` in the forwarders' namespace.
+//!
+//! The nodes keep their interface names, MAC addresses, MTUs, addresses and routes (the old
+//! pair is deleted and the new ends are made with the same names and MACs, so no neighbour
+//! cache goes stale); open sockets survive. Creating veths in place costs about a millisecond,
+//! so this is done both while building and when `Link::set` first needs it.
+//!
+//! The outer ends get `gso_max_segs` 1: the kernel segments large TCP sends before they reach
+//! the forwarder, so each frame it reads is one wire-sized packet, and loss, duplication and
+//! reordering apply per packet as on a real link.
+
+use super::forwarder::Forwarder;
+use crate::error::{Error, Result};
+use crate::live::{self, describe, ends, LinkId, Live, State};
+use crate::ns::{write_sysctl, NetNs};
+use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage};
+use netns_test_topology::{Conditions, Topology};
+use rtnetlink::{LinkMessageBuilder, LinkUnspec, LinkVeth};
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+
+/// Recreates link `id` through a new forwarder (passing frames unchanged until told otherwise).
+pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -> Result<Forwarder> {
+    if st.forwarder_ns.is_none() {
+        // No IPv6 on the forwarder's interfaces: they would send router and neighbour
+        // solicitations of their own into the link.
+        let ns = NetNs::new_with(|| {
+            write_sysctl("net/ipv6/conf/all/disable_ipv6", "1")?;
+            write_sysctl("net/ipv6/conf/default/disable_ipv6", "1")
+        })
+        .map_err(Error::io("creating the forwarders' namespace"))?;
+        st.forwarder_ns = Some(ns);
+    }
+    let k = st.next_forwarder;
+    st.next_forwarder += 1;
+    let (x, y) = (format!("fw{k}x"), format!("fw{k}y"));
+    let [e1, e2] = ends(topo, id);
+    let what = describe(topo, id);
+    // What to put back on each node end: its addresses, and its node's routes.
+    let restore = |end: &live::End| {
+        end.iface.map(|(n, i)| (st.addrs[n][i].clone(), st.routes[n].clone(), topo.nodes[n].name.clone()))
+    };
+    let (r1, r2) = (restore(&e1), restore(&e2));
+    let bridge = match id {
+        LinkId::Member(b, _) => Some(topo.bridges[b].name.clone()),
+        LinkId::Veth(_) => None,
+    };
+    let fns = st.forwarder_ns.as_ref().expect("made above");
+    let (ns1, ns2) = (live.ns(e1.place), live.ns(e2.place));
+    let (xi, yi) = live::netlink(&[fns, ns1, ns2], |h| async move {
+        let (hf, h1, h2) = (&h[0], &h[1], &h[2]);
+        let old1 = live::link_by_name(h1, &e1.name).await?;
+        let old2 = live::link_by_name(h2, &e2.name).await?;
+        let (mac1, mtu) = (mac(&old1), mtu(&old1));
+        let mac2 = mac(&old2);
+        h1.link().del(old1.header.index).execute().await.map_err(Error::netlink(format!("removing link {what}")))?;
+
+        // Node end 1 -- x.
+        let peer = outer(LinkUnspec::new_with_name(&e1.name).setns_by_fd(ns1.as_raw_fd()), mac1, mtu);
+        let msg = veth(&x, mtu).up().set_info_data(InfoData::Veth(InfoVeth::Peer(peer))).build();
+        hf.link()
+            .add(msg)
+            .execute()
+            .await
+            .map_err(Error::netlink(format!("creating {}--{x} for link {what}", e1.name)))?;
+
+        // y -- end 2; a bridge port is made from its bridge's side, enslaved and up.
+        let err = Error::netlink(format!("creating {y}--{} for link {what}", e2.name));
+        match &bridge {
+            Some(br) => {
+                let br_index = live::link_by_name(h2, br).await?.header.index;
+                let peer = LinkUnspec::new_with_name(&y).setns_by_fd(fns.as_raw_fd()).mtu(mtu).build();
+                let port = veth(&e2.name, mtu).address(mac2).controller(br_index).up();
+                let port = port.append_extra_attribute(LinkAttribute::GsoMaxSegs(1));
+                let msg = port.set_info_data(InfoData::Veth(InfoVeth::Peer(peer))).build();
+                h2.link().add(msg).execute().await.map_err(err)?;
+            }
+            None => {
+                let peer = outer(LinkUnspec::new_with_name(&e2.name).setns_by_fd(ns2.as_raw_fd()), mac2, mtu);
+                let msg = veth(&y, mtu).up().set_info_data(InfoData::Veth(InfoVeth::Peer(peer))).build();
+                hf.link().add(msg).execute().await.map_err(err)?;
+            }
+        }
+
+        let xi = live::link_by_name(hf, &x).await?.header.index;
+        let yi = live::link_by_name(hf, &y).await?.header.index;
+        live::set_up(hf, yi, true, &y).await?;
+        let mut waits = Vec::new();
+        for (h, end, restore, ns) in [(h1, &e1, &r1, ns1), (h2, &e2, &r2, ns2)] {
+            let index = live::link_by_name(h, &end.name).await?.header.index;
+            if end.iface.is_some() {
+                live::no_dad(ns, &end.name)?;
+            }
+            live::set_up(h, index, true, &end.name).await?;
+            let mut v6 = Vec::new();
+            if let Some((addrs, routes, node)) = restore {
+                live::add_addrs(h, index, addrs, &format!("{node}:{}", end.name)).await?;
+                live::restore_routes(h, routes, node).await?;
+                v6.extend(addrs.iter().filter_map(|a| match a.addr() {
+                    IpAddr::V6(v6) => Some((end.name.clone(), v6)),
+                    IpAddr::V4(_) => None,
+                }));
+            }
+            waits.push((h, vec![(index, end.name.clone())], ns, v6));
+        }
+        waits.push((hf, vec![(xi, x.clone()), (yi, y.clone())], fns, Vec::new()));
+        for (h, links, ns, v6) in waits {
+            live::wait_ready(h, &links, ns, &v6).await?;
+        }
+        Ok((xi, yi))
+    })?;
+    let fw = Forwarder::start(fns, xi, yi, Conditions::default(), &describe(topo, id))
+        .map_err(Error::io(format!("starting the forwarder of link {}", describe(topo, id))))?;
+    if crate::env::tracing() {
+        eprintln!("netns-test: link {} now crosses a userspace forwarder ({k})", describe(topo, id));
+    }
+    Ok(fw)
+}
+
+fn veth(name: &str, mtu: u32) -> LinkMessageBuilder<LinkVeth> {
+    LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth).name(name.to_string()).mtu(mtu)
+}
+
+/// A node's end as it was (MAC, MTU), with large sends segmented before the forwarder.
+fn outer(b: LinkMessageBuilder<LinkUnspec>, mac: Vec<u8>, mtu: u32) -> LinkMessage {
+    b.address(mac).mtu(mtu).append_extra_attribute(LinkAttribute::GsoMaxSegs(1)).build()
+}
+
+fn mac(m: &LinkMessage) -> Vec<u8> {
+    m.attributes
+        .iter()
+        .find_map(|a| match a {
+            LinkAttribute::Address(mac) => Some(mac.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn mtu(m: &LinkMessage) -> u32 {
+    m.attributes.iter().find_map(|a| if let LinkAttribute::Mtu(m) = a { Some(*m) } else { None }).unwrap_or(1500)
+}

@@ -1,0 +1,223 @@
+//! Links changed while the test runs: down and up, conditions set and cleared.
+
+use crate::conditions::{self, ConditionPath};
+use crate::error::{Error, Result};
+use crate::journal;
+use crate::live::{self, describe, ends, LinkId};
+use crate::net::Net;
+use netns_test_topology::{parse_link_options, Conditions, Topology};
+use std::net::IpAddr;
+
+/// One link of a built network, from [`Net::link`]: a veth pair between two nodes, or a node's
+/// veth to a bridge.
+///
+/// ```no_run
+/// # use netns_test::{netns_test, Net};
+/// #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+/// fn flaky(net: &Net) -> netns_test::Result<()> {
+///     let link = net.link("a", "b");
+///     link.set("delay=50ms, loss=2%")?; // the link-option grammar, both directions
+///     link.down()?; // the cable is cut: both ends go down
+///     link.up()?; // back, with its addresses and routes
+///     link.clear()?; // a plain veth again
+///     Ok(())
+/// }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Link<'a> {
+    net: &'a Net,
+    id: LinkId,
+}
+
+impl Net {
+    /// The link between nodes `a` and `b` (`net.link("a", "b")`), or between node `a` and
+    /// bridge `b` (`net.link("h1", "br0")`). Where two nodes share several links, name the
+    /// interface: `net.link("a:eth1", "b")`.
+    ///
+    /// # Panics
+    /// If there is no such link; the message lists the links there are.
+    #[track_caller]
+    pub fn link(&self, a: &str, b: &str) -> Link<'_> {
+        let topo = self.topology();
+        match find_link(topo, a, b).or_else(|| find_link(topo, b, a)) {
+            Some(id) => Link { net: self, id },
+            None => {
+                let all: Vec<String> =
+                    all_links(topo).into_iter().map(|id| format!("`{}`", describe(topo, id))).collect();
+                panic!("no link between `{a}` and `{b}` in this topology; its links are: {}", all.join(", "))
+            }
+        }
+    }
+}
+
+/// `node[:iface]` and a node or bridge name.
+fn find_link(topo: &Topology, a: &str, b: &str) -> Option<LinkId> {
+    let (node, iface) = a.split_once(':').map_or((a, None), |(n, i)| (n, Some(i)));
+    let n = topo.node_index(node)?;
+    let matches = |r: netns_test_topology::IfaceRef| r.node == n && iface.is_none_or(|i| topo.iface(r).name == i);
+    if let Some(bi) = topo.bridges.iter().position(|br| br.name == b) {
+        let m = topo.bridges[bi].members.iter().position(|&r| matches(r))?;
+        return Some(LinkId::Member(bi, m));
+    }
+    let (other, other_iface) = b.split_once(':').map_or((b, None), |(n, i)| (n, Some(i)));
+    let o = topo.node_index(other)?;
+    let other_matches =
+        |r: netns_test_topology::IfaceRef| r.node == o && other_iface.is_none_or(|i| topo.iface(r).name == i);
+    topo.links.iter().position(|l| matches(l.a) && other_matches(l.b)).map(LinkId::Veth)
+}
+
+pub(crate) fn all_links(topo: &Topology) -> Vec<LinkId> {
+    let veths = (0..topo.links.len()).map(LinkId::Veth);
+    let members =
+        topo.bridges.iter().enumerate().flat_map(|(b, br)| (0..br.members.len()).map(move |m| LinkId::Member(b, m)));
+    veths.chain(members).collect()
+}
+
+impl Link<'_> {
+    /// Takes both ends down, as if the cable were cut. The kernel drops the routes through
+    /// them; open connections stall and resume after [`up`](Self::up).
+    pub fn down(&self) -> Result<()> {
+        self.set_state(false)
+    }
+
+    /// Brings both ends up again, puts back their addresses and their nodes' routes (declared
+    /// or added since), and returns once the link passes traffic.
+    pub fn up(&self) -> Result<()> {
+        self.set_state(true)
+    }
+
+    /// Gives the link the options in `options`, written as in a topology's `[...]`:
+    /// `"delay=50ms, loss=2%"`. The conditions replace those the link had (what is not named
+    /// is off); an `mtu` changes both ends' MTU. Same messages as at compile time when the text
+    /// is wrong.
+    pub fn set(&self, options: &str) -> Result<()> {
+        let o = parse_link_options(options)
+            .map_err(|e| Error::InvalidOptions { text: options.to_string(), rendered: e.render(options) })?;
+        if let Some(mtu) = o.mtu {
+            self.set_mtu(mtu)?;
+        }
+        self.apply(o.conditions, options)
+    }
+
+    /// Removes every condition: a plain link again (a userspace forwarder, if one was put in,
+    /// stays and passes frames unchanged).
+    pub fn clear(&self) -> Result<()> {
+        self.apply(Conditions::default(), "clear")
+    }
+
+    /// The conditions the link has now.
+    pub fn conditions(&self) -> Conditions {
+        self.net.live().lock().links.get(&self.id).map(|l| l.conditions).unwrap_or_default()
+    }
+
+    /// Which mechanism gives the link its conditions: `tbf`, the kernel's `netem`, or the
+    /// userspace forwarder where the kernel has no netem.
+    pub fn path(&self) -> ConditionPath {
+        self.net.live().lock().links.get(&self.id).map(|l| l.path).unwrap_or_default()
+    }
+
+    /// `a:eth0 -- b:eth0`, `h1:eth0 -- br0`.
+    pub fn name(&self) -> String {
+        describe(self.net.topology(), self.id)
+    }
+
+    fn apply(&self, c: Conditions, asked: &str) -> Result<()> {
+        let path = conditions::apply(self.net.topology(), self.net.live(), self.id, c)?;
+        journal::record(format!("link {}: {asked} -> {} ({path})", self.name(), show(&c)));
+        Ok(())
+    }
+
+    fn set_mtu(&self, mtu: u32) -> Result<()> {
+        let live = self.net.live();
+        let [e1, e2] = ends(self.net.topology(), self.id);
+        let what = self.name();
+        live::netlink(&[live.ns(e1.place), live.ns(e2.place)], |h| async move {
+            for (h, end) in h.iter().zip([&e1, &e2]) {
+                let index = live::link_by_name(h, &end.name).await?.header.index;
+                let msg = rtnetlink::LinkUnspec::new_with_index(index).mtu(mtu).build();
+                h.link()
+                    .set(msg)
+                    .execute()
+                    .await
+                    .map_err(Error::netlink(format!("setting mtu {mtu} on {}", end.name)))?;
+            }
+            Ok(())
+        })?;
+        journal::record(format!("link {what}: mtu={mtu}"));
+        Ok(())
+    }
+
+    fn set_state(&self, up: bool) -> Result<()> {
+        let topo = self.net.topology();
+        let live = self.net.live();
+        let [e1, e2] = ends(topo, self.id);
+        let restore = {
+            let st = live.lock();
+            [&e1, &e2].map(|e| {
+                e.iface.map(|(n, i)| (st.addrs[n][i].clone(), st.routes[n].clone(), topo.nodes[n].name.clone()))
+            })
+        };
+        let what = self.name();
+        live::netlink(&[live.ns(e1.place), live.ns(e2.place)], |h| async move {
+            let mut indices = Vec::new();
+            for (h, end) in h.iter().zip([&e1, &e2]) {
+                let index = live::link_by_name(h, &end.name).await?.header.index;
+                if up && end.iface.is_some() {
+                    live::no_dad(live.ns(end.place), &end.name)?;
+                }
+                live::set_up(h, index, up, &format!("{} (link {what})", end.name)).await?;
+                indices.push(index);
+            }
+            if !up {
+                return Ok(());
+            }
+            for (((h, end), index), restore) in h.iter().zip([&e1, &e2]).zip(&indices).zip(&restore) {
+                let mut v6 = Vec::new();
+                if let Some((addrs, routes, node)) = restore {
+                    live::add_addrs(h, *index, addrs, &format!("{node}:{}", end.name)).await?;
+                    live::restore_routes(h, routes, node).await?;
+                    v6.extend(addrs.iter().filter_map(|a| match a.addr() {
+                        IpAddr::V6(a) => Some((end.name.clone(), a)),
+                        IpAddr::V4(_) => None,
+                    }));
+                }
+                let ns = live.ns(end.place);
+                live::wait_ready(h, &[(*index, end.name.clone())], ns, &v6).await?;
+            }
+            Ok(())
+        })?;
+        journal::record(format!("link {}: {}", self.name(), if up { "up" } else { "down" }));
+        Ok(())
+    }
+}
+
+fn show(c: &Conditions) -> String {
+    if c.is_empty() {
+        "no conditions".to_string()
+    } else {
+        c.to_string()
+    }
+}
+
+/// Gives every link the conditions its topology declares; run once after building.
+pub(crate) fn apply_declared(net: &Net) -> Result<()> {
+    let topo = net.topology();
+    for id in all_links(topo) {
+        let c = declared(topo, id);
+        if !c.is_empty() {
+            let path = conditions::apply(topo, net.live(), id, c)?;
+            if crate::env::tracing() {
+                eprintln!("netns-test: link {}: {c} ({path})", describe(topo, id));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The conditions the topology declares for a link.
+fn declared(topo: &Topology, id: LinkId) -> Conditions {
+    match id {
+        LinkId::Veth(l) => topo.links[l].conditions,
+        LinkId::Member(b, m) => topo.bridges[b].conditions[m],
+    }
+}

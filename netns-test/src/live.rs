@@ -1,0 +1,273 @@
+//! The state of a built network that changes while the test runs: each node's routes and
+//! addresses as they are now, each link's conditions, and netlink requests made at run time.
+//!
+//! The framework keeps this so it can put things back: a link that goes down takes its
+//! routes (and IPv6 addresses) with it in the kernel, and `up()` restores them from here.
+
+use crate::builder;
+use crate::conditions::{forwarder::Forwarder, ConditionPath};
+use crate::error::{Error, Result};
+use crate::ns::NetNs;
+use futures_util::TryStreamExt;
+use ipnet::IpNet;
+use netlink_packet_route::address::{AddressAttribute, AddressFlags};
+use netlink_packet_route::link::LinkMessage;
+use netns_test_topology::{Conditions, Topology};
+use rtnetlink::{Handle, LinkUnspec, RouteMessageBuilder};
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// A route the framework keeps in place: `dest` (`None`: default) via `via`.
+pub(crate) type RouteSpec = (Option<IpNet>, IpAddr);
+
+/// Which link: `Topology::links[i]`, or member `m` of bridge `b`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum LinkId {
+    Veth(usize),
+    Member(usize, usize),
+}
+
+/// Where a namespace is: a node's, or the test's own (bridges and their ports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    Node(usize),
+    Root,
+}
+
+/// One end of a link: its namespace, its interface name, and the node interface it is (ports
+/// are not node interfaces).
+#[derive(Debug, Clone)]
+pub(crate) struct End {
+    pub place: Place,
+    pub name: String,
+    pub iface: Option<(usize, usize)>,
+}
+
+/// What the framework knows of one link now.
+#[derive(Debug, Default)]
+pub(crate) struct LinkState {
+    pub conditions: Conditions,
+    pub path: ConditionPath,
+    pub forwarder: Option<Forwarder>,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    /// Per node: the routes in place (declared, plus added, minus deleted).
+    pub routes: Vec<Vec<RouteSpec>>,
+    /// Per node, per interface: the addresses in place.
+    pub addrs: Vec<Vec<Vec<IpNet>>>,
+    pub links: HashMap<LinkId, LinkState>,
+    /// The namespace of the userspace forwarders' interfaces, made on first use.
+    pub forwarder_ns: Option<NetNs>,
+    /// Names the next forwarder's interfaces (`fw0x`, `fw0y`, ...).
+    pub next_forwarder: u32,
+}
+
+/// Shared by a `Net` and its nodes.
+#[derive(Debug)]
+pub(crate) struct Live {
+    /// The namespace the topology was built from: bridges and their ports live there.
+    pub root: std::sync::Arc<NetNs>,
+    pub nodes: Vec<std::sync::Arc<NetNs>>,
+    state: Mutex<State>,
+}
+
+impl Live {
+    pub(crate) fn new(topo: &Topology, root: std::sync::Arc<NetNs>, nodes: Vec<std::sync::Arc<NetNs>>) -> Live {
+        let state = State {
+            routes: topo.nodes.iter().map(|n| n.routes.iter().map(|r| (r.dest, r.via)).collect()).collect(),
+            addrs: topo.nodes.iter().map(|n| n.interfaces.iter().map(|i| i.addrs.clone()).collect()).collect(),
+            links: HashMap::new(),
+            forwarder_ns: None,
+            next_forwarder: 0,
+        };
+        Live { root, nodes, state: Mutex::new(state) }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn ns(&self, place: Place) -> &NetNs {
+        match place {
+            Place::Node(n) => &self.nodes[n],
+            Place::Root => &self.root,
+        }
+    }
+}
+
+/// The two ends of a link.
+pub(crate) fn ends(topo: &Topology, id: LinkId) -> [End; 2] {
+    let node_end = |r: netns_test_topology::IfaceRef| End {
+        place: Place::Node(r.node),
+        name: topo.iface(r).name.clone(),
+        iface: Some((r.node, r.iface)),
+    };
+    match id {
+        LinkId::Veth(l) => [node_end(topo.links[l].a), node_end(topo.links[l].b)],
+        LinkId::Member(b, m) => {
+            let br = &topo.bridges[b];
+            [node_end(br.members[m]), End { place: Place::Root, name: br.ports[m].clone(), iface: None }]
+        }
+    }
+}
+
+/// `a:eth0 -- b:eth0` or `h1:eth0 -- br0`, for messages.
+pub(crate) fn describe(topo: &Topology, id: LinkId) -> String {
+    let end = |r: netns_test_topology::IfaceRef| format!("{}:{}", topo.nodes[r.node].name, topo.iface(r).name);
+    match id {
+        LinkId::Veth(l) => format!("{} -- {}", end(topo.links[l].a), end(topo.links[l].b)),
+        LinkId::Member(b, m) => format!("{} -- {}", end(topo.bridges[b].members[m]), topo.bridges[b].name),
+    }
+}
+
+/// Runs `f` with one netlink handle per namespace of `nss`, on a short-lived thread with its
+/// own runtime: callers may be inside a tokio runtime already, or in any namespace.
+pub(crate) fn netlink<R, Fut>(nss: &[&NetNs], f: impl FnOnce(Vec<Handle>) -> Fut + Send) -> Result<R>
+where
+    R: Send,
+    Fut: Future<Output = Result<R>>,
+{
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .enable_time()
+                .build()
+                .map_err(Error::io("starting a netlink runtime"))?;
+            let _enter = rt.enter();
+            let mut handles = Vec::with_capacity(nss.len());
+            for ns in nss {
+                ns.enter().map_err(Error::io("entering a namespace"))?;
+                // The socket stays in the namespace it was made in.
+                let (conn, h, _) = rtnetlink::new_connection().map_err(Error::io("opening a netlink socket"))?;
+                tokio::spawn(conn);
+                handles.push(h);
+            }
+            rt.block_on(f(handles))
+        })
+        .join()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
+/// The link called `name` in `h`'s namespace.
+pub(crate) async fn link_by_name(h: &Handle, name: &str) -> Result<LinkMessage> {
+    let mut links = h.link().get().match_name(name.to_string()).execute();
+    match links.try_next().await {
+        Ok(Some(m)) => Ok(m),
+        Ok(None) => Err(Error::Runtime(format!("no interface `{name}`"))),
+        Err(e) => Err(Error::netlink(format!("looking up interface `{name}`"))(e)),
+    }
+}
+
+/// No duplicate detection for the link-local address the kernel makes when `name` comes up
+/// (1–2 s during which neighbour discovery through it stalls); written in its namespace.
+pub(crate) fn no_dad(ns: &NetNs, name: &str) -> Result<()> {
+    ns.run(|| crate::ns::write_sysctl(&format!("net/ipv6/conf/{name}/accept_dad"), "0"))
+        .and_then(|r| r)
+        .map_err(Error::io(format!("turning off duplicate address detection on {name}")))
+}
+
+pub(crate) async fn set_up(h: &Handle, index: u32, up: bool, what: &str) -> Result<()> {
+    let msg = if up { LinkUnspec::new_with_index(index).up() } else { LinkUnspec::new_with_index(index).down() };
+    let verb = if up { "bringing up" } else { "taking down" };
+    h.link().set(msg.build()).execute().await.map_err(Error::netlink(format!("{verb} {what}")))
+}
+
+fn exists(e: &rtnetlink::Error) -> bool {
+    matches!(e, rtnetlink::Error::NetlinkError(m) if m.raw_code() == -libc::EEXIST)
+}
+
+/// Adds `addrs` to `index` (IPv6 without duplicate detection); those already there are fine.
+pub(crate) async fn add_addrs(h: &Handle, index: u32, addrs: &[IpNet], what: &str) -> Result<()> {
+    for a in addrs {
+        let mut req = h.address().add(index, a.addr(), a.prefix_len());
+        if a.addr().is_ipv6() {
+            req.message_mut().attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+        }
+        match req.execute().await {
+            Err(e) if !exists(&e) => return Err(Error::netlink(format!("adding {a} to {what}"))(e)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn route_message(dest: Option<IpNet>, via: IpAddr) -> netlink_packet_route::route::RouteMessage {
+    match via {
+        IpAddr::V4(via) => {
+            let b = RouteMessageBuilder::<Ipv4Addr>::new().gateway(via);
+            match dest {
+                Some(IpNet::V4(d)) => b.destination_prefix(d.addr(), d.prefix_len()),
+                _ => b,
+            }
+            .build()
+        }
+        IpAddr::V6(via) => {
+            let b = RouteMessageBuilder::<Ipv6Addr>::new().gateway(via);
+            match dest {
+                Some(IpNet::V6(d)) => b.destination_prefix(d.addr(), d.prefix_len()),
+                _ => b,
+            }
+            .build()
+        }
+    }
+}
+
+/// `10.2.0.0/24 via 10.1.0.1`, `default via fd00::1`.
+pub(crate) fn show_route((dest, via): RouteSpec) -> String {
+    format!("{} via {via}", dest.map_or_else(|| "default".to_string(), |d| d.to_string()))
+}
+
+/// Puts `routes` back after their link came back; those still there are fine, and so are those
+/// whose gateway is behind another link that is down (they come back with it).
+pub(crate) async fn restore_routes(h: &Handle, routes: &[RouteSpec], node: &str) -> Result<()> {
+    let unreachable =
+        |e: &rtnetlink::Error| matches!(e, rtnetlink::Error::NetlinkError(m) if m.raw_code() == -libc::ENETUNREACH);
+    for r in routes {
+        match h.route().add(route_message(r.0, r.1)).execute().await {
+            Err(e) if !exists(&e) && !unreachable(&e) => {
+                return Err(Error::netlink(format!("putting back route {} in node `{node}`", show_route(*r)))(e))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Waits until the links `(index, name)` of `h` are operationally up, and every IPv6 address
+/// of `v6` has joined its solicited-node group (read in `ns`).
+pub(crate) async fn wait_ready(
+    h: &Handle,
+    links: &[(u32, String)],
+    ns: &NetNs,
+    v6: &[(String, Ipv6Addr)],
+) -> Result<()> {
+    let start = Instant::now();
+    let timeout = Duration::from_secs(10);
+    loop {
+        let (_, down) = builder::still_down((h.clone(), links.to_vec())).await?;
+        let want = v6.iter().map(|(dev, a)| crate::ipv6::Want::Address(dev.clone(), *a)).collect();
+        let missing = ns
+            .run(|| crate::ipv6::unsettled(want))
+            .and_then(|r| r)
+            .map_err(Error::io("reading /proc/thread-self/net/if_inet6 and igmp6"))?;
+        let pending = match (down.first(), missing.first()) {
+            (None, None) => return Ok(()),
+            (Some((_, name)), _) => format!("{name} is not up"),
+            (None, Some(crate::ipv6::Want::Address(dev, a))) => format!("{dev}: {a} is not usable yet"),
+            (None, Some(crate::ipv6::Want::LinkLocal(dev))) => {
+                format!("{dev}: its link-local address is not usable yet")
+            }
+        };
+        if start.elapsed() > timeout {
+            return Err(Error::NotReady(timeout, pending));
+        }
+        tokio::time::sleep(Duration::from_micros(300)).await;
+    }
+}

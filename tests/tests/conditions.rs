@@ -1,0 +1,218 @@
+//! Link conditions measured with real packets: delay, jitter, loss, duplication, reordering
+//! and rate, on whichever path this kernel takes (netem, or the userspace forwarder).
+//!
+//! Tolerances (issue 10): median RTT of 200 pings within ±(2 ms + 5 %) of twice the delay;
+//! loss within a binomial 99.9 % interval over 2,000 packets; a 3 s TCP transfer within ±15 % of
+//! the rate. Duplication uses the same binomial interval; reordering and jitter, whose counts
+//! are not independent trials, the bounds stated at each test.
+
+use netns_test::{kernel_has_netem, netns_test, ConditionPath, Net};
+use netns_test_e2e::{binomial_interval, median_ms, ping_series, tcp_rate, udp_series};
+use std::net::IpAddr;
+use std::time::Duration;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// The path this kernel should take for delay-like conditions.
+fn expected_path() -> ConditionPath {
+    if kernel_has_netem() {
+        ConditionPath::Netem
+    } else {
+        ConditionPath::Userspace
+    }
+}
+
+/// Median RTT of 200 pings, every one answered (after one that resolves the neighbour).
+fn median_rtt(net: &Net, from: &str, to: IpAddr) -> f64 {
+    net.node(from).ping(to, Duration::from_secs(2)).expect("first ping");
+    let rtts = net.node(from).run(|| ping_series(to, 200, Duration::from_millis(5)));
+    let answered: Vec<Duration> = rtts.iter().flatten().copied().collect();
+    assert_eq!(answered.len(), 200, "every ping answered");
+    median_ms(&answered)
+}
+
+fn assert_rtt(median: f64, delay_ms: f64) {
+    let want = 2.0 * delay_ms;
+    let tol = 2.0 + 0.05 * want;
+    assert!((median - want).abs() <= tol, "median RTT {median:.2} ms, want {want} ± {tol:.1} ms");
+}
+
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "60s")]
+fn delay_is_paid_in_each_direction(net: &Net) -> netns_test::Result<()> {
+    let link = net.link("a", "b");
+    link.set("delay=20ms")?;
+    assert_eq!(link.path(), expected_path());
+    assert_eq!(link.conditions().to_string(), "delay=20ms");
+    assert_rtt(median_rtt(net, "a", ip("10.0.0.2")), 20.0);
+    assert_rtt(median_rtt(net, "b", ip("10.0.0.1")), 20.0);
+    Ok(())
+}
+
+#[netns_test(topology = "a=fd00::1/64 -- b=fd00::2/64", timeout = "60s")]
+fn delay_over_ipv6(net: &Net) -> netns_test::Result<()> {
+    net.link("a", "b").set("delay=10ms")?;
+    assert_rtt(median_rtt(net, "a", ip("fd00::2")), 10.0);
+    Ok(())
+}
+
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "60s")]
+fn jitter_spreads_rtts_around_twice_the_delay(net: &Net) -> netns_test::Result<()> {
+    net.link("a", "b").set("delay=20ms, jitter=5ms")?;
+    net.ping("a", ip("10.0.0.2")).expect("first ping");
+    let mut rtts: Vec<f64> = net
+        .node("a")
+        .run(|| ping_series(ip("10.0.0.2"), 200, Duration::from_millis(5)))
+        .into_iter()
+        .map(|r| r.expect("every ping answered").as_secs_f64() * 1e3)
+        .collect();
+    rtts.sort_by(f64::total_cmp);
+    // Each way 20 ± 5 ms, uniform: the sum is triangular on 30..50 ms, its quartiles 2.9 ms
+    // either side of 40. Quantiles, not extremes: a busy machine delays a few replies.
+    let q = |f: f64| rtts[((rtts.len() - 1) as f64 * f) as usize];
+    assert!(q(0.05) >= 29.0 && q(0.90) <= 53.0, "5 % / 90 %: {:.1} / {:.1} ms", q(0.05), q(0.90));
+    let iqr = q(0.75) - q(0.25);
+    assert!((4.0..8.0).contains(&iqr), "interquartile range {iqr:.2} ms, want about 5.9");
+    assert_rtt(q(0.5), 20.0);
+    Ok(())
+}
+
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "60s")]
+fn loss_is_binomial(net: &Net) -> netns_test::Result<()> {
+    net.link("a", "b").set("loss=10%")?;
+    // The neighbour first: a lost ARP request would cost a second of retries, and all packets
+    // sent meanwhile.
+    assert!((0..20).any(|_| net.ping("a", ip("10.0.0.2")).is_ok()));
+    let got = udp_series(net, "a", "b", "10.0.0.2:9000".parse().unwrap(), 2000, Duration::from_micros(100));
+    let lost = 2000 - got.len() as u64;
+    let (lo, hi) = binomial_interval(2000, 0.10, 0.999);
+    assert!((lo..=hi).contains(&lost), "{lost} of 2000 lost, want {lo}..={hi}");
+    Ok(())
+}
+
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "60s")]
+fn duplicates_are_binomial(net: &Net) -> netns_test::Result<()> {
+    net.link("a", "b").set("duplicate=5%")?;
+    let got = udp_series(net, "a", "b", "10.0.0.2:9000".parse().unwrap(), 2000, Duration::from_micros(100));
+    let mut seen = std::collections::HashSet::new();
+    let dups = got.iter().filter(|s| !seen.insert(**s)).count() as u64;
+    assert_eq!(seen.len(), 2000, "nothing lost");
+    let (lo, hi) = binomial_interval(2000, 0.05, 0.999);
+    assert!((lo..=hi).contains(&dups), "{dups} duplicates, want {lo}..={hi}");
+    Ok(())
+}
+
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "60s")]
+fn reordered_packets_overtake(net: &Net) -> netns_test::Result<()> {
+    net.link("a", "b").set("delay=10ms, reorder=25%")?;
+    let got = udp_series(net, "a", "b", "10.0.0.2:9000".parse().unwrap(), 2000, Duration::from_micros(200));
+    assert_eq!(got.len(), 2000, "nothing lost");
+    // Packet k arrives before k-1 when k skipped the delay and k-1 did not: 25 % × 75 %.
+    let mut at = vec![0usize; 2000];
+    for (i, s) in got.iter().enumerate() {
+        at[*s as usize] = i;
+    }
+    let overtakes = (1..2000).filter(|&k| at[k] < at[k - 1]).count() as u64;
+    let (lo, hi) = binomial_interval(1999, 0.25 * 0.75, 0.999);
+    // Neighbouring pairs share a packet, so the count varies a little more than a binomial:
+    // widen the interval by half.
+    let (lo, hi) = (lo - (hi - lo) / 4, hi + (hi - lo) / 4);
+    assert!((lo..=hi).contains(&overtakes), "{overtakes} overtakes, want {lo}..={hi}");
+    Ok(())
+}
+
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24 [rate=10mbit]", timeout = "60s")]
+fn rate_limits_a_tcp_transfer(net: &Net) {
+    assert_eq!(net.link("a", "b").path(), ConditionPath::Tbf);
+    let bps = tcp_rate(net, "a", "b", "10.0.0.2:5001".parse().unwrap(), 3.0);
+    assert!((bps / 10e6 - 1.0).abs() <= 0.15, "{:.2} Mbit/s, want 10 ± 15 %", bps / 1e6);
+    // And the other way.
+    let bps = tcp_rate(net, "b", "a", "10.0.0.1:5001".parse().unwrap(), 3.0);
+    assert!((bps / 10e6 - 1.0).abs() <= 0.15, "{:.2} Mbit/s back, want 10 ± 15 %", bps / 1e6);
+}
+
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "60s")]
+fn rate_and_delay_together(net: &Net) -> netns_test::Result<()> {
+    net.link("a", "b").set("rate=20mbit, delay=5ms")?;
+    assert_eq!(net.link("a", "b").path(), expected_path());
+    let bps = tcp_rate(net, "a", "b", "10.0.0.2:5001".parse().unwrap(), 3.0);
+    assert!((bps / 20e6 - 1.0).abs() <= 0.15, "{:.2} Mbit/s, want 20 ± 15 %", bps / 1e6);
+    Ok(())
+}
+
+#[netns_test(topology = "bridge br0 { h1=10.0.0.1/24 [delay=15ms], h2=10.0.0.2/24, h3=10.0.0.3/24 }", timeout = "60s")]
+fn a_bridge_member_has_its_own_conditions(net: &Net) {
+    assert_eq!(net.link("h1", "br0").path(), expected_path());
+    assert_eq!(net.link("h2", "br0").path(), ConditionPath::None);
+    assert_rtt(median_rtt(net, "h1", ip("10.0.0.2")), 15.0);
+    assert_rtt(median_rtt(net, "h2", ip("10.0.0.1")), 15.0);
+    // h2 -- h3 does not cross h1's link.
+    assert!(median_rtt(net, "h2", ip("10.0.0.3")) < 2.0);
+}
+
+#[netns_test(topology = "bridge br0 { h1=10.0.0.1/24, h2=10.0.0.2/24 }", timeout = "60s")]
+fn a_bridge_members_conditions_set_at_run_time(net: &Net) -> netns_test::Result<()> {
+    net.link("h2", "br0").set("delay=10ms")?;
+    assert_rtt(median_rtt(net, "h1", ip("10.0.0.2")), 10.0);
+    Ok(())
+}
+
+#[netns_test(topology = "a=10.0.0.1/24|fd00::1/64 -- b=10.0.0.2/24|fd00::2/64 [mtu=1400, delay=10ms]", timeout = "60s")]
+fn declared_delay_keeps_the_links_mtu_and_addresses(net: &Net) {
+    assert_eq!(net.link("a", "b").path(), expected_path());
+    assert_eq!(net.link("a", "b").conditions().to_string(), "delay=10ms");
+    assert_eq!(mtu_here("eth0"), 1400);
+    assert_eq!(net.node("b").run(|| mtu_here("eth0")), 1400);
+    assert_rtt(median_rtt(net, "a", ip("10.0.0.2")), 10.0);
+    assert_rtt(median_rtt(net, "b", ip("fd00::1")), 10.0);
+    // A TCP round trip with a full-size segment each way.
+    netns_test_e2e::tcp_round_trip(net, "b", "10.0.0.2:7000".parse().unwrap());
+}
+
+/// The MTU of interface `name` in the calling thread's namespace.
+fn mtu_here(name: &str) -> u32 {
+    // SAFETY: a plain socket and an ioctl on a zeroed, properly sized ifreq.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0);
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in name.bytes().enumerate() {
+            req.ifr_name[i] = b as libc::c_char;
+        }
+        assert_eq!(libc::ioctl(fd, libc::SIOCGIFMTU, &mut req), 0);
+        libc::close(fd);
+        req.ifr_ifru.ifru_mtu as u32
+    }
+}
+
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "60s")]
+fn rtt_follows_a_delay_set_mid_test(net: &Net) -> netns_test::Result<()> {
+    let link = net.link("a", "b");
+    assert!(median_rtt(net, "a", ip("10.0.0.2")) < 2.0);
+    link.set("delay=30ms")?;
+    assert_rtt(median_rtt(net, "a", ip("10.0.0.2")), 30.0);
+    link.set("delay=5ms")?;
+    assert_rtt(median_rtt(net, "a", ip("10.0.0.2")), 5.0);
+    link.clear()?;
+    assert!(link.conditions().is_empty());
+    assert!(median_rtt(net, "a", ip("10.0.0.2")) < 2.0);
+    Ok(())
+}
+
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+fn bad_options_at_run_time_get_the_compile_time_messages(net: &Net) {
+    let link = net.link("a", "b");
+    let e = link.set("loss=101%").unwrap_err().to_string();
+    assert!(e.contains("loss 101% is more than 100%"), "{e}");
+    let e = link.set("rate=fast").unwrap_err().to_string();
+    assert!(e.contains("invalid rate `fast`: expected bits per second"), "{e}");
+    let e = link.set("jitter=5ms").unwrap_err().to_string();
+    assert!(e.contains("`jitter` needs a `delay`"), "{e}");
+    assert!(link.conditions().is_empty(), "nothing applied");
+}
+
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+#[should_panic(expected = "no link between `a` and `c` in this topology; its links are: `a:eth0 -- b:eth0`")]
+fn an_unknown_link_names_the_links_there_are(net: &Net) {
+    net.link("a", "c");
+}
