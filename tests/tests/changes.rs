@@ -86,17 +86,18 @@ fn a_tcp_stream_stalls_while_its_link_is_down_and_resumes_after_up(net: &Net) ->
 fn declared_routes_survive_a_link_going_down_and_up(net: &Net) -> netns_test::Result<()> {
     let h1 = net.node("h1");
     h1.ping(ip("10.2.0.1"), Duration::from_secs(1)).unwrap();
+    // The first IPv6 packet through the router can wait ~2 s after the build (seen on main
+    // without any condition or change: the builder's, not this test's, concern).
+    h1.ping(ip("fd02::1"), Duration::from_secs(5)).unwrap();
     let link = net.link("h1", "r");
     link.down()?;
     let e = h1.ping(ip("10.2.0.1"), Duration::from_millis(300)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NetworkUnreachable, "the kernel dropped the route: {e}");
     link.up()?;
-    // Both families, through the router: addresses and default routes are back. (The far
-    // link's own link-local addresses may still be in duplicate detection from the build,
-    // which delays the first IPv6 neighbour discovery there: hence the longer wait.)
+    // Both families, through the router: addresses and default routes are back.
     h1.ping(ip("10.2.0.1"), Duration::from_secs(1)).unwrap();
     h1.ping(ip("fd01::fe"), Duration::from_secs(1)).unwrap();
-    h1.ping(ip("fd02::1"), Duration::from_secs(3)).unwrap();
+    h1.ping(ip("fd02::1"), Duration::from_secs(1)).unwrap();
     net.node("h2").ping(ip("fd01::1"), Duration::from_secs(1)).unwrap();
     Ok(())
 }
