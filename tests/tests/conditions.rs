@@ -69,9 +69,10 @@ fn jitter_spreads_rtts_around_twice_the_delay(net: &Net) -> netns_test::Result<(
         .collect();
     rtts.sort_by(f64::total_cmp);
     // Each way 20 ± 5 ms, uniform: the sum is triangular on 30..50 ms, its quartiles 2.9 ms
-    // either side of 40. Quantiles, not extremes: a busy machine delays a few replies.
+    // either side of 40. Nothing arrives early; a busy machine can only make replies late, so
+    // the upper tail is not asserted.
     let q = |f: f64| rtts[((rtts.len() - 1) as f64 * f) as usize];
-    assert!(q(0.05) >= 29.0 && q(0.90) <= 53.0, "5 % / 90 %: {:.1} / {:.1} ms", q(0.05), q(0.90));
+    assert!(q(0.0) >= 29.0, "fastest {:.1} ms, want at least 30", q(0.0));
     let iqr = q(0.75) - q(0.25);
     assert!((4.0..8.0).contains(&iqr), "interquartile range {iqr:.2} ms, want about 5.9");
     assert_rtt(q(0.5), 20.0);
