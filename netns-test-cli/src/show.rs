@@ -34,6 +34,18 @@ fn peer(t: &Topology, iface: &netns_test::topology::Interface) -> (String, Value
     }
 }
 
+/// The link behind a node's interface: its conditions and the path that applies them, if any.
+fn conditions(net: &Net, node: &str, iface: &netns_test::topology::Interface) -> Option<(String, String)> {
+    let t = net.topology();
+    let other = match iface.peer {
+        Peer::Link { peer, .. } => format!("{}:{}", t.iface_name(peer).0, t.iface_name(peer).1),
+        Peer::Bridge(b) => t.bridges[b].name.clone(),
+    };
+    let link = net.link(&format!("{node}:{}", iface.name), &other);
+    let c = link.conditions();
+    (!c.is_empty()).then(|| (c.to_string(), link.path().to_string()))
+}
+
 pub(crate) fn text(net: &Net, built: Duration, m: &Matrix, expectations: &Expectations) {
     let t = net.topology();
     println!(
@@ -49,7 +61,8 @@ pub(crate) fn text(net: &Net, built: Duration, m: &Matrix, expectations: &Expect
         for i in &n.interfaces {
             let addrs: Vec<_> = i.addrs.iter().map(|a| a.to_string()).collect();
             let addrs = if addrs.is_empty() { "-".to_string() } else { addrs.join(" ") };
-            println!("  {:<9} {addrs:<32} {}", i.name, peer(t, i).0);
+            let cond = conditions(net, node.name(), i).map_or(String::new(), |(c, p)| format!("  [{c}] ({p})"));
+            println!("  {:<9} {addrs:<32} {}{cond}", i.name, peer(t, i).0);
         }
         for r in &n.routes {
             println!("  route     {} via {}", r.dest.map_or("default".into(), |d| d.to_string()), r.via);
@@ -112,6 +125,7 @@ pub(crate) fn json(net: &Net, built: Duration, m: &Matrix, expectations: &Expect
                         "addresses": i.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
                         "mtu": i.mtu,
                         "peer": peer(t, i).1,
+                        "conditions": conditions(net, node.name(), i).map(|(c, p)| json!({ "options": c, "path": p })),
                     })
                 })
                 .collect();

@@ -6,6 +6,11 @@
 //! cache goes stale); open sockets survive. Creating veths in place costs about a millisecond,
 //! so this is done both while building and when `Link::set` first needs it.
 //!
+//! Every new end gets an index of its own choosing: the node ends keep their old ones, the
+//! forwarder's ends take `100000 + 2N` and `100001 + 2N`. A veth whose index equals its peer's
+//! looks like a plain device to the kernel's link watcher, which then delays its carrier by up to
+//! a second (the builder avoids it the same way).
+//!
 //! The outer ends get `gso_max_segs` 1: the kernel segments large TCP sends before they reach
 //! the forwarder, so each frame it reads is one wire-sized packet, and loss, duplication and
 //! reordering apply per packet as on a real link.
@@ -22,6 +27,7 @@ use std::os::fd::AsRawFd;
 
 /// Recreates link `id` through a new forwarder (passing frames unchanged until told otherwise).
 pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -> Result<Forwarder> {
+    let start = std::time::Instant::now();
     if st.forwarder_ns.is_none() {
         // No IPv6 on the forwarder's interfaces: they would send router and neighbour
         // solicitations of their own into the link.
@@ -35,6 +41,7 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
     let k = st.next_forwarder;
     st.next_forwarder += 1;
     let (x, y) = (format!("fw{k}x"), format!("fw{k}y"));
+    let (xi, yi) = (100_000 + 2 * k, 100_001 + 2 * k);
     let [e1, e2] = ends(topo, id);
     let what = describe(topo, id);
     // What to put back on each node end: its addresses, and its node's routes.
@@ -48,7 +55,7 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
     };
     let fns = st.forwarder_ns.as_ref().expect("made above");
     let (ns1, ns2) = (live.ns(e1.place), live.ns(e2.place));
-    let (xi, yi) = live::netlink(&[fns, ns1, ns2], |h| async move {
+    live::netlink(&[fns, ns1, ns2], |h| async move {
         let (hf, h1, h2) = (&h[0], &h[1], &h[2]);
         let old1 = live::link_by_name(h1, &e1.name).await?;
         let old2 = live::link_by_name(h2, &e2.name).await?;
@@ -57,8 +64,9 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
         h1.link().del(old1.header.index).execute().await.map_err(Error::netlink(format!("removing link {what}")))?;
 
         // Node end 1 -- x.
-        let peer = outer(LinkUnspec::new_with_name(&e1.name).setns_by_fd(ns1.as_raw_fd()), mac1, mtu);
-        let msg = veth(&x, mtu).up().set_info_data(InfoData::Veth(InfoVeth::Peer(peer))).build();
+        let peer = LinkUnspec::new_with_name(&e1.name).index(old1.header.index).setns_by_fd(ns1.as_raw_fd());
+        let msg =
+            veth(&x, mtu).index(xi).up().set_info_data(InfoData::Veth(InfoVeth::Peer(outer(peer, mac1, mtu)))).build();
         hf.link()
             .add(msg)
             .execute()
@@ -70,21 +78,23 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
         match &bridge {
             Some(br) => {
                 let br_index = live::link_by_name(h2, br).await?.header.index;
-                let peer = LinkUnspec::new_with_name(&y).setns_by_fd(fns.as_raw_fd()).mtu(mtu).build();
-                let port = veth(&e2.name, mtu).address(mac2).controller(br_index).up();
+                let peer = LinkUnspec::new_with_name(&y).index(yi).setns_by_fd(fns.as_raw_fd()).mtu(mtu).build();
+                let port = veth(&e2.name, mtu).index(old2.header.index).address(mac2).controller(br_index).up();
                 let port = port.append_extra_attribute(LinkAttribute::GsoMaxSegs(1));
                 let msg = port.set_info_data(InfoData::Veth(InfoVeth::Peer(peer))).build();
                 h2.link().add(msg).execute().await.map_err(err)?;
             }
             None => {
-                let peer = outer(LinkUnspec::new_with_name(&e2.name).setns_by_fd(ns2.as_raw_fd()), mac2, mtu);
-                let msg = veth(&y, mtu).up().set_info_data(InfoData::Veth(InfoVeth::Peer(peer))).build();
+                let peer = LinkUnspec::new_with_name(&e2.name).index(old2.header.index).setns_by_fd(ns2.as_raw_fd());
+                let msg = veth(&y, mtu)
+                    .index(yi)
+                    .up()
+                    .set_info_data(InfoData::Veth(InfoVeth::Peer(outer(peer, mac2, mtu))))
+                    .build();
                 hf.link().add(msg).execute().await.map_err(err)?;
             }
         }
 
-        let xi = live::link_by_name(hf, &x).await?.header.index;
-        let yi = live::link_by_name(hf, &y).await?.header.index;
         live::set_up(hf, yi, true, &y).await?;
         let mut waits = Vec::new();
         for (h, end, restore, ns) in [(h1, &e1, &r1, ns1), (h2, &e2, &r2, ns2)] {
@@ -108,12 +118,13 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
         for (h, links, ns, v6) in waits {
             live::wait_ready(h, &links, ns, &v6).await?;
         }
-        Ok((xi, yi))
+        Ok(())
     })?;
     let fw = Forwarder::start(fns, xi, yi, Conditions::default(), &describe(topo, id))
         .map_err(Error::io(format!("starting the forwarder of link {}", describe(topo, id))))?;
     if crate::env::tracing() {
-        eprintln!("netns-test: link {} now crosses a userspace forwarder ({k})", describe(topo, id));
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        eprintln!("netns-test: link {} now crosses userspace forwarder {k} ({ms:.2} ms)", describe(topo, id));
     }
     Ok(fw)
 }
