@@ -1,6 +1,0 @@
-use netns_test::{netns_test, Net};
-
-#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24 [mtu=1400, loss=1]")]
-fn t(_net: &Net) {}
-
-fn main() {}
