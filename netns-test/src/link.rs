@@ -131,18 +131,27 @@ impl Link<'_> {
         let live = self.net.live();
         let [e1, e2] = ends(self.net.topology(), self.id);
         let what = self.name();
+        let set = |h: &rtnetlink::Handle, index: u32, name: &str| {
+            let req = h.link().set(rtnetlink::LinkUnspec::new_with_index(index).mtu(mtu).build()).execute();
+            let err = Error::netlink(format!("setting mtu {mtu} on {name} (link {what})"));
+            async move { req.await.map_err(err) }
+        };
         live::netlink(&[live.ns(e1.place), live.ns(e2.place)], |h| async move {
             for (h, end) in h.iter().zip([&e1, &e2]) {
-                let index = live::link_by_name(h, &end.name).await?.header.index;
-                let msg = rtnetlink::LinkUnspec::new_with_index(index).mtu(mtu).build();
-                h.link()
-                    .set(msg)
-                    .execute()
-                    .await
-                    .map_err(Error::netlink(format!("setting mtu {mtu} on {}", end.name)))?;
+                set(h, live::link_by_name(h, &end.name).await?.header.index, &end.name).await?;
             }
             Ok(())
         })?;
+        // A forwarder's ends pass nothing larger than their own MTU.
+        let st = live.lock();
+        if let (Some(fw), Some(ns)) = (st.links.get(&self.id).and_then(|l| l.forwarder.as_ref()), &st.forwarder_ns) {
+            live::netlink(&[ns], |h| async move {
+                for i in fw.ends {
+                    set(&h[0], i, "a forwarder end").await?;
+                }
+                Ok(())
+            })?;
+        }
         journal::record(format!("link {what}: mtu={mtu}"));
         Ok(())
     }

@@ -217,3 +217,25 @@ fn bad_options_at_run_time_get_the_compile_time_messages(net: &Net) {
 fn an_unknown_link_names_the_links_there_are(net: &Net) {
     net.link("a", "c");
 }
+
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "60s")]
+fn mtu_set_at_run_time_holds_through_the_path(net: &Net) -> netns_test::Result<()> {
+    use std::os::fd::AsRawFd;
+    net.link("a", "b").set("mtu=9000, delay=1ms")?;
+    assert_eq!(mtu_here("eth0"), 9000);
+    net.ping("a", ip("10.0.0.2")).expect("neighbour");
+    let srv = net.node("b").run(|| std::net::UdpSocket::bind("10.0.0.2:9000").unwrap());
+    srv.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let cli = std::net::UdpSocket::bind("10.0.0.1:0").unwrap();
+    // Don't fragment: the 8,000-byte datagram crosses as one frame or not at all.
+    let on = libc::IP_PMTUDISC_DO;
+    // SAFETY: an int option from a live int.
+    let r = unsafe {
+        libc::setsockopt(cli.as_raw_fd(), libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, (&on as *const i32).cast(), 4)
+    };
+    assert_eq!(r, 0);
+    cli.send_to(&[7u8; 8000], "10.0.0.2:9000").unwrap();
+    let mut buf = [0u8; 9000];
+    assert_eq!(srv.recv(&mut buf).expect("the jumbo frame arrived"), 8000);
+    Ok(())
+}

@@ -58,6 +58,8 @@ struct Shared {
 #[derive(Debug)]
 pub(crate) struct Forwarder {
     name: String,
+    /// The interface indices it reads and writes, in the forwarders' namespace.
+    pub(crate) ends: [u32; 2],
     shared: Arc<Shared>,
     stop: OwnedFd,
     thread: Option<JoinHandle<()>>,
@@ -79,7 +81,7 @@ impl Forwarder {
         let (s, stop_fd) = (shared.clone(), stop.as_raw_fd());
         let thread =
             std::thread::Builder::new().name(format!("netns-fw {name}")).spawn(move || run(&s, [sx, sy], stop_fd))?;
-        Ok(Forwarder { name: name.to_string(), shared, stop, thread: Some(thread) })
+        Ok(Forwarder { name: name.to_string(), ends: [x, y], shared, stop, thread: Some(thread) })
     }
 
     /// New conditions, in effect from the next packet read (packets already waiting keep their
