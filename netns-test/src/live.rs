@@ -13,12 +13,14 @@ use ipnet::IpNet;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags};
 use netlink_packet_route::link::LinkMessage;
 use netns_test_topology::{Conditions, Topology};
-use rtnetlink::{Handle, LinkUnspec, RouteMessageBuilder};
+use rtnetlink::{Handle, LinkUnspec};
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+pub(crate) use crate::builder::route_message;
 
 /// A route the framework keeps in place: `dest` (`None`: default) via `via`.
 pub(crate) type RouteSpec = (Option<IpNet>, IpAddr);
@@ -196,27 +198,6 @@ pub(crate) async fn add_addrs(h: &Handle, index: u32, addrs: &[IpNet], what: &st
         }
     }
     Ok(())
-}
-
-pub(crate) fn route_message(dest: Option<IpNet>, via: IpAddr) -> netlink_packet_route::route::RouteMessage {
-    match via {
-        IpAddr::V4(via) => {
-            let b = RouteMessageBuilder::<Ipv4Addr>::new().gateway(via);
-            match dest {
-                Some(IpNet::V4(d)) => b.destination_prefix(d.addr(), d.prefix_len()),
-                _ => b,
-            }
-            .build()
-        }
-        IpAddr::V6(via) => {
-            let b = RouteMessageBuilder::<Ipv6Addr>::new().gateway(via);
-            match dest {
-                Some(IpNet::V6(d)) => b.destination_prefix(d.addr(), d.prefix_len()),
-                _ => b,
-            }
-            .build()
-        }
-    }
 }
 
 /// `10.2.0.0/24 via 10.1.0.1`, `default via fd00::1`.

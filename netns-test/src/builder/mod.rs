@@ -22,6 +22,7 @@ mod requests;
 mod trace;
 
 pub(crate) use ready::still_down;
+pub(crate) use requests::route_message;
 
 use crate::error::{Error, Result};
 use crate::ns::{write_sysctl, NetNs};

@@ -107,7 +107,14 @@ pub(crate) fn address(index: u32, addr: IpAddr, prefix: u8, what: &str) -> Reque
 
 /// A route through a gateway, to `dest` or (without one) the default route, in node `node`.
 pub(crate) fn route(dest: Option<IpNet>, via: IpAddr, node: &str) -> Request {
-    let msg = match (via, dest) {
+    let msg = route_message(dest, via);
+    let dest = dest.map_or("default".to_string(), |d| d.to_string());
+    Request::new(RouteNetlinkMessage::NewRoute(msg), format!("adding route {dest} via {via} in node `{node}`"))
+}
+
+/// The route to `dest` (`None`: default) via `via`, as added and deleted.
+pub(crate) fn route_message(dest: Option<IpNet>, via: IpAddr) -> netlink_packet_route::route::RouteMessage {
+    match (via, dest) {
         (IpAddr::V4(via), dest) => {
             let b = RouteMessageBuilder::<Ipv4Addr>::new().gateway(via);
             match dest {
@@ -124,9 +131,7 @@ pub(crate) fn route(dest: Option<IpNet>, via: IpAddr, node: &str) -> Request {
             }
             .build()
         }
-    };
-    let dest = dest.map_or("default".to_string(), |d| d.to_string());
-    Request::new(RouteNetlinkMessage::NewRoute(msg), format!("adding route {dest} via {via} in node `{node}`"))
+    }
 }
 
 #[cfg(test)]
