@@ -125,7 +125,7 @@ pub(crate) fn json(net: &Net, built: Duration, m: &Matrix, expectations: &Expect
                         "addresses": i.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
                         "mtu": i.mtu,
                         "peer": peer(t, i).1,
-                        "conditions": conditions(net, node.name(), i).map(|(c, p)| json!({ "options": c, "path": p })),
+                        "conditions": conditions(net, &n.name, i).map(|(c, p)| json!({ "options": c, "path": p })),
                     })
                 })
                 .collect();
