@@ -263,9 +263,17 @@ mod fixture {
     #[ignore = "fixture of the fault suite"]
     fn inherited_fd_is_closed() {
         let fd: i32 = std::env::var("FAULT_FD").unwrap().parse().unwrap();
+        let ino: u64 = std::env::var("FAULT_INO").unwrap().parse().unwrap();
+        // The number may be reused by a descriptor the test made itself (a netlink socket, a
+        // namespace file): what must not be here is the runner's socket, known by its inode.
+        // SAFETY: fstat into a zeroed struct we own; EBADF is fine.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        let open = unsafe { libc::fstat(fd, &mut st) } == 0;
+        assert!(!(open && st.st_ino == ino), "the runner's socket (descriptor {fd}) was open in the test");
         // SAFETY: send on a descriptor number; EBADF is what the test expects.
-        let sent = unsafe { libc::send(fd, b"leak".as_ptr().cast(), 4, 0) };
-        assert!(sent < 0, "descriptor {fd} was open in the test");
+        if !open {
+            assert!(unsafe { libc::send(fd, b"leak".as_ptr().cast(), 4, 0) } < 0);
+        }
         let fds: Vec<_> = std::fs::read_dir("/proc/self/fd").unwrap().collect();
         assert!(fds.len() < 64, "{} descriptors open", fds.len());
     }
@@ -684,8 +692,9 @@ fn descriptors_inherited_by_the_runner_do_not_reach_the_test() {
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.connect(listener.local_addr().unwrap()).unwrap();
     let fd = sock.as_raw_fd();
+    let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(format!("/proc/self/fd/{fd}")).unwrap());
     let mut cmd = runner("inherited_fd_is_closed", &[]);
-    cmd.env("FAULT_FD", fd.to_string());
+    cmd.env("FAULT_FD", fd.to_string()).env("FAULT_INO", ino.to_string());
     // SAFETY: fcntl is async-signal-safe; only the runner's copy becomes inheritable.
     unsafe {
         cmd.pre_exec(move || {
