@@ -38,6 +38,7 @@ mod names;
 mod net;
 mod nft;
 mod ns;
+mod packet;
 mod ping;
 mod process;
 mod runtime;

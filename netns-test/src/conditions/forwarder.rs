@@ -128,36 +128,12 @@ impl Drop for Forwarder {
 /// A raw packet socket bound to `ifindex` in the calling thread's namespace, with virtio
 /// headers, not seeing its own transmissions.
 fn packet_socket(ifindex: u32) -> io::Result<OwnedFd> {
-    let all = (libc::ETH_P_ALL as u16).to_be();
-    // Protocol 0 until bound: no frame of another interface is ever queued.
-    // SAFETY: plain socket(2).
-    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a fresh descriptor owned by nothing else.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_VNET_HDR, 1)?;
-    setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1)?;
-    // As much as net.core.rmem_max allows: a burst waits here until the thread reads it.
-    setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, 4 << 20)?;
-    // SAFETY: sockaddr_ll is plain data; all-zero is a valid start.
-    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    sll.sll_family = libc::AF_PACKET as u16;
-    sll.sll_protocol = all;
-    sll.sll_ifindex = ifindex as i32;
-    // SAFETY: binds with a properly sized sockaddr_ll.
-    let r = unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            (&sll as *const libc::sockaddr_ll).cast(),
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(fd)
+    crate::packet::bound_socket(ifindex, 0, |fd| {
+        setsockopt(fd, libc::SOL_PACKET, libc::PACKET_VNET_HDR, 1)?;
+        setsockopt(fd, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1)?;
+        // As much as net.core.rmem_max allows: a burst waits here until the thread reads it.
+        setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, 4 << 20)
+    })
 }
 
 fn setsockopt(fd: &OwnedFd, level: i32, name: i32, value: i32) -> io::Result<()> {

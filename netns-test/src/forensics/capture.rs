@@ -21,7 +21,7 @@ use pcap_file::{DataLink, Endianness, TsResolution};
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, BufWriter, IoSliceMut, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::{mpsc, Arc};
@@ -286,32 +286,7 @@ impl FileSummary {
 
 /// An `AF_PACKET` socket receiving every packet (both directions) of one interface.
 fn packet_socket(index: u32) -> io::Result<OwnedFd> {
-    let all = (libc::ETH_P_ALL as u16).to_be();
-    // Protocol 0 until bound: the socket receives nothing from other interfaces meanwhile.
-    // SAFETY: a plain syscall; the descriptor is ours.
-    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a fresh descriptor owned by nobody else.
-    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: all-zero is a valid sockaddr_ll.
-    let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    addr.sll_family = libc::AF_PACKET as u16;
-    addr.sll_protocol = all;
-    addr.sll_ifindex = index as i32;
-    // SAFETY: binds our socket to a valid, correctly sized address.
-    let r = unsafe {
-        libc::bind(
-            sock.as_fd().as_raw_fd(),
-            (&addr as *const libc::sockaddr_ll).cast(),
-            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(sock)
+    crate::packet::bound_socket(index, libc::SOCK_NONBLOCK, |_| Ok(()))
 }
 
 /// `PACKET_STATISTICS`: packets the kernel dropped for lack of buffer space on this socket.
