@@ -138,6 +138,7 @@ impl Net {
         let root = NetNs::current().map_err(Error::io("opening this thread's namespace"))?;
         let base = Base::capture(&crate::names::Files::for_topology(&topology))
             .map_err(Error::io("preparing the nodes' views"))?;
+        let in_place = node0.in_place(&topology);
         let built = builder::build(&topology, node0)?;
         let node_ns: Vec<Arc<NetNs>> = built.nodes.into_iter().map(Arc::new).collect();
         let root = Arc::new(root);
@@ -147,10 +148,16 @@ impl Net {
             .into_iter()
             .enumerate()
             .map(|(index, ns)| {
-                let place = Place::new(ns, Some(topology.nodes[index].name.clone()), base.clone());
-                Node { topology: topology.clone(), index, place: Arc::new(place), live: live.clone() }
+                let name = topology.nodes[index].name.clone();
+                // Node 0 in this thread's own namespaces: its view is these (no copy, no keeper).
+                let place = match index {
+                    0 if in_place => Place::adopt(ns, name, base.clone())
+                        .map_err(Error::io("preparing the view of the first node"))?,
+                    _ => Place::new(ns, Some(name), base.clone()),
+                };
+                Ok(Node { topology: topology.clone(), index, place: Arc::new(place), live: live.clone() })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let root = Arc::new(Place::new(root, None, base));
         let bridges = (0..topology.bridges.len())
             .map(|index| Bridge { topology: topology.clone(), index, place: root.clone() })

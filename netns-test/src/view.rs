@@ -13,7 +13,11 @@
 //! - a UTS namespace whose hostname is the node's name.
 //!
 //! A *keeper* thread makes the view and then sleeps in it forever: `/proc/<pid>/task/<keeper>/net`
-//! always shows the node. Entering a view moves the calling thread into all three namespaces
+//! always shows the node. The one exception is a node built in the test child's own network
+//! namespace (node 0 of a topology without bridges, where the body runs by default): its view is
+//! the child's own mount and UTS namespaces, with `/proc/self/net` bound to that of the
+//! sandbox's PID 1, which lives in that namespace and never leaves it ([`Place::adopt`]); no
+//! copy, no keeper. Entering a view moves the calling thread into all three namespaces
 //! (mount, UTS, network); leaving moves it back. A thread or process created by a thread in a
 //! view starts in that view (the kernel copies the creator's namespaces).
 
@@ -21,7 +25,7 @@ use crate::ns::{restoring, NetNs};
 use std::ffi::CStr;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::sync::{Arc, OnceLock};
 
 /// The mount, UTS and network namespaces of a thread, held by descriptor.
@@ -37,6 +41,13 @@ impl Here {
     pub(crate) fn capture() -> io::Result<Here> {
         let open = |kind: &str| File::open(format!("/proc/thread-self/ns/{kind}"));
         Ok(Here { mnt: open("mnt")?, uts: open("uts")?, net: open("net")? })
+    }
+
+    /// The calling thread's mount and UTS namespaces with `net`, which must be the calling
+    /// thread's network namespace (a duplicated descriptor is cheaper than opening it again).
+    fn capture_with(net: &NetNs) -> io::Result<Here> {
+        let open = |kind: &str| File::open(format!("/proc/thread-self/ns/{kind}"));
+        Ok(Here { mnt: open("mnt")?, uts: open("uts")?, net: File::from(net.as_fd().try_clone_to_owned()?) })
     }
 
     /// Moves the calling thread into these namespaces, keeping its working directory (by path:
@@ -101,19 +112,80 @@ fn enter_raw(mnt: RawFd, uts: RawFd, net: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-/// What every view of one network is a copy of: the mount namespace `Net::build` ran in, with
-/// the topology's `/etc/hosts` mounted (see `names`).
+/// What every view of one network is a copy of: a mount namespace with the topology's
+/// `/etc/hosts` mounted (see `names`), in which nothing is shared (so nothing a view mounts can
+/// reach it or another view).
+///
+/// The first topology built in a mount namespace (the test child's own, or the one
+/// [`isolate`](crate::isolate) made) uses that namespace itself; a topology built while another
+/// one's base is in use (a `Net::build` in a test body, a program building several) gets a copy,
+/// so its names never cover the first topology's.
 pub(crate) struct Base {
     mnt: File,
+    /// This namespace's inode while it is claimed as a base (see [`claim`]).
+    claimed: Option<u64>,
 }
 
 impl Base {
-    /// The calling thread's mount namespace, which must be this process's own (the test child's,
-    /// or the one [`isolate`](crate::isolate) made), after mounting `names` there.
+    /// A base for a topology whose generated files are `names`, made from the calling thread's
+    /// mount namespace (which must be this process's own).
     pub(crate) fn capture(names: &crate::names::Files) -> io::Result<Arc<Base>> {
-        names.overlay().map_err(|e| io::Error::new(e.kind(), format!("mounting /etc/hosts: {e}")))?;
-        Ok(Arc::new(Base { mnt: File::open("/proc/thread-self/ns/mnt")? }))
+        use std::os::unix::fs::MetadataExt;
+        let here = File::open("/proc/thread-self/ns/mnt")?;
+        let ino = here.metadata()?.ino();
+        if claim(ino) {
+            let base = Base { mnt: here, claimed: Some(ino) }; // unclaimed on drop, even on error
+            prepare(names)?;
+            return Ok(Arc::new(base));
+        }
+        let copy = std::thread::scope(|s| {
+            s.spawn(|| {
+                // SAFETY: unshare on this short-lived thread only.
+                if unsafe { libc::unshare(libc::CLONE_FS | libc::CLONE_NEWNS) } != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                prepare(names)?;
+                File::open("/proc/thread-self/ns/mnt")
+            })
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })?;
+        Ok(Arc::new(Base { mnt: copy, claimed: None }))
     }
+
+    /// Whether the calling thread is in this mount namespace.
+    fn is_here(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let ino = |f: &File| f.metadata().map(|m| (m.dev(), m.ino())).ok();
+        File::open("/proc/thread-self/ns/mnt").is_ok_and(|here| ino(&here).is_some() && ino(&here) == ino(&self.mnt))
+    }
+}
+
+impl Drop for Base {
+    fn drop(&mut self) {
+        if let Some(ino) = self.claimed {
+            bases().lock().unwrap_or_else(|e| e.into_inner()).remove(&ino);
+        }
+    }
+}
+
+/// The mount namespaces (by inode) in use as a base; an inode is reused only after its
+/// namespace is freed, and a claimed one is held open by its `Base`.
+fn bases() -> &'static std::sync::Mutex<std::collections::HashSet<u64>> {
+    static BASES: OnceLock<std::sync::Mutex<std::collections::HashSet<u64>>> = OnceLock::new();
+    BASES.get_or_init(Default::default)
+}
+
+fn claim(ino: u64) -> bool {
+    bases().lock().unwrap_or_else(|e| e.into_inner()).insert(ino)
+}
+
+/// Makes every mount of the calling thread's mount namespace private (once per base, not per
+/// view) and mounts the generated files.
+fn prepare(names: &crate::names::Files) -> io::Result<()> {
+    mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE)
+        .map_err(|e| io::Error::new(e.kind(), format!("making / private: {e}")))?;
+    names.overlay().map_err(|e| io::Error::new(e.kind(), format!("mounting /etc/hosts: {e}")))
 }
 
 /// A network namespace with its view, made on first use: where a node's (or the bridges') code
@@ -129,6 +201,27 @@ pub(crate) struct Place {
 impl Place {
     pub(crate) fn new(net: Arc<NetNs>, hostname: Option<String>, base: Arc<Base>) -> Place {
         Place { net, hostname, base, view: OnceLock::new() }
+    }
+
+    /// A place whose view is the calling thread's own mount and UTS namespaces, when the
+    /// calling thread is in `net` and in `base` and PID 1 of this process's PID namespace lives
+    /// in `net` (a node built in the test child's own namespace): no keeper thread and no copy
+    /// of the mount namespace; sysfs is mounted from here, `/proc/self/net` bound to PID 1's,
+    /// which never leaves the node. `None` when that does not hold (the view is then made on
+    /// first use, as for any place).
+    pub(crate) fn adopt(net: Arc<NetNs>, hostname: String, base: Arc<Base>) -> io::Result<Place> {
+        let place = Place::new(net, Some(hostname), base);
+        if !place.base.is_here() || !same_netns("/proc/thread-self/ns/net", "/proc/1/ns/net") {
+            return Ok(place);
+        }
+        let name = place.hostname.as_deref().unwrap_or_default();
+        mount(Some(c"/proc/1/net"), c"/proc/self/net", None, libc::MS_BIND)
+            .and_then(|()| make_here(name))
+            .map_err(|e| io::Error::new(e.kind(), format!("the view of node `{name}`: {e}")))?;
+        let here = Arc::new(Here::capture_with(&place.net)?);
+        AT.with(|at| *at.borrow_mut() = Some(here.clone()));
+        let _ = place.view.set(Ok(here));
+        Ok(place)
     }
 
     pub(crate) fn netns(&self) -> &NetNs {
@@ -220,25 +313,46 @@ impl Place {
 fn keep(base: &Base, net: &NetNs, hostname: Option<&str>) -> io::Result<Here> {
     let step = |what: &'static str| move |e: io::Error| io::Error::new(e.kind(), format!("{what}: {e}"));
     let check = |r: libc::c_int| if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) };
-    // SAFETY: plain syscalls on this thread's own namespaces and on valid C strings.
+    // SAFETY: plain syscalls on this thread's own namespaces. The base shares nothing (see
+    // `prepare`), so the copy shares nothing either: nothing mounted here reaches another view.
     unsafe {
         check(libc::unshare(libc::CLONE_FS)).map_err(step("unshare(CLONE_FS)"))?;
         check(libc::setns(base.mnt.as_raw_fd(), libc::CLONE_NEWNS))
             .map_err(step("entering the test's mount namespace"))?;
         check(libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWUTS))
             .map_err(step("unshare(CLONE_NEWNS | CLONE_NEWUTS)"))?;
-        // Nothing mounted here may reach the test's namespace or another view.
-        mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE).map_err(step("making / private"))?;
-        net.enter().map_err(step("entering the network namespace"))?;
-        let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-        mount(Some(c"sysfs"), c"/sys", Some(c"sysfs"), flags).map_err(step("mounting sysfs on /sys"))?;
-        mount(Some(c"/proc/thread-self/net"), c"/proc/self/net", None, libc::MS_BIND)
-            .map_err(step("bind-mounting /proc/thread-self/net on /proc/self/net"))?;
-        if let Some(name) = hostname {
-            check(libc::sethostname(name.as_ptr().cast(), name.len())).map_err(step("sethostname"))?;
+    }
+    net.enter().map_err(step("entering the network namespace"))?;
+    mount(Some(c"/proc/thread-self/net"), c"/proc/self/net", None, libc::MS_BIND)
+        .map_err(step("bind-mounting /proc/thread-self/net on /proc/self/net"))?;
+    make_here(hostname.unwrap_or_default())?;
+    Here::capture_with(net)
+}
+
+/// Mounts a sysfs on `/sys` from the calling thread (sysfs shows its mounter's network
+/// namespace) and names the UTS namespace `hostname` (unless empty).
+fn make_here(hostname: &str) -> io::Result<()> {
+    let step = |what: &'static str| move |e: io::Error| io::Error::new(e.kind(), format!("{what}: {e}"));
+    let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+    mount(Some(c"sysfs"), c"/sys", Some(c"sysfs"), flags).map_err(step("mounting sysfs on /sys"))?;
+    if !hostname.is_empty() {
+        // SAFETY: a valid buffer and its length.
+        if unsafe { libc::sethostname(hostname.as_ptr().cast(), hostname.len()) } != 0 {
+            return Err(step("sethostname")(io::Error::last_os_error()));
         }
     }
-    Here::capture()
+    Ok(())
+}
+
+/// Whether two `/proc/.../ns/net` links name the same namespace.
+fn same_netns(a: &str, b: &str) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => {
+            use std::os::unix::fs::MetadataExt;
+            (a.dev(), a.ino()) == (b.dev(), b.ino())
+        }
+        _ => false,
+    }
 }
 
 fn mount(src: Option<&CStr>, target: &CStr, fstype: Option<&CStr>, flags: libc::c_ulong) -> io::Result<()> {

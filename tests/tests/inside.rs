@@ -327,3 +327,43 @@ fn a_capture_on_the_bridge_sees_the_lan(net: &Net) {
 fn asking_for_a_bridge_that_does_not_exist_says_so(net: &Net) {
     net.bridge("br0");
 }
+
+/// The first node's view is the test's own namespaces (no copy): it must still be the first
+/// node's for every thread in it, also while the body is inside another node.
+#[netns_test(topology = "a:ea=10.0.0.1/24 -- b:eb=10.0.0.2/24 [mtu=1300]")]
+fn the_first_node_is_itself_while_the_body_is_elsewhere(net: &Net) {
+    assert_eq!(devices(&read("/proc/net/dev")), ["ea", "lo"]);
+    assert_eq!(sys_class_net(), ["ea", "lo"]);
+    assert_eq!(read("/sys/class/net/ea/mtu").trim(), "1300");
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let (done, seen) = std::sync::mpsc::channel();
+    let in_a = net.node("a").spawn(move || {
+        wait.recv().unwrap(); // while the body is inside b
+        done.send(()).unwrap();
+        (devices(&read("/proc/net/dev")), devices(&read("/proc/self/net/dev")), sys_class_net())
+    });
+    let inside_b = net.node("b").run(|| {
+        go.send(()).unwrap();
+        seen.recv().unwrap();
+        (devices(&read("/proc/net/dev")), sys_class_net(), output(&mut std::process::Command::new("uname").arg("-n")))
+    });
+    let ea = vec!["ea".to_string(), "lo".into()];
+    assert_eq!(in_a.join().unwrap(), (ea.clone(), ea.clone(), ea.clone()));
+    let eb = vec!["eb".to_string(), "lo".into()];
+    assert_eq!(inside_b, (eb.clone(), eb, "b\n".to_string()));
+    assert_eq!(output(&mut std::process::Command::new("uname").arg("-n")).trim(), "a");
+    assert_eq!(output(net.node("a").command("ls").arg("/sys/class/net")).split_whitespace().collect::<Vec<_>>(), ea);
+}
+
+/// A topology built inside a test body resolves its own names in its nodes; the test's own
+/// topology keeps resolving its names, also in nodes first entered after the inner build.
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24; b=10.0.1.1/24 -- c=10.0.1.2/24")]
+fn a_topology_built_in_a_body_has_its_own_names(net: &Net) {
+    let inner = Net::build("x=10.9.0.1/24 -- y=10.9.0.2/24".parse().unwrap()).unwrap();
+    let resolve = |name: &str| (name, 80).to_socket_addrs().ok().and_then(|mut a| a.next()).map(|a| a.ip().to_string());
+    assert_eq!(inner.node("x").run(|| resolve("y")), Some("10.9.0.2".into()));
+    assert_eq!(net.node("c").run(|| resolve("a")), Some("10.0.0.1".into()), "c's view is made after the inner build");
+    assert_eq!(net.node("c").run(|| resolve("y")), None, "the inner topology's names are not the outer's");
+    assert_eq!(resolve("b"), Some("10.0.0.2".into()));
+    drop(inner);
+}

@@ -53,6 +53,13 @@ pub(crate) enum Node0 {
     CallersIfNoBridges,
 }
 
+impl Node0 {
+    /// Whether node 0 of `topo` is built in the calling thread's namespace.
+    pub(crate) fn in_place(self, topo: &Topology) -> bool {
+        self == Node0::CallersIfNoBridges && topo.bridges.is_empty()
+    }
+}
+
 /// Builds `topo` with bridges in the calling thread's namespace.
 pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
     let mut trace = Trace::from_env();
@@ -67,7 +74,7 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
     let here = NetNs::current().map_err(Error::io("opening this thread's namespace"))?;
     // The bridges (and node 0, when it lives here) come up after this.
     no_dad().map_err(Error::io("setting sysctls in the bridges' namespace"))?;
-    let in_place = node0 == Node0::CallersIfNoBridges && topo.bridges.is_empty();
+    let in_place = node0.in_place(topo);
     let nodes = new_namespaces(topo, in_place.then_some(&here))?;
     let root = connect()?;
     let handles = nodes
