@@ -112,8 +112,8 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
     trace.mark("firewall");
 
     if in_place {
-        here.run(|| node_sysctls(&topo.nodes[0]))
-            .and_then(|r| r)
+        // This thread is in node 0, whose duplicate address detection is off already (above).
+        node_only_sysctls(&topo.nodes[0])
             .map_err(Error::io(format!("setting sysctls in node `{}`", topo.nodes[0].name)))?;
     }
     ready::wait_links(&rt, ready::bridge_links(topo, &ix, &root), timeout)?;
@@ -190,6 +190,11 @@ fn no_dad() -> std::io::Result<()> {
 /// A node's sysctls, written from inside its namespace.
 fn node_sysctls(node: &netns_test_topology::Node) -> std::io::Result<()> {
     no_dad()?;
+    node_only_sysctls(node)
+}
+
+/// What [`node_sysctls`] sets besides [`no_dad`].
+fn node_only_sysctls(node: &netns_test_topology::Node) -> std::io::Result<()> {
     // ICMP echo ("ping") sockets for the namespace's root (gid 0).
     write_sysctl("net/ipv4/ping_group_range", "0 0")?;
     if node.forward {
