@@ -224,7 +224,7 @@ pub(crate) fn apply_declared(net: &Net) -> Result<()> {
 }
 
 /// The conditions the topology declares for a link.
-fn declared(topo: &Topology, id: LinkId) -> Conditions {
+pub(crate) fn declared(topo: &Topology, id: LinkId) -> Conditions {
     match id {
         LinkId::Veth(l) => topo.links[l].conditions,
         LinkId::Member(b, m) => topo.bridges[b].conditions[m],

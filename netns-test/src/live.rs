@@ -33,7 +33,7 @@ pub(crate) enum LinkId {
 }
 
 /// Where a namespace is: a node's, or the test's own (bridges and their ports).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Place {
     Node(usize),
     Root,
@@ -92,6 +92,22 @@ impl Live {
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The state if it can be had within `wait` (the failure dump must not wait on a body
+    /// stuck while holding it).
+    pub(crate) fn try_lock_for(&self, wait: Duration) -> Option<MutexGuard<'_, State>> {
+        let start = Instant::now();
+        loop {
+            match self.state.try_lock() {
+                Ok(st) => return Some(st),
+                Err(std::sync::TryLockError::Poisoned(p)) => return Some(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) if start.elapsed() < wait => {
+                    std::thread::sleep(Duration::from_millis(1))
+                }
+                Err(std::sync::TryLockError::WouldBlock) => return None,
+            }
+        }
     }
 
     pub(crate) fn ns(&self, place: Place) -> &NetNs {

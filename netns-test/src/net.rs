@@ -220,8 +220,9 @@ impl Net {
     }
 
     /// The state of every node and of the bridges, read now over netlink: links (state, MTU,
-    /// MAC, bridge, addresses, packet/byte/drop counters), routes, neighbours, non-default
-    /// sysctls, and the runtime changes made so far. A failing test prints this on its own.
+    /// MAC, bridge, addresses, packet/byte/drop counters, the conditions of its link), routes,
+    /// neighbours, non-default sysctls, and the runtime changes made so far. A failing test
+    /// prints this on its own.
     ///
     /// ```no_run
     /// # fn f(net: &netns_test::Net) {

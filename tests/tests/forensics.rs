@@ -96,6 +96,30 @@ mod fixture {
         panic!("deliberate failure behind a NAT");
     }
 
+    #[netns_test(topology = "
+        a=10.0.0.1/24 -- b:eth0=10.0.0.2/24 [delay=20ms, jitter=5ms, loss=10%]
+        bridge br0 { b:eth1=10.1.0.1/24 [rate=10mbit], c=10.1.0.2/24 }
+    ")]
+    #[ignore = "fixture of the forensics suite"]
+    fn fails_with_declared_conditions(net: &Net) {
+        // Three echoes answered (some may be lost on the way), so the forwarder has counted.
+        let answered = (0..20).filter(|_| net.ping("a", "10.0.0.2".parse().unwrap()).is_ok()).take(3).count();
+        assert_eq!(answered, 3, "b answers through the lossy link");
+        panic!("deliberate failure with declared conditions");
+    }
+
+    #[netns_test(topology = "
+        a=10.0.0.1/24 -- b=10.0.0.2/24 [loss=50%]
+        bridge br0 { h1=10.1.0.1/24, h2=10.1.0.2/24 }
+    ")]
+    #[ignore = "fixture of the forensics suite"]
+    fn fails_with_runtime_conditions(net: &Net) -> netns_test::Result<()> {
+        net.link("a", "b").clear()?;
+        net.link("h1", "br0").set("delay=30ms, duplicate=5%")?;
+        net.link("h2", "br0").set("rate=5mbit")?;
+        Err(netns_test::Error::Runtime("deliberate failure with runtime conditions".into()))
+    }
+
     #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "1s")]
     #[ignore = "fixture of the forensics suite"]
     fn times_out(net: &Net) {
@@ -139,6 +163,23 @@ fn block<'a>(text: &'a str, title: &str) -> Vec<&'a str> {
     let mut lines = text.lines().skip_while(|l| *l != title);
     assert!(lines.next().is_some(), "no block {title:?} in:\n{text}");
     lines.take_while(|l| l.starts_with("  ")).collect()
+}
+
+/// The line right under interface `iface`'s line in `lines` (a block), if it shows the
+/// conditions of its link (`cond ...`), trimmed.
+fn cond<'a>(lines: &[&'a str], iface: &str) -> Option<&'a str> {
+    let at = lines.iter().position(|l| l.trim_start().starts_with(&format!("{iface} ")));
+    let at = at.unwrap_or_else(|| panic!("no interface {iface} in {lines:#?}"));
+    lines.get(at + 1).map(|l| l.trim_start()).filter(|l| l.starts_with("cond "))
+}
+
+/// How `ConditionPath` names the path this kernel takes for delay, loss and the like.
+fn netem_like_path() -> &'static str {
+    if netns_test::kernel_has_netem() {
+        "netem"
+    } else {
+        "userspace forwarder"
+    }
 }
 
 /// The capture directory a run printed.
@@ -367,6 +408,57 @@ fn pause_without_a_terminal_says_so_and_does_not_wait() {
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("there is no terminal to wait on") && text.contains("not pausing"), "{text}");
     assert!(start.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn the_dump_shows_declared_conditions_on_both_ends_of_each_link() {
+    let (out, text) = run_fixture("fails_with_declared_conditions", &[]);
+    assert!(!out.status.success() && text.contains("deliberate failure with declared conditions"), "{text}");
+    let path = netem_like_path();
+    let (a, b) = (block(&text, "node a"), block(&text, "node b"));
+    for (node, lines) in [("a", &a), ("b", &b)] {
+        let c = cond(lines, "eth0").unwrap_or_else(|| panic!("no conditions under {node}:eth0:\n{text}"));
+        let want = format!("cond delay 20ms±5ms loss 10% each way ({path}");
+        assert!(c.starts_with(&want), "{node}:eth0: {c:?}, want {want:?}...");
+    }
+    if path == "userspace forwarder" {
+        // What the forwarder did with the frames a sent: at least the three echoes answered.
+        let c = cond(&a, "eth0").unwrap();
+        let relayed: u64 = c.split(" relayed").next().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(relayed >= 3, "{c}");
+    }
+    assert_eq!(cond(&a, "lo"), None, "{text}");
+    assert_eq!(cond(&b, "eth1"), Some("cond rate 10mbit each way (tbf)"), "{text}");
+    assert_eq!(cond(&block(&text, "node c"), "eth0"), None, "{text}");
+    // The bridge side of b's member link (port b0p0) is shaped too; c's (b0p1) is not.
+    let br = block(&text, "bridges (the test's own namespace)");
+    assert_eq!(cond(&br, "b0p0"), Some("cond rate 10mbit each way (tbf)"), "{text}");
+    assert_eq!(cond(&br, "b0p1"), None, "{text}");
+}
+
+#[test]
+fn the_dump_shows_conditions_set_and_cleared_at_run_time() {
+    let (out, text) = run_fixture("fails_with_runtime_conditions", &[]);
+    assert!(!out.status.success() && text.contains("deliberate failure with runtime conditions"), "{text}");
+    let path = netem_like_path();
+    let want = format!("cond delay 30ms duplicate 5% each way ({path}");
+    let h1 = cond(&block(&text, "node h1"), "eth0").unwrap_or_else(|| panic!("{text}"));
+    assert!(h1.starts_with(&want), "h1:eth0: {h1:?}, want {want:?}...");
+    assert_eq!(cond(&block(&text, "node h2"), "eth0"), Some("cond rate 5mbit each way (tbf)"), "{text}");
+    let br = block(&text, "bridges (the test's own namespace)");
+    assert!(cond(&br, "b0p0").is_some_and(|c| c.starts_with(&want)), "{text}");
+    assert_eq!(cond(&br, "b0p1"), Some("cond rate 5mbit each way (tbf)"), "{text}");
+    // The declared loss was cleared: no loss shown; on the userspace path the forwarder stays.
+    for node in ["a", "b"] {
+        let c = cond(&block(&text, &format!("node {node}")), "eth0");
+        match path {
+            "userspace forwarder" => {
+                let c = c.unwrap_or_else(|| panic!("{text}"));
+                assert!(c.starts_with("cond none (userspace forwarder, passing frames unchanged"), "{c}");
+            }
+            _ => assert_eq!(c, None, "{text}"),
+        }
+    }
 }
 
 /// The public form of the dump, on a healthy topology.

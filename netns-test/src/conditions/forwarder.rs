@@ -46,6 +46,17 @@ pub(crate) struct Counters {
     pub overflow: AtomicU64,
 }
 
+/// One direction's [`Counters`] at one moment: `relayed` counts the frames sent on (duplicates
+/// included), the others what happened to the frames read.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub relayed: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub reordered: u64,
+    pub overflow: u64,
+}
+
 /// Shared between the forwarder thread and its owner.
 #[derive(Debug, Default)]
 struct Shared {
@@ -88,6 +99,20 @@ impl Forwarder {
     /// due time).
     pub(crate) fn set(&self, c: Conditions) {
         *self.shared.conditions.lock().unwrap_or_else(|p| p.into_inner()) = c;
+    }
+
+    /// What it did with the frames of each side so far, `[from x, from y]`.
+    pub(crate) fn counts(&self) -> [Counts; 2] {
+        self.shared.counters.each_ref().map(|c| {
+            let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+            Counts {
+                relayed: n(&c.forwarded),
+                lost: n(&c.lost),
+                duplicated: n(&c.duplicated),
+                reordered: n(&c.reordered),
+                overflow: n(&c.overflow),
+            }
+        })
     }
 
     /// What each direction did: `forwarded 2000, lost 21, ...`.

@@ -6,6 +6,7 @@
 //! node a
 //!   lo    UP    mtu 65536  rx 0/0 tx 0/0 drop 0
 //!   eth0  DOWN  mtu 1500  02:4e:1c:8a:0b:11  10.0.0.1/24  rx 3/266 tx 5/426 drop 0
+//!         cond delay 20ms loss 1% each way (netem)
 //!   route 10.0.0.0/24 dev eth0
 //! node b
 //!   ...
@@ -13,14 +14,17 @@
 //!
 //! The test child calls [`body_starts`] just before the body and [`failure_context`] when the
 //! body failed (panic, `Err`, timeout), before the topology is torn down; [`body_passed`] when it
-//! passed. Everything is read over netlink inside each namespace at that moment.
+//! passed. Everything is read over netlink inside each namespace at that moment, but the link
+//! conditions, which come from the runtime's own state (`shaping.rs`).
 
 mod capture;
 mod pause;
 mod read;
+mod shaping;
 mod state;
 
 use crate::journal;
+use crate::live::Place;
 use crate::net::Net;
 use capture::{Capture, FileSummary};
 use state::Section;
@@ -28,11 +32,17 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Duration;
 
-/// Readers of further per-namespace sections of the dump, each run inside the namespace, e.g.
-/// the link conditions (tc qdiscs) once they exist: `Section { title, lines }`, shown when not
-/// empty. Sections known from the node itself (its NAT and firewall rules) are in `dump`.
+/// Readers of further per-namespace sections of the dump, each run inside the namespace:
+/// `Section { title, lines }`, shown when not empty. Sections known from the node itself (its
+/// NAT and firewall rules) are in `dump`, and so are the link conditions (`shaping.rs`), shown
+/// under each interface.
 const SECTIONS: &[fn() -> io::Result<Section>] = &[];
+
+/// How long the dump waits for the runtime's link state (held during a link change) before it
+/// shows the declared conditions instead.
+const LOCK_WAIT: Duration = Duration::from_millis(300);
 
 /// Which failures keep their captures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,22 +142,29 @@ pub(crate) fn failure_context(net: &Net) -> Option<String> {
 /// runtime changes.
 pub(crate) fn dump(net: &Net) -> String {
     let mut out = format!("{} into the body\n", journal::stamp(journal::since_body_start()));
+    let shaped = shaping::read(net.topology(), net.live(), LOCK_WAIT);
+    if let Some(note) = &shaped.note {
+        let _ = writeln!(out, "(link conditions: {note})");
+    }
     // On a thread of its own: the failing thread may be anywhere, in any namespace.
     let blocks = std::thread::scope(|s| {
         s.spawn(|| {
             let mut blocks: Vec<String> = net
                 .nodes()
                 .iter()
-                .map(|n| {
+                .enumerate()
+                .map(|(i, n)| {
                     let rules = n.firewall_rules().map(|r| Section {
                         title: "nft rules installed by netns-test".into(),
                         lines: r.lines().map(str::to_string).collect(),
                     });
-                    block(&format!("node {}", n.name()), n.netns(), false, rules)
+                    let shaping = |name: &str| shaped.at(Place::Node(i), name);
+                    block(&format!("node {}", n.name()), n.netns(), false, rules, shaping)
                 })
                 .collect();
             if let Some(ns) = net.bridges_ns() {
-                blocks.push(block("bridges (the test's own namespace)", ns, true, None));
+                let shaping = |name: &str| shaped.at(Place::Root, name);
+                blocks.push(block("bridges (the test's own namespace)", ns, true, None, shaping));
             }
             blocks
         })
@@ -169,9 +186,15 @@ pub(crate) fn dump(net: &Net) -> String {
     out
 }
 
-/// One namespace's block, with `known` sections; `lo` left out of the bridges' namespace, where
-/// it plays no part.
-fn block(title: &str, ns: &crate::ns::NetNs, without_lo: bool, known: Option<Section>) -> String {
+/// One namespace's block, with `known` sections and the conditions of each interface's link
+/// (by name); `lo` left out of the bridges' namespace, where it plays no part.
+fn block(
+    title: &str,
+    ns: &crate::ns::NetNs,
+    without_lo: bool,
+    known: Option<Section>,
+    shaping: impl Fn(&str) -> Option<state::Shaping>,
+) -> String {
     let state = ns.run(|| {
         let mut state = read::read_here()?;
         state.extra.extend(known);
@@ -184,6 +207,9 @@ fn block(title: &str, ns: &crate::ns::NetNs, without_lo: bool, known: Option<Sec
         Ok(mut state) => {
             if without_lo {
                 state.links.retain(|l| l.name != "lo");
+            }
+            for l in &mut state.links {
+                l.shaping = shaping(&l.name);
             }
             state::render(title, &state)
         }

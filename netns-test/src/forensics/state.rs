@@ -8,9 +8,20 @@
 //! //   neigh 10.0.0.1 eth0 02:5e:..:02 REACHABLE
 //! ```
 //!
-//! Pure: the data comes from `read.rs` (netlink) or from a unit test.
+//! An interface whose link has conditions has them on the line under its own:
+//!
+//! ```text
+//!   eth0  UP  mtu 1500  02:5e:..:01  10.0.0.2/24  rx 12/1.1K tx 9/830 drop 0
+//!         cond delay 20ms±5ms loss 10% each way (userspace forwarder; from here: 27 relayed, 3 lost)
+//! ```
+//!
+//! Pure: the data comes from `read.rs` (netlink) and `shaping.rs` (the runtime's state) or from
+//! a unit test.
 
+use crate::conditions::forwarder::Counts;
+use crate::conditions::ConditionPath;
 use ipnet::IpNet;
+use netns_test_topology::Conditions;
 use std::fmt::Write;
 use std::net::IpAddr;
 
@@ -40,6 +51,20 @@ pub(crate) struct LinkState {
     pub(crate) master: Option<String>,
     pub(crate) addrs: Vec<IpNet>,
     pub(crate) counters: Option<Counters>,
+    /// The conditions of the link this interface is an end of, if it has any.
+    pub(crate) shaping: Option<Shaping>,
+}
+
+/// A link's conditions as the runtime knows them (`Link::conditions`, `Link::path`), seen from
+/// one of its ends. Both directions get the same conditions, each on its own.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Shaping {
+    pub(crate) conditions: Conditions,
+    /// How they are applied; `None`: the runtime's state was unavailable, these are the
+    /// conditions the topology declares.
+    pub(crate) path: Option<ConditionPath>,
+    /// On the userspace path: what the forwarder did with the frames this end sent.
+    pub(crate) sent: Option<Counts>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +141,9 @@ pub(crate) fn render(title: &str, ns: &NsState) -> String {
         }
         out.push_str(&line);
         out.push('\n');
+        if let Some(s) = &l.shaping {
+            let _ = writeln!(out, "  {:<width$}  cond {}", "", shaping(s));
+        }
     }
     for r in &ns.routes {
         let mut line = String::from("  route ");
@@ -152,6 +180,59 @@ pub(crate) fn render(title: &str, ns: &NsState) -> String {
         }
     }
     out
+}
+
+/// `delay 20ms±5ms loss 10% each way (userspace forwarder; from here: 27 relayed, 3 lost)`.
+fn shaping(s: &Shaping) -> String {
+    let c = &s.conditions;
+    let mut out = String::new();
+    if !c.delay.is_zero() {
+        let _ = write!(out, "delay {}", duration(c.delay));
+        if !c.jitter.is_zero() {
+            let _ = write!(out, "±{}", duration(c.jitter));
+        }
+        out.push(' ');
+    }
+    for (name, p) in [("loss", c.loss), ("duplicate", c.duplicate), ("reorder", c.reorder)] {
+        if !p.is_zero() {
+            let _ = write!(out, "{name} {p} ");
+        }
+    }
+    if let Some(r) = c.rate {
+        let _ = write!(out, "rate {r} ");
+    }
+    out.push_str(if c.is_empty() { "none (" } else { "each way (" });
+    match s.path {
+        Some(ConditionPath::Userspace) if c.is_empty() => out.push_str("userspace forwarder, passing frames unchanged"),
+        Some(path) => {
+            let _ = write!(out, "{path}");
+        }
+        None => out.push_str("as declared: the runtime's link state was unavailable"),
+    }
+    if let Some(n) = &s.sent {
+        let _ = write!(out, "; from here: {} relayed", n.relayed);
+        for (count, what) in [
+            (n.lost, "lost"),
+            (n.duplicated, "duplicated"),
+            (n.reordered, "reordered"),
+            (n.overflow, "over its queue limit"),
+        ] {
+            if count > 0 {
+                let _ = write!(out, ", {count} {what}");
+            }
+        }
+    }
+    out.push(')');
+    out
+}
+
+/// A duration as the grammar writes it: `20ms`, `1500us`, `2s`.
+fn duration(d: std::time::Duration) -> String {
+    match d.as_micros() {
+        us if us % 1_000_000 == 0 => format!("{}s", us / 1_000_000),
+        us if us % 1_000 == 0 => format!("{}ms", us / 1_000),
+        us => format!("{us}us"),
+    }
 }
 
 /// `UP`; `DOWN` when set down; `NO-CARRIER` when up but without carrier (its peer is down).
@@ -206,6 +287,7 @@ mod tests {
                 dropped: 0,
                 errors: 0,
             }),
+            shaping: None,
         }
     }
 
@@ -274,6 +356,85 @@ mod tests {
              neigh 10.0.0.1 eth0 02:00:00:00:00:02 REACHABLE\n  neigh 10.0.0.9 eth0 FAILED\n  \
              sysctl net.ipv4.ip_forward=1\n  nft rules:\n    table ip nat {\n    }\n"
         );
+    }
+
+    fn shaping(options: &str, path: Option<ConditionPath>, sent: Option<Counts>) -> Option<Shaping> {
+        let conditions = match options {
+            "" => Conditions::default(),
+            _ => netns_test_topology::parse_link_options(options).unwrap().conditions,
+        };
+        Some(Shaping { conditions, path, sent })
+    }
+
+    /// The line under `eth0`'s in a one-link rendering.
+    fn cond_line(s: Option<Shaping>) -> String {
+        let ns = NsState { links: vec![LinkState { shaping: s, ..link("eth0", true, "UP") }], ..Default::default() };
+        render("node a", &ns).lines().nth(2).unwrap().to_string()
+    }
+
+    #[test]
+    fn conditions_go_under_their_interface_line_aligned_after_the_names() {
+        let sent = Counts { relayed: 27, lost: 3, ..Default::default() };
+        let mut lo = link("lo", true, "UNKNOWN");
+        lo.addrs.clear();
+        let eth0 = LinkState {
+            shaping: shaping("delay=20ms, jitter=5ms, loss=10%", Some(ConditionPath::Userspace), Some(sent)),
+            ..link("eth0", true, "UP")
+        };
+        let ns = NsState { links: vec![lo, eth0], ..Default::default() };
+        assert_eq!(
+            render("node a", &ns),
+            "node a\n  lo    UP  mtu 1500  02:00:00:00:00:01  rx 12/1.1K tx 9/830 drop 0\n  \
+             eth0  UP  mtu 1500  02:00:00:00:00:01  10.0.0.2/24  rx 12/1.1K tx 9/830 drop 0\n        \
+             cond delay 20ms±5ms loss 10% each way (userspace forwarder; from here: 27 relayed, 3 lost)\n  \
+             (no routes)\n"
+        );
+    }
+
+    #[test]
+    fn every_condition_compactly_with_its_path() {
+        let all = "rate=10mbit, delay=1500us, jitter=500us, loss=0.5%, duplicate=1%, reorder=5%";
+        assert_eq!(
+            cond_line(shaping(all, Some(ConditionPath::Netem), None)),
+            "        cond delay 1500us±500us loss 0.5% duplicate 1% reorder 5% rate 10mbit each way (netem)"
+        );
+        assert_eq!(
+            cond_line(shaping("delay=2s", Some(ConditionPath::Netem), None)),
+            "        cond delay 2s each way (netem)"
+        );
+        assert_eq!(
+            cond_line(shaping("rate=512kbit", Some(ConditionPath::Tbf), None)),
+            "        cond rate 512kbit each way (tbf)"
+        );
+    }
+
+    #[test]
+    fn a_forwarder_left_in_place_and_its_counters() {
+        let sent = Counts { relayed: 12, lost: 1, duplicated: 2, reordered: 3, overflow: 4 };
+        assert_eq!(
+            cond_line(shaping("loss=1%", Some(ConditionPath::Userspace), Some(sent))),
+            "        cond loss 1% each way (userspace forwarder; from here: 12 relayed, 1 lost, 2 duplicated, \
+             3 reordered, 4 over its queue limit)"
+        );
+        let sent = Counts { relayed: 12, ..Default::default() };
+        assert_eq!(
+            cond_line(shaping("", Some(ConditionPath::Userspace), Some(sent))),
+            "        cond none (userspace forwarder, passing frames unchanged; from here: 12 relayed)"
+        );
+    }
+
+    #[test]
+    fn declared_conditions_when_the_runtime_state_was_unavailable() {
+        assert_eq!(
+            cond_line(shaping("delay=20ms", None, None)),
+            "        cond delay 20ms each way (as declared: the runtime's link state was unavailable)"
+        );
+    }
+
+    #[test]
+    fn no_conditions_no_line() {
+        let ns = NsState { links: vec![link("eth0", true, "UP")], ..Default::default() };
+        assert!(!render("node a", &ns).contains("cond"));
     }
 
     #[test]
