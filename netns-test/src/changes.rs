@@ -122,6 +122,15 @@ impl Node {
         if !self.live().lock().addrs[self.index()][i].contains(&net) {
             return Err(Error::Runtime(format!("{call}: {iface} has no address {net}")));
         }
+        if net.addr().is_ipv4() {
+            // Without this the kernel removes the other addresses of the subnet with its first
+            // one, where they should stay (as on hosts where systemd sets it everywhere).
+            let key = format!("net/ipv4/conf/{iface}/promote_secondaries");
+            self.ns()
+                .run(|| crate::ns::write_sysctl(&key, "1"))
+                .and_then(|r| r)
+                .map_err(Error::io(format!("{call}: writing {key}")))?;
+        }
         let name = iface.to_string();
         live::netlink(&[self.ns()], |h| async move {
             let index = live::link_by_name(&h[0], &name).await?.header.index;

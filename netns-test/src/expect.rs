@@ -109,7 +109,8 @@ impl Net {
         let mut jobs = Vec::new();
         for e in &t.expects {
             let addrs = match e.to {
-                Target::Node(n) => self.nodes()[n].addrs(),
+                // The topology's expectations are about the addresses it declares.
+                Target::Node(n) => self.nodes()[n].declared_addrs(),
                 Target::Addr(a) => vec![a],
             };
             jobs.extend(addrs.into_iter().map(|a| (e, a)));

@@ -280,13 +280,20 @@ impl Node {
         self.interfaces().into_iter().find(|i| i.name == name)
     }
 
-    /// Every address of the node, in order of appearance.
+    /// Every address the node has now: interface by interface, those the topology declares,
+    /// then those added with [`add_addr`](Self::add_addr), without those removed with
+    /// [`del_addr`](Self::del_addr). ([`Interface::addrs`] stays what the topology declares.)
     pub fn addrs(&self) -> Vec<IpAddr> {
+        self.live.lock().addrs[self.index].iter().flatten().map(|a| a.addr()).collect()
+    }
+
+    /// The addresses the topology declares for the node, in order of appearance.
+    pub(crate) fn declared_addrs(&self) -> Vec<IpAddr> {
         let model = &self.topology.nodes[self.index].interfaces;
         model.iter().flat_map(|i| i.addrs.iter().map(|a| a.addr())).collect()
     }
 
-    /// The node's first IPv4 address.
+    /// The node's first IPv4 address now (see [`addrs`](Self::addrs)).
     pub fn ipv4(&self) -> Option<Ipv4Addr> {
         self.addrs().into_iter().find_map(|a| match a {
             IpAddr::V4(a) => Some(a),
@@ -294,7 +301,7 @@ impl Node {
         })
     }
 
-    /// The node's first IPv6 address.
+    /// The node's first IPv6 address now (see [`addrs`](Self::addrs)).
     pub fn ipv6(&self) -> Option<Ipv6Addr> {
         self.addrs().into_iter().find_map(|a| match a {
             IpAddr::V6(a) => Some(a),

@@ -146,6 +146,22 @@ fn addresses_added_and_deleted_at_run_time(net: &Net) -> netns_test::Result<()> 
     Ok(())
 }
 
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24|fd00::2/64")]
+fn node_addrs_are_the_addresses_the_node_has_now(net: &Net) -> netns_test::Result<()> {
+    let b = net.node("b");
+    assert_eq!(b.addrs(), [ip("10.0.0.2"), ip("fd00::2")]);
+    b.add_addr("eth0", "10.0.0.9/24")?;
+    b.del_addr("eth0", "10.0.0.2/24")?;
+    assert_eq!(b.addrs(), [ip("fd00::2"), ip("10.0.0.9")]);
+    assert_eq!(b.ipv4(), Some("10.0.0.9".parse().unwrap()));
+    // As the kernel has them: the new one answers, the removed one does not.
+    net.ping("a", ip("10.0.0.9")).unwrap();
+    assert!(net.node("a").ping(ip("10.0.0.2"), Duration::from_millis(300)).is_err());
+    // The interfaces' `addrs` stay what the topology declared.
+    assert_eq!(b.interface("eth0").unwrap().addrs[0].to_string(), "10.0.0.2/24");
+    Ok(())
+}
+
 #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
 fn bad_changes_say_what_is_wrong(net: &Net) {
     let a = net.node("a");
