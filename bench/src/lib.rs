@@ -4,8 +4,10 @@ use std::time::Duration;
 
 /// The most members the benchmarks put on one bridge by default: N <= 250 is one bridge (as in
 /// the earlier figures), N = 1,000 is four. The kernel's limit is 1023 ports per bridge
-/// (`BR_MAX_PORTS` = 1024, port 0 reserved); `scale --per-bridge 1000` puts 1,000 on one.
+/// (`BR_MAX_PORTS` = 1024, port 0 reserved; `topology::Bridge::MAX_MEMBERS`, enforced by the
+/// topology's validation); `scale --per-bridge 1000` puts 1,000 on one.
 pub const MEMBERS_PER_BRIDGE: usize = 250;
+const _: () = assert!(MEMBERS_PER_BRIDGE <= netns_test::topology::Bridge::MAX_MEMBERS);
 
 /// `n` nodes on `ceil(n / per_bridge)` bridges: `bridge br0 { n0000=10.0.0.1/16, … }`,
 /// `bridge br1 { … =10.1.0.1/16, … }`, each bridge its own /16.
@@ -159,6 +161,8 @@ mod tests {
         let topo = netns_test::Topology::parse(&bridge_topology(1001, 500)).unwrap();
         assert_eq!(topo.nodes.len(), 1001);
         assert_eq!(topo.bridges.iter().map(|b| b.members.len()).collect::<Vec<_>>(), [500, 500, 1]);
-        assert!(MEMBERS_PER_BRIDGE <= 1023);
+        let over = netns_test::Topology::parse(&bridge_topology(1024, 1024)).unwrap_err();
+        assert!(over.0[0].message.contains("at most 1,023 ports"), "{over}");
+        netns_test::Topology::parse(&bridge_topology(1023, 1023)).unwrap();
     }
 }

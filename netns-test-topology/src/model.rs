@@ -168,6 +168,21 @@ pub struct Bridge {
     pub conditions: Vec<crate::Conditions>,
 }
 
+impl Bridge {
+    /// The most members a bridge may have: a Linux bridge takes at most 1,023 ports
+    /// (`BR_MAX_PORTS` is 1,024 and port number 0 is reserved), and each member is one port.
+    /// A topology with a bigger bridge is rejected by [`Topology::parse`].
+    ///
+    /// ```
+    /// use netns_test_topology::{Bridge, Topology};
+    /// let members: Vec<String> = (0..=Bridge::MAX_MEMBERS).map(|i| format!("n{i}")).collect();
+    /// let src = format!("bridge br0 {{ {} }}", members.join(", "));
+    /// let e = Topology::parse(&src).unwrap_err();
+    /// assert!(e.0[0].message.contains("at most 1,023 ports"));
+    /// ```
+    pub const MAX_MEMBERS: usize = 1023;
+}
+
 /// A static route in a node: `h1: default via 10.1.0.1` or `h1: 10.2.0.0/24 via 10.1.0.1`.
 ///
 /// ```

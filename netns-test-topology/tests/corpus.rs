@@ -23,13 +23,28 @@ fn render(src: &str) -> String {
 
 /// Cases whose input is generated rather than checked in: (name, topology).
 fn generated() -> Vec<(&'static str, String)> {
-    // 20,000 bridge members, one per line; the only mistake is on the last one.
+    // 20,000 bridge members, one per line: far more than a bridge takes (reported at its name)
+    // and a bad prefix on the last line.
     let mut giant = String::from("\n    bridge big {\n");
     for i in 0..19_999 {
         writeln!(giant, "        n{i}=10.0.{}.{}/8,", i / 250, i % 250 + 1).unwrap();
     }
     giant.push_str("        n19999:eth0=10.0.79.250/8|fd00::4e1f/129\n    }\n");
-    vec![("giant_bridge_mistake_at_end", giant)]
+    vec![
+        ("giant_bridge_mistake_at_end", giant),
+        ("bridge_of_1023_members", lan(1023)),
+        ("bridge_of_1024_members", lan(1024)),
+    ]
+}
+
+/// A router and `n` hosts on one bridge, one member per line (the kernel's limit is 1,023 ports).
+fn lan(n: usize) -> String {
+    let mut src = String::from("r=192.168.0.1/24 -- up=192.168.0.2/24\nbridge lan {\n");
+    for i in 0..n {
+        writeln!(src, "    h{i}=10.1.{}.{}/16,", i / 250, i % 250 + 1).unwrap();
+    }
+    src.push_str("}\n");
+    src
 }
 
 #[test]

@@ -11,9 +11,10 @@
 //!   with the right `line:col` (1-based, columns in chars);
 //! - a successful parse gives a consistent model: every `IfaceRef` and `Peer` in range and
 //!   pointing back, interface names valid kernel names (1..=15 bytes, unique per node), node
-//!   names valid and unique, no address twice, MTUs in range, gateways of the route's family,
-//!   no two interfaces of a node (nor two bridges) in overlapping subnets, no IPv4-mapped
-//!   address, no route twice (`default` = `0.0.0.0/0`) nor onto the node's own subnet.
+//!   names valid and unique, no bridge of more than 1,023 members, no address twice, MTUs in
+//!   range, gateways of the route's family, no two interfaces of a node (nor two bridges) in
+//!   overlapping subnets, no IPv4-mapped address, no route twice (`default` = `0.0.0.0/0`) nor
+//!   onto the node's own subnet.
 //!
 //! `fuzz_parser` runs `NETNS_FUZZ_CASES` cases per family (default 5,000); `fuzz_parser_long`
 //! (ignored) runs `NETNS_FUZZ_CASES` or 200,000 per family:
@@ -190,6 +191,7 @@ fn check_model(src: &str, t: &Topology) -> Result<(), TestCaseError> {
         prop_assert!(valid_ifname(&b.name), "bad bridge name {:?}", b.name);
         prop_assert!(bridge_names.insert(b.name.as_str()), "bridge {:?} twice", b.name);
         prop_assert!(!b.members.is_empty(), "bridge {:?} without members", b.name);
+        prop_assert!(b.members.len() <= 1023, "bridge {:?} beyond the kernel's 1,023 ports", b.name);
         prop_assert_eq!(b.ports.len(), b.members.len());
         for other in &t.bridges[..bi] {
             for (x, y) in b.addrs.iter().flat_map(|x| other.addrs.iter().map(move |y| (*x, *y))) {

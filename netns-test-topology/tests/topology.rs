@@ -520,6 +520,30 @@ fn duplicate_bridge() {
     assert_eq!(e.span.start, src.rfind("br0").unwrap());
 }
 
+/// `n` members on one bridge, one per line: `bridge br1 {\n  n0=10.1.0.1/16,\n …}`.
+fn lan(name: &str, n: usize) -> String {
+    let members: Vec<String> = (0..n).map(|i| format!("  n{i}=10.1.{}.{}/16", i / 250, i % 250 + 1)).collect();
+    format!("a -- b\nbridge {name} {{\n{}\n}}", members.join(",\n"))
+}
+
+#[test]
+fn a_bridge_takes_at_most_1023_members() {
+    // The kernel's BR_MAX_PORTS is 1024 and port number 0 is reserved.
+    let t = ok(&lan("br1", 1023));
+    assert_eq!(t.bridges[0].members.len(), 1023);
+    let src = lan("br1", 1024);
+    let e = err1(&src, "bridge `br1` has 1024 members, but a Linux bridge takes at most 1,023 ports", "br1");
+    assert!(e.render(&src).starts_with("2:8: "), "{}", e.render(&src));
+    let help = e.help.unwrap();
+    assert!(help.contains("split") && help.contains("several bridges") && help.contains("fewer members"), "{help}");
+    // Each bridge on its own: two of 1,000 are fine; of a small and a big one, the big one is reported.
+    let pair: Vec<String> =
+        (0..2000).map(|i| format!("m{i}=10.{}.{}.{}/16", 2 + i / 1000, i % 1000 / 250, i % 250 + 1)).collect();
+    ok(&format!("bridge x {{ {} }}\nbridge y {{ {} }}", pair[..1000].join(", "), pair[1000..].join(", ")));
+    let src = format!("bridge x {{ {} }}\n{}", pair[..10].join(", "), lan("y", 1500));
+    err1(&src, "bridge `y` has 1500 members", "y");
+}
+
 #[test]
 fn bridge_name_reserved_for_ports() {
     let e = err1("bridge b0p1 { a, b }", "bridge name `b0p1` is reserved for bridge ports", "b0p1");
@@ -1006,14 +1030,16 @@ fn never_panics() {
 
 #[test]
 fn large_bridge_is_fast() {
+    // 10,000 members on ten bridges (a Linux bridge takes at most 1,023 ports).
     let members: Vec<String> =
-        (0..10_000).map(|i| format!("n{i}=10.{}.{}.{}/8", i / 62500, (i / 250) % 250, i % 250 + 1)).collect();
-    let src = format!("bridge br0 {{ {} }}", members.join(", "));
+        (0..10_000).map(|i| format!("n{i}=10.{}.{}.{}/16", i / 1000, i % 1000 / 250, i % 250 + 1)).collect();
+    let src: String =
+        members.chunks(1000).enumerate().map(|(b, m)| format!("bridge br{b} {{ {} }}\n", m.join(", "))).collect();
     let start = Instant::now();
     let t = ok(&src);
     let took = start.elapsed();
     assert_eq!(t.nodes.len(), 10_000);
-    assert_eq!(t.bridges[0].ports[9_999], "b0p9999");
+    assert_eq!(t.bridges[9].ports[999], "b9p999");
     assert!(took < Duration::from_secs(1), "took {took:?}");
 
     // Many bad statements are fast too.

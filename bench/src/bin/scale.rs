@@ -28,6 +28,8 @@ fn main() {
             _ => panic!("usage: scale [--reps K] [--svg PATH] [--per-bridge M] [--sizes 1,10,100]"),
         }
     }
+    let max = netns_test::topology::Bridge::MAX_MEMBERS;
+    assert!((1..=max).contains(&per_bridge), "--per-bridge {per_bridge}: a Linux bridge takes 1 to {max} members");
 
     // Warm-up: first-use costs (page faults, module autoload, kernel caches).
     for _ in 0..2 {

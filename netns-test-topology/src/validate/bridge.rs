@@ -81,6 +81,23 @@ impl Validator<'_> {
             // A member's own options replace the bridge's conditions for its link.
             conditions.push(own.as_ref().map_or(b.opts.conditions, |o| o.conditions));
         }
+        if members.len() > Bridge::MAX_MEMBERS {
+            self.errors.push(
+                Error::new(
+                    b.name.span.clone(),
+                    format!(
+                        "bridge `{}` has {} members, but a Linux bridge takes at most 1,023 ports \
+                         (`BR_MAX_PORTS` is 1,024, port 0 is reserved)",
+                        b.name.text,
+                        members.len()
+                    ),
+                )
+                .help(
+                    "split the LAN over several bridges, each with a subnet of its own, and route between \
+                     them through a node that is a member of each (`r [forward]`), or use fewer members",
+                ),
+            );
+        }
         let ports = (0..members.len()).map(|i| format!("b{idx}p{i}")).collect();
         self.topo.bridges.push(Bridge {
             name: b.name.text.clone(),
