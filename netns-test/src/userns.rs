@@ -5,7 +5,7 @@
 
 use crate::error::Error;
 use crate::process::diagnose::{explain, Step};
-use std::io;
+use std::io::{self, Write};
 
 /// uid/gid map contents, formatted before any `fork` so entering never allocates.
 pub(crate) struct IdMaps {
@@ -74,11 +74,24 @@ pub fn isolate() -> Result<(), Error> {
 }
 
 /// Whether this process can give tests their own user + network namespaces: tried once per
-/// process in a forked child (a fork is cheap; the answer cannot change), so an unsupported
-/// machine gets one clear diagnosis for every test.
+/// process in a forked child, with the same steps and the same diagnosis as a sandbox's user
+/// namespace. For the fixture harness, which marks its trials ignored before running any; a
+/// `#[netns_test]` needs no probe: its sandbox's refusal says the same (`process::parent`).
 pub(crate) fn probe() -> Result<(), &'static Error> {
     static PROBE: std::sync::OnceLock<Result<(), Error>> = std::sync::OnceLock::new();
-    PROBE.get_or_init(probe_in_child).as_ref().map(|_| ())
+    PROBE
+        .get_or_init(|| {
+            let start = std::time::Instant::now();
+            let probed = probe_in_child();
+            if crate::env::tracing() {
+                // Past libtest's capture, as the parent's other timings.
+                let ms = start.elapsed().as_secs_f64() * 1e3;
+                let _ = writeln!(io::stderr(), "netns-test: user namespaces probed in {ms:.2} ms");
+            }
+            probed
+        })
+        .as_ref()
+        .map(|_| ())
 }
 
 fn probe_in_child() -> Result<(), Error> {

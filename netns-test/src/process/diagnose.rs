@@ -9,6 +9,7 @@
 //! ```
 
 use crate::error::Error;
+use crate::userns::IdMaps;
 use std::io;
 
 /// The steps of making a sandbox, in order; a failure names its step.
@@ -66,19 +67,40 @@ fn decode(e: &io::Error) -> Option<(Step, i32)> {
     Some((step, code % 10_000))
 }
 
-/// After `unshare(flags)` failed: which namespace the kernel refuses, found by creating them one
-/// at a time (user first: the others count against its limits).
+/// After `unshare(flags)` failed: which step the kernel refuses, found by taking them one at a
+/// time. The user namespace comes first, made and mapped exactly as on its own (`unshare`,
+/// `setgroups`, `uid_map`, `gid_map`): a kernel may allow the namespace but leave it powerless
+/// (Ubuntu's AppArmor restriction: the id map, or another namespace made with it, is refused),
+/// and the verdict must name the user namespace's step, as [`crate::userns::probe`] does. Then
+/// each other namespace on its own, inside it (they count against its limits).
 ///
 /// # Safety
 /// Moves the calling process into new namespaces: only for a throwaway process (the `pre_exec`
 /// child, which is about to report the failure and exit).
-pub(crate) unsafe fn which_namespace(flags: libc::c_int, errno: i32) -> (Step, i32) {
+pub(crate) unsafe fn which_step(maps: &IdMaps, flags: libc::c_int, errno: i32) -> (Step, i32) {
+    if flags & libc::CLONE_NEWUSER != 0 {
+        if let Err(failed) = maps.enter(libc::CLONE_NEWUSER) {
+            return failed;
+        }
+    }
     for (flag, step) in NAMESPACE_STEPS {
-        if flags & flag != 0 && libc::unshare(flag) != 0 {
+        if flag != libc::CLONE_NEWUSER && flags & flag != 0 && libc::unshare(flag) != 0 {
             return (step, io::Error::last_os_error().raw_os_error().unwrap_or(0));
         }
     }
     (Step::Unshare, errno)
+}
+
+/// Whether a failed spawn of the sandbox failed at its user namespace (`unshare(CLONE_NEWUSER)`,
+/// `setgroups`, `uid_map` or `gid_map`): then user namespaces are unavailable to this process
+/// (or their limit is reached), explained as [`crate::userns::probe`] explains them.
+pub(crate) fn user_namespace_refused(e: &io::Error) -> Option<Error> {
+    match decode(e)? {
+        (step @ (Step::UnshareUser | Step::Setgroups | Step::UidMap | Step::GidMap), errno) => {
+            Some(explain(step, errno))
+        }
+        _ => None,
+    }
 }
 
 /// A clear error for a failed step: what the kernel said and the likely fix.
@@ -186,5 +208,24 @@ pub(crate) fn spawn_error(e: &io::Error, binary: &str) -> String {
              test's child process: {e}. Was the file deleted or replaced while the tests ran (a rebuild)? \
              Re-run the tests."
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_user_namespace_is_told_apart_from_the_other_steps() {
+        for step in [Step::UnshareUser, Step::Setgroups, Step::UidMap, Step::GidMap] {
+            let why = user_namespace_refused(&encode(step, libc::EPERM)).unwrap_or_else(|| panic!("{step:?}"));
+            assert_eq!(why.to_string(), explain(step, libc::EPERM).to_string());
+        }
+        let why = user_namespace_refused(&encode(Step::UnshareUser, libc::ENOSPC)).unwrap().to_string();
+        assert!(why.contains("sysctl -w user.max_user_namespaces="), "{why}");
+        for step in [Step::Unshare, Step::UnshareNet, Step::UnsharePid, Step::ForkInit, Step::MountPrivate] {
+            assert!(user_namespace_refused(&encode(step, libc::ENOSPC)).is_none(), "{step:?}");
+        }
+        assert!(user_namespace_refused(&io::Error::from_raw_os_error(libc::EAGAIN)).is_none());
     }
 }

@@ -11,12 +11,13 @@
 use super::grace;
 use super::replay::Replay;
 use super::report::Report;
-use super::spawn::{self, Started};
+use super::spawn::{self, Refused, Started};
 use super::{Spec, Verdict, FAILED_EXIT};
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// How supervision ended.
@@ -37,24 +38,36 @@ pub(super) struct Seen {
     pub(super) elapsed: Duration,
 }
 
+/// Set once this process has made a sandbox: user namespaces are available to it, so a later
+/// refusal is a limit reached (a failure), not a machine without them (a skip, when asked).
+static SANDBOX_MADE: AtomicBool = AtomicBool::new(false);
+
 pub(super) fn run(spec: &Spec) -> Verdict {
     let name = spec.test_name();
-    if let Err(e) = crate::userns::probe() {
-        if crate::env::skip_unsupported() {
-            return Verdict::Skipped(e.to_string());
-        }
-        return Verdict::Framework(format!(
-            "netns-test: cannot isolate `{name}`: {e}\n(A CI that cannot have user namespaces may set {}=skip \
-             to skip these tests loudly instead.)",
-            crate::env::UNSUPPORTED
-        ));
-    }
     restore_sigchld();
     let start = Instant::now();
+    // No probe first: the sandbox's own first step is making a user namespace, and a refusal
+    // comes back with the step and errno the probe would have found (see `diagnose::which_step`).
+    // Under nextest, where each test is a process of its own, a probe cost every test a fork and
+    // a user namespace.
     let started = match spawn::start(name) {
         Ok(s) => s,
-        Err(msg) => return Verdict::Framework(format!("{msg}\n(while starting `{name}`)")),
+        Err(Refused::UserNamespace(e)) if !SANDBOX_MADE.load(Ordering::Relaxed) => {
+            if crate::env::skip_unsupported() {
+                return Verdict::Skipped(e.to_string());
+            }
+            return Verdict::Framework(format!(
+                "netns-test: cannot isolate `{name}`: {e}\n(A CI that cannot have user namespaces may set {}=skip \
+                 to skip these tests loudly instead.)",
+                crate::env::UNSUPPORTED
+            ));
+        }
+        Err(Refused::UserNamespace(e)) => {
+            return Verdict::Framework(format!("netns-test: cannot isolate the test: {e}\n(while starting `{name}`)"))
+        }
+        Err(Refused::Other(msg)) => return Verdict::Framework(format!("{msg}\n(while starting `{name}`)")),
     };
+    SANDBOX_MADE.store(true, Ordering::Relaxed);
     let spawned = start.elapsed();
     let seen = supervise(name, started, spec.timeout, start);
     if crate::env::tracing() {

@@ -46,11 +46,21 @@ pub(super) struct Started {
     pub(super) status: OwnedFd,
 }
 
+/// Why a sandbox could not be started.
+#[derive(Debug)]
+pub(super) enum Refused {
+    /// Its user namespace was refused (`unshare(CLONE_NEWUSER)`, `setgroups` or an id map):
+    /// user namespaces are unavailable to this process, or their limit is reached. Explained.
+    UserNamespace(crate::Error),
+    /// Any other step, or the spawn itself: the message, with the cause and fix.
+    Other(String),
+}
+
 /// Starts the test binary for the one test `name` in a fresh sandbox.
-pub(super) fn start(name: &str) -> Result<Started, String> {
+pub(super) fn start(name: &str) -> Result<Started, Refused> {
     let pipes = (|| Ok::<_, io::Error>((pipe()?, pipe()?, pipe()?)))();
     let ((out_r, out_w), (rep_r, rep_w), (st_r, st_w)) =
-        pipes.map_err(|e| format!("netns-test: {}: {e}", diagnose::resource("creating pipes", &e)))?;
+        pipes.map_err(|e| Refused::Other(format!("netns-test: {}: {e}", diagnose::resource("creating pipes", &e))))?;
 
     let (arg0, exe) = test_binary();
     // Through /proc/self/exe (TEST is a fork of this process, so that is the binary running now):
@@ -73,7 +83,10 @@ pub(super) fn start(name: &str) -> Result<Started, String> {
     };
     // SAFETY: `Chain::run` is async-signal-safe: raw syscalls only, no allocation, no locks.
     unsafe { cmd.pre_exec(move || chain.run()) };
-    let child = cmd.spawn().map_err(|e| diagnose::spawn_error(&e, &arg0_display()))?;
+    let child = cmd.spawn().map_err(|e| match diagnose::user_namespace_refused(&e) {
+        Some(why) => Refused::UserNamespace(why),
+        None => Refused::Other(diagnose::spawn_error(&e, &arg0_display())),
+    })?;
     drop((rep_w, st_w, cmd));
     Ok(Started { child, output: out_r, report: rep_r, status: st_r })
 }
@@ -99,7 +112,7 @@ impl Chain {
         die_with_parent(Some(self.runner))?;
         self.maps.enter(NAMESPACES).map_err(|(step, errno)| {
             let (step, errno) = match step {
-                Step::Unshare => diagnose::which_namespace(NAMESPACES, errno),
+                Step::Unshare => diagnose::which_step(&self.maps, NAMESPACES, errno),
                 _ => (step, errno),
             };
             diagnose::encode(step, errno)
