@@ -5,9 +5,6 @@
 //! namespaces of the thread that built the runtime (see [`Here::of_this_thread`]): they are in the body's
 //! node however and wherever tokio spawns them.
 
-use crate::view::Here;
-use std::future::Future;
-
 /// How an async body is driven, as `flavor = ".."` / `worker_threads = N` on the attribute say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {
@@ -18,7 +15,10 @@ pub enum Flavor {
 }
 
 /// Runs `fut` to completion on a runtime of `flavor` whose threads are where the caller is.
-pub(crate) fn block_on<F: Future>(flavor: Flavor, fut: F) -> F::Output {
+/// Only the async API (the `tokio` feature) drives futures.
+#[cfg(feature = "tokio")]
+pub(crate) fn block_on<F: std::future::Future>(flavor: Flavor, fut: F) -> F::Output {
+    use crate::view::Here;
     let rt = match flavor {
         Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread().enable_all().build(),
         Flavor::MultiThread { workers } => {

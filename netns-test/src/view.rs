@@ -295,8 +295,10 @@ impl Place {
                 let _ = tx.send(made);
                 // Sleep in the view for good: its /proc/<pid>/task/<this thread>/net is the node's
                 // /proc/net, bind-mounted.
-                while ok {
-                    std::thread::park();
+                if ok {
+                    loop {
+                        std::thread::park();
+                    }
                 }
             });
         keeper?;

@@ -345,13 +345,13 @@ fn the_first_node_is_itself_while_the_body_is_elsewhere(net: &Net) {
     let inside_b = net.node("b").run(|| {
         go.send(()).unwrap();
         seen.recv().unwrap();
-        (devices(&read("/proc/net/dev")), sys_class_net(), output(&mut std::process::Command::new("uname").arg("-n")))
+        (devices(&read("/proc/net/dev")), sys_class_net(), output(std::process::Command::new("uname").arg("-n")))
     });
     let ea = vec!["ea".to_string(), "lo".into()];
     assert_eq!(in_a.join().unwrap(), (ea.clone(), ea.clone(), ea.clone()));
     let eb = vec!["eb".to_string(), "lo".into()];
     assert_eq!(inside_b, (eb.clone(), eb, "b\n".to_string()));
-    assert_eq!(output(&mut std::process::Command::new("uname").arg("-n")).trim(), "a");
+    assert_eq!(output(std::process::Command::new("uname").arg("-n")).trim(), "a");
     assert_eq!(output(net.node("a").command("ls").arg("/sys/class/net")).split_whitespace().collect::<Vec<_>>(), ea);
 }
 

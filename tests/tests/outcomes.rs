@@ -215,6 +215,7 @@ mod fixture {
     /// Programs in their own process group or session, and a double-forked daemon.
     #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
     #[ignore = "fixture of the fault suite"]
+    #[allow(clippy::zombie_processes)] // never waited for, on purpose: they must not outlive the sandbox
     fn starts_escaping_programs() {
         use std::os::unix::process::CommandExt;
         std::process::Command::new("sleep").arg("921").process_group(0).spawn().unwrap();
@@ -230,6 +231,7 @@ mod fixture {
     /// Ignores SIGTERM and runs an escaping program until its runner is SIGKILLed.
     #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
     #[ignore = "fixture of the fault suite (its runner is killed)"]
+    #[allow(clippy::zombie_processes)] // never waited for, on purpose: they must not outlive the sandbox
     fn ignores_sigterm_and_waits() {
         use std::os::unix::process::CommandExt;
         // SAFETY: plain signal disposition change.
