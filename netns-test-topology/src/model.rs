@@ -3,7 +3,9 @@
 //! Every value here has passed validation: names are valid kernel interface names, no address is
 //! used twice, every gateway is reachable from its node, every index is in range. The types are
 //! `#[non_exhaustive]`: their fields can be read anywhere, but only [`Topology::parse`] makes
-//! them, so a model is never malformed.
+//! them. A model changed afterwards through its public fields is checked again by the runtime
+//! before it builds anything ([`Topology::check_references`]), so it is never indexed out of
+//! range.
 
 use crate::firewall::{Block, Nat};
 use ipnet::IpNet;
@@ -230,6 +232,83 @@ impl Topology {
     /// ```
     pub fn iface_name(&self, r: IfaceRef) -> (&str, &str) {
         (&self.nodes[r.node].name, &self.iface(r).name)
+    }
+
+    /// Checks that every index in the model is in range and that the two ends of every link and
+    /// bridge port point at each other. Always true for a topology from [`Topology::parse`]; the
+    /// fields are public to read, so a model changed afterwards may break it, and the runtime
+    /// checks this before it builds anything (it never indexes a malformed model).
+    ///
+    /// ```
+    /// let mut t = netns_test_topology::Topology::parse("a -- b").unwrap();
+    /// assert_eq!(t.check_references(), Ok(()));
+    /// t.links[0].b.node = 7;
+    /// assert_eq!(t.check_references().unwrap_err(), "link 0 (`a:eth0 -- ?`): its second end is node 7 of 2");
+    /// ```
+    pub fn check_references(&self) -> Result<(), String> {
+        let iface = |r: IfaceRef| self.nodes.get(r.node).and_then(|n| n.interfaces.get(r.iface));
+        let end = |r: IfaceRef| match iface(r) {
+            Some(i) => format!("{}:{}", self.nodes[r.node].name, i.name),
+            None => "?".into(),
+        };
+        let out_of_range = |r: IfaceRef| match self.nodes.get(r.node) {
+            None => format!("node {} of {}", r.node, self.nodes.len()),
+            Some(n) => format!("interface {} of the {} of node `{}`", r.iface, n.interfaces.len(), n.name),
+        };
+        for (i, l) in self.links.iter().enumerate() {
+            let what = || format!("link {i} (`{} -- {}`)", end(l.a), end(l.b));
+            let ends = [("first", l.a, l.b), ("second", l.b, l.a)];
+            if let Some((which, r, _)) = ends.iter().find(|(_, r, _)| iface(*r).is_none()) {
+                return Err(format!("{}: its {which} end is {}", what(), out_of_range(*r)));
+            }
+            if let Some((which, ..)) =
+                ends.iter().find(|(_, r, other)| iface(*r).unwrap().peer != (Peer::Link { link: i, peer: *other }))
+            {
+                return Err(format!("{}: its {which} end does not name the link back", what()));
+            }
+        }
+        for (b, br) in self.bridges.iter().enumerate() {
+            let n = br.members.len();
+            if n > Bridge::MAX_MEMBERS || br.ports.len() != n || br.conditions.len() != n {
+                return Err(format!(
+                    "bridge `{}`: {n} members (at most {}), {} ports, {} conditions",
+                    br.name,
+                    Bridge::MAX_MEMBERS,
+                    br.ports.len(),
+                    br.conditions.len()
+                ));
+            }
+            for &m in &br.members {
+                match iface(m) {
+                    None => return Err(format!("bridge `{}`: a member is {}", br.name, out_of_range(m))),
+                    Some(x) if x.peer != Peer::Bridge(b) => {
+                        return Err(format!("bridge `{}`: member {} does not name the bridge back", br.name, end(m)))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        for node in &self.nodes {
+            for i in &node.interfaces {
+                let ok = match i.peer {
+                    Peer::Link { link, .. } => link < self.links.len(),
+                    Peer::Bridge(b) => b < self.bridges.len(),
+                };
+                if !ok {
+                    return Err(format!("interface `{}:{}`: its peer {:?} does not exist", node.name, i.name, i.peer));
+                }
+            }
+        }
+        for e in &self.expects {
+            let to_node = match e.to {
+                crate::Target::Node(n) => Some(n),
+                _ => None,
+            };
+            if let Some(bad) = [Some(e.from), to_node].into_iter().flatten().find(|&n| n >= self.nodes.len()) {
+                return Err(format!("the expectation of line {}: node {bad} of {}", e.line, self.nodes.len()));
+            }
+        }
+        Ok(())
     }
 
     /// Every address in the topology with where it lives, nodes first, then bridges.

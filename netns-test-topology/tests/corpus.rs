@@ -16,6 +16,7 @@ fn corpus_dir() -> PathBuf {
 /// What a case shows: the rendered errors, or `ok` and the model's size.
 fn render(src: &str) -> String {
     match Topology::parse(src) {
+        Ok(t) if t.check_references().is_err() => format!("inconsistent model: {:?}\n", t.check_references()),
         Ok(t) => format!("ok: {} nodes, {} bridges, {} links\n", t.nodes.len(), t.bridges.len(), t.links.len()),
         Err(e) => format!("{}\n", e.render(src)),
     }

@@ -112,6 +112,7 @@ fn overlap(a: IpNet, b: IpNet) -> bool {
 
 fn check_model(src: &str, t: &Topology) -> Result<(), TestCaseError> {
     prop_assert!(!t.nodes.is_empty(), "accepted {:?} with no nodes", src);
+    prop_assert_eq!(t.check_references(), Ok(()), "accepted {:?}", src);
     let in_range = |r: IfaceRef| r.node < t.nodes.len() && r.iface < t.nodes[r.node].interfaces.len();
     let mut names = HashSet::new();
     for (ni, n) in t.nodes.iter().enumerate() {

@@ -57,6 +57,11 @@ pub enum Error {
     #[error("invalid link options `{text}`:\n{rendered}")]
     InvalidOptions { text: String, rendered: String },
 
+    /// The topology was changed after parsing so that its parts no longer fit together (an
+    /// index out of range, a link whose ends disagree); nothing was built.
+    #[error("the topology was changed after parsing and is inconsistent: {0}; build it from text (`Topology::parse`) instead")]
+    InconsistentTopology(String),
+
     /// Links or IPv6 addresses did not become ready in time.
     #[error("the topology was not ready after {0:?}: {1}")]
     NotReady(std::time::Duration, String),

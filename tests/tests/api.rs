@@ -137,6 +137,24 @@ fn building_outside_isolation_is_refused() {
     assert!(err.to_string().contains("netns_test::isolate()"), "{err}");
 }
 
+/// A parsed topology changed through its public fields so that it no longer holds together is
+/// refused before anything is built, never indexed out of range (which would panic mid-build).
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+fn a_topology_broken_after_parsing_is_refused_before_building() {
+    let mut topo: netns_test::Topology = "x=10.9.0.1/24 -- y=10.9.0.2/24; bridge br0 { z }".parse().unwrap();
+    topo.links[0].b.iface = 3;
+    let err = Net::build(topo.clone()).unwrap_err();
+    assert!(matches!(err, netns_test::Error::InconsistentTopology(_)), "{err}");
+    assert!(
+        err.to_string().contains("link 0 (`x:eth0 -- ?`): its second end is interface 3 of the 1 of node `y`"),
+        "{err}"
+    );
+    topo.links[0].b.iface = 0;
+    topo.bridges[0].ports.push("b0p9".into());
+    let err = Net::build(topo).unwrap_err();
+    assert!(err.to_string().contains("bridge `br0`: 1 members (at most 1023), 2 ports, 1 conditions"), "{err}");
+}
+
 /// Through a re-export, `crate = ".."` names the runtime crate.
 mod reexport {
     pub use netns_test as nt;
