@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The netns-test benchmark suite: ONE command, `bench/run.sh`, from anywhere in the repository.
 # Needs hyperfine, cargo-nextest, GNU time (/usr/bin/time), iproute2 and util-linux `unshare`.
-# Runs items 1–6 of BENCHMARKS.md, prints every figure, keeps the raw data in bench/results/
+# Runs items 1–7 of BENCHMARKS.md, prints every figure, keeps the raw data in bench/results/
 # and redraws bench/scaling.svg. About 10–12 minutes on 2 cores plus the first compilation (most of
 # it the 1,000-node builds and the pauses that let the kernel free their namespaces).
 # RUNS=N scales the repetitions (default 1 = the documented figures; 0.5 halves them, roughly).
@@ -134,5 +134,9 @@ jq -r '"added by 100 attributes: \((.results[1].median - .results[0].median)*1e3
 say "6. failure forensics on the pass path: dump off / on, captures (release, interleaved rounds)"
 sleep 1
 bash bench/forensics.sh "$(runs 15)"
+
+say "7. link conditions: set-up cost at build and run time, the userspace path's floor (release)"
+sleep 1
+"$BIN/conditions" --reps "$(runs 7)" | tee "$OUT/7-conditions.md"
 
 say "done: raw data in bench/results/, plot in bench/scaling.svg"
