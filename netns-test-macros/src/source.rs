@@ -25,15 +25,20 @@ fn attrs_above_at(file: PathBuf, line: usize, column: usize) -> Option<Vec<Attri
         return None;
     }
     let scan = scanned(file)?;
-    let line_start = if line == 1 { 0 } else { scan.text.match_indices('\n').nth(line - 2)?.0 + 1 };
+    let line_start = *scan.lines.get(line - 1)?;
     let off = line_start + scan.text[line_start..].chars().take(column).map(char::len_utf8).sum::<usize>();
-    let ours = scan.attrs.iter().position(|a| a.range.contains(&off))?;
-    if !scan.text[scan.attrs[ours].range.clone()].contains("netns_test") {
+    let ours = scan.attrs.partition_point(|a| a.range.end <= off);
+    if !scan.attrs.get(ours).is_some_and(|a| a.range.contains(&off))
+        || !scan.text[scan.attrs[ours].range.clone()].contains("netns_test")
+    {
         return None;
     }
     let mut first = ours;
     while first > 0 && scan.attrs[first].adjacent {
         first -= 1;
+    }
+    if first == ours {
+        return Some(Vec::new());
     }
     let text: String =
         scan.attrs[first..ours].iter().map(|a| &scan.text[a.range.clone()]).collect::<Vec<_>>().join("\n");
@@ -42,6 +47,9 @@ fn attrs_above_at(file: PathBuf, line: usize, column: usize) -> Option<Vec<Attri
 
 struct Scan {
     text: String,
+    /// Where each line starts: the compiler gives lines, once per attribute.
+    lines: Vec<usize>,
+    /// In file order.
     attrs: Vec<Attr>,
 }
 
@@ -60,7 +68,8 @@ fn scanned(file: PathBuf) -> Option<Arc<Scan>> {
         .entry(file)
         .or_insert_with_key(|f| {
             let text = std::fs::read_to_string(f).ok()?;
-            Some(Arc::new(Scan { attrs: lex_attrs(&text), text }))
+            let lines = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+            Some(Arc::new(Scan { attrs: lex_attrs(&text), lines, text }))
         })
         .clone()
 }
