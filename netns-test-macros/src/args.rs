@@ -3,11 +3,11 @@
 
 use crate::file::{self, Source};
 use netns_test_topology::{did_you_mean, parse_duration, DurationError, Errors, Topology};
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Literal, Span, TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, Lit, LitStr, MetaNameValue, Token};
+use syn::{Expr, ExprLit, Lit, MetaNameValue, Token};
 
 pub(crate) struct Args {
     /// The topology text as an expression: the literal, or `include_str!` of the file.
@@ -36,14 +36,81 @@ const KNOWN: [(&str, &str); 7] = [
 
 const DEFAULT_TIMEOUT_MS: u64 = 60_000;
 
+/// One `key = value` of the attribute.
+struct Pair {
+    /// The key as written (an identifier; a path is an unknown argument).
+    path: TokenStream,
+    key: String,
+    /// A literal alone, or the expression written.
+    value: TokenStream,
+}
+
+/// `key = value, ..`: what everyone writes (`ident = literal`) is read from the tokens directly;
+/// anything else goes through syn, for its errors. syn would parse each value as an expression
+/// and unescape every string literal several times, the long topology too (a third of the
+/// attribute's cost in a debug build).
+fn pairs(attr: TokenStream) -> syn::Result<Vec<Pair>> {
+    let mut pairs = Vec::new();
+    let mut tokens = attr.clone().into_iter();
+    loop {
+        let pair = match (tokens.next(), tokens.next(), tokens.next()) {
+            (None, _, _) => return Ok(pairs),
+            (Some(TokenTree::Ident(k)), Some(TokenTree::Punct(eq)), Some(TokenTree::Literal(v)))
+                if eq.as_char() == '=' =>
+            {
+                Pair { key: k.to_string(), path: TokenTree::Ident(k).into(), value: TokenTree::Literal(v).into() }
+            }
+            _ => break,
+        };
+        pairs.push(pair);
+        match tokens.next() {
+            None => return Ok(pairs),
+            Some(TokenTree::Punct(p)) if p.as_char() == ',' => {}
+            Some(_) => break,
+        }
+    }
+    let metas = Punctuated::<MetaNameValue, Token![,]>::parse_terminated.parse2(attr).map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("{e}: write `topology = \"..\"` (and optionally `node = \"..\"`, `timeout = \"30s\"`)"),
+        )
+    })?;
+    Ok(metas
+        .into_iter()
+        .map(|m| Pair {
+            key: m.path.get_ident().map(|i| i.to_string()).unwrap_or_default(),
+            path: m.path.into_token_stream(),
+            value: match m.value {
+                Expr::Lit(ExprLit { lit, .. }) => lit.into_token_stream(),
+                other => other.into_token_stream(),
+            },
+        })
+        .collect())
+}
+
+/// A string literal: its token as written, and its value.
+pub(crate) struct Str {
+    pub token: Literal,
+    pub value: String,
+}
+
+impl Str {
+    pub(crate) fn span(&self) -> Span {
+        self.token.span()
+    }
+
+    /// As syn's literal (for the topology file's path).
+    pub(crate) fn to_syn(&self) -> syn::LitStr {
+        match Lit::new(self.token.clone()) {
+            Lit::Str(s) => s,
+            _ => unreachable!("a string literal"),
+        }
+    }
+}
+
 impl Args {
     pub(crate) fn parse(attr: TokenStream) -> syn::Result<Args> {
-        let metas = Punctuated::<MetaNameValue, Token![,]>::parse_terminated.parse2(attr).map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                format!("{e}: write `topology = \"..\"` (and optionally `node = \"..\"`, `timeout = \"30s\"`)"),
-            )
-        })?;
+        let metas = pairs(attr)?;
         let (mut topology, mut topology_file, mut node, mut timeout, mut krate, mut flavor) =
             (None, None, None, None, None, None);
         let mut workers: Option<(usize, Span)> = None;
@@ -51,7 +118,7 @@ impl Args {
         // Once an argument was reported as wrong, "topology is missing" would only add noise.
         let mut missing_ok = false;
         for m in metas {
-            let key = m.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+            let key = m.key;
             if key == "worker_threads" {
                 match int(&m.value) {
                     _ if workers.is_some() => {
@@ -61,7 +128,7 @@ impl Args {
                         &m.value,
                         "`worker_threads` takes a positive integer, e.g. `worker_threads = 2`",
                     )),
-                    Some(n) => workers = Some((n, m.path.span())),
+                    Some(n) => workers = Some((n, syn::spanned::Spanned::span(&m.path))),
                 }
                 continue;
             }
@@ -99,6 +166,7 @@ impl Args {
             }
         }
         let given = topology.is_some() || topology_file.is_some();
+        let topology_file = topology_file.map(|f: Str| f.to_syn());
         let Some(topology) = Source::pick(topology, topology_file, &mut errors) else {
             if missing_ok || given {
                 return Err(combine(errors));
@@ -111,7 +179,7 @@ impl Args {
         };
         let timeout_ms = match &timeout {
             None => DEFAULT_TIMEOUT_MS,
-            Some(t) => match parse_duration(&t.value()) {
+            Some(t) => match parse_duration(&t.value) {
                 Ok(d) => d.as_millis() as u64,
                 Err(e) => {
                     let msg = match e {
@@ -126,7 +194,7 @@ impl Args {
         };
         let krate = match &krate {
             None => syn::parse_quote!(::netns_test),
-            Some(k) => k.parse::<syn::Path>().unwrap_or_else(|_| {
+            Some(k) => syn::LitStr::new(&k.value, k.span()).parse::<syn::Path>().unwrap_or_else(|_| {
                 errors.push(syn::Error::new(
                     k.span(),
                     "`crate` takes the path of the netns-test crate as re-exported, e.g. `crate = \"my_crate::netns_test\"`",
@@ -135,7 +203,7 @@ impl Args {
             }),
         };
 
-        let node = match Topology::parse(&topology.text()) {
+        let node = match Topology::parse(topology.text()) {
             Err(errs) => {
                 errors.push(match &topology {
                     Source::Inline(lit) => topology_errors(lit, &errs),
@@ -145,18 +213,18 @@ impl Args {
             }
             Ok(t) => match &node {
                 None => Some(t.nodes[0].name.clone()),
-                Some(n) if t.node_index(&n.value()).is_some() => Some(n.value()),
+                Some(n) if t.node_index(&n.value).is_some() => Some(n.value.clone()),
                 Some(n) => {
                     let names: Vec<_> = t.nodes.iter().map(|n| format!("`{}`", n.name)).collect();
                     errors.push(syn::Error::new(
                         n.span(),
-                        format!("unknown node `{}`; the topology's nodes are {}", n.value(), names.join(", ")),
+                        format!("unknown node `{}`; the topology's nodes are {}", n.value, names.join(", ")),
                     ));
                     None
                 }
             },
         };
-        let multi_thread = match (flavor.as_ref().map(|f| f.value()).as_deref(), workers) {
+        let multi_thread = match (flavor.as_ref().map(|f| f.value.as_str()), workers) {
             (Some("multi_thread"), w) => Some(w.map_or(0, |(n, _)| n)),
             (None | Some("current_thread"), None) => None,
             (None | Some("current_thread"), Some((_, span))) => {
@@ -182,38 +250,55 @@ impl Args {
     }
 }
 
-fn int(e: &Expr) -> Option<usize> {
-    match e {
-        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => i.base10_parse().ok(),
+/// The literal that is the whole of `value`, if it is one.
+fn literal(value: &TokenStream) -> Option<Literal> {
+    let mut trees = value.clone().into_iter();
+    match (trees.next(), trees.next()) {
+        (Some(TokenTree::Literal(l)), None) => Some(l),
         _ => None,
     }
 }
 
-fn string(e: &Expr) -> Option<LitStr> {
-    match e {
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(s.clone()),
+fn int(value: &TokenStream) -> Option<usize> {
+    match Lit::new(literal(value)?) {
+        Lit::Int(i) => i.base10_parse().ok(),
+        _ => None,
+    }
+}
+
+fn string(value: &TokenStream) -> Option<Str> {
+    let token = literal(value)?;
+    let text = token.to_string();
+    // Without escapes (nor a suffix), the value is the text between the quotes.
+    if let Some(plain) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        if !plain.contains(['\\', '\r']) {
+            return Some(Str { value: plain.to_string(), token });
+        }
+    }
+    match Lit::new(token.clone()) {
+        Lit::Str(s) => Some(Str { value: s.value(), token }),
         _ => None,
     }
 }
 
 /// One compile error per topology mistake, each pointing into the string where the compiler
 /// allows it (sub-spans of literals exist on nightly only) and quoting the spot otherwise.
-fn topology_errors(lit: &LitStr, errs: &Errors) -> syn::Error {
-    let src = lit.value();
+fn topology_errors(lit: &Str, errs: &Errors) -> syn::Error {
+    let src = &lit.value;
     combine(
         errs.0
             .iter()
             .map(|e| {
-                let span = subspan(lit, &src, e.span.clone()).unwrap_or_else(|| lit.span());
-                syn::Error::new(span, format!("invalid topology at {}", e.render(&src)))
+                let span = subspan(lit, src, e.span.clone()).unwrap_or_else(|| lit.span());
+                syn::Error::new(span, format!("invalid topology at {}", e.render(src)))
             })
             .collect(),
     )
 }
 
 /// The span of `range` of the literal's value, when the literal has no escapes to shift offsets.
-fn subspan(lit: &LitStr, src: &str, range: std::ops::Range<usize>) -> Option<Span> {
-    let token = lit.token();
+fn subspan(lit: &Str, src: &str, range: std::ops::Range<usize>) -> Option<Span> {
+    let token = &lit.token;
     let text = token.to_string();
     let quote = text.find('"')?;
     if text[quote + 1..text.len() - 1 - text[..quote].matches('#').count()] != *src {
@@ -275,6 +360,23 @@ mod tests {
         assert!(e.contains("`crate` takes the path"), "{e}");
         let e = err(quote!(node = "a"));
         assert!(e.contains("missing `topology"), "{e}");
+    }
+
+    #[test]
+    fn values_plain_escaped_raw_or_through_syn() {
+        let a = parse(quote!(topology = "a -- b", node = "b")).unwrap();
+        assert_eq!(a.node, "b");
+        let a = parse(quote!(topology = "a -- \x62", node = "\x62")).unwrap();
+        assert_eq!(a.node, "b");
+        let a = parse(quote!(topology = r#"a -- b"#, node = r"b",)).unwrap();
+        assert_eq!(a.node, "b");
+        // Not `ident = literal`: syn reads it, and says what is wrong.
+        let e = err(quote!(topology = ("a -- b")));
+        assert!(e.contains("`topology` takes a string literal"), "{e}");
+        let e = err(quote!(topology = "a -- b", x::node = "a"));
+        assert!(e.contains("unknown argument ``"), "{e}");
+        let e = err(quote!(topology = "a -- b" node = "a"));
+        assert!(e.contains("expected `,`: write `topology"), "{e}");
     }
 
     #[test]

@@ -9,9 +9,10 @@
 //! Errors point at the path literal in the attribute (the compiler cannot point into another
 //! file) and name the file, line and column of each mistake.
 
+use crate::args::Str;
 use netns_test_topology::Errors;
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, ToTokens};
 use std::path::{Path, PathBuf};
 use syn::LitStr;
 
@@ -78,13 +79,13 @@ pub(crate) fn errors(lit: &LitStr, file: &TopologyFile, errs: &Errors) -> syn::E
 
 /// Where a test's topology comes from: the attribute's string, or a file.
 pub(crate) enum Source {
-    Inline(LitStr),
+    Inline(Str),
     File(LitStr, TopologyFile),
 }
 
 impl Source {
     /// `topology = ".."` or `topology_file = ".."`: exactly one. Errors are pushed to `errors`.
-    pub(crate) fn pick(inline: Option<LitStr>, file: Option<LitStr>, errors: &mut Vec<syn::Error>) -> Option<Source> {
+    pub(crate) fn pick(inline: Option<Str>, file: Option<LitStr>, errors: &mut Vec<syn::Error>) -> Option<Source> {
         match (inline, file) {
             (Some(_), Some(f)) => {
                 errors
@@ -104,17 +105,17 @@ impl Source {
     }
 
     /// The topology text.
-    pub(crate) fn text(&self) -> String {
+    pub(crate) fn text(&self) -> &str {
         match self {
-            Source::Inline(lit) => lit.value(),
-            Source::File(_, file) => file.src.clone(),
+            Source::Inline(lit) => &lit.value,
+            Source::File(_, file) => &file.src,
         }
     }
 
     /// The `&'static str` expression the test's `Spec` gets.
     pub(crate) fn expr(&self) -> TokenStream {
         match self {
-            Source::Inline(lit) => quote!(#lit),
+            Source::Inline(lit) => lit.token.to_token_stream(),
             Source::File(_, file) => file.include(),
         }
     }
