@@ -40,13 +40,17 @@ use proc_macro::TokenStream;
 /// either order, is a compile error: it would register the test twice.
 #[proc_macro_attribute]
 pub fn netns_test(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let mut func = match syn::parse::<syn::ItemFn>(item.clone()) {
+    let item: proc_macro2::TokenStream = item.into();
+    let mut func = match Func::parse(item.clone()) {
         Ok(f) => f,
-        Err(e) => return with_item(e.to_compile_error(), item),
+        Err(e) => {
+            let err = e.to_compile_error();
+            return quote::quote!(#err #item).into();
+        }
     };
     let args = args::Args::parse(attr.into());
     let result = match (args, stacked::stacked_test(&func, proc_macro2::Span::call_site())) {
-        (Ok(a), None) => render::test(a, func.clone()),
+        (Ok(a), None) => render::test(a, &func),
         (Ok(_), Some(e)) => Err(e),
         (Err(mut e), stacked) => {
             e.extend(stacked);
@@ -65,7 +69,42 @@ pub fn netns_test(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-fn with_item(err: proc_macro2::TokenStream, item: TokenStream) -> TokenStream {
-    let item: proc_macro2::TokenStream = item.into();
-    quote::quote!(#err #item).into()
+/// The function the attribute is on. Its body is kept as the compiler's tokens, never parsed
+/// (rustc parses it, once, and reports its mistakes): the attribute only needs the signature.
+pub(crate) struct Func {
+    pub attrs: Vec<syn::Attribute>,
+    pub vis: syn::Visibility,
+    pub sig: syn::Signature,
+    /// `{ .. }`
+    pub body: proc_macro2::Group,
+}
+
+impl Func {
+    pub(crate) fn parse(item: proc_macro2::TokenStream) -> syn::Result<Func> {
+        use proc_macro2::{Delimiter, TokenTree};
+        use syn::parse::{ParseStream, Parser};
+        let mut head: Vec<TokenTree> = item.clone().into_iter().collect();
+        let err = match head.pop() {
+            Some(TokenTree::Group(body)) if body.delimiter() == Delimiter::Brace => {
+                let parse =
+                    |input: ParseStream| Ok((input.call(syn::Attribute::parse_outer)?, input.parse()?, input.parse()?));
+                match parse.parse2(head.into_iter().collect()) {
+                    Ok((attrs, vis, sig)) => return Ok(Func { attrs, vis, sig, body }),
+                    Err(e) => e,
+                }
+            }
+            _ => syn::Error::new_spanned(&item, "expected a function"),
+        };
+        // Not a function: syn's error, as for any item.
+        Err(syn::parse2::<syn::ItemFn>(item).err().unwrap_or(err))
+    }
+}
+
+impl quote::ToTokens for Func {
+    fn to_tokens(&self, tokens: &mut proc_macro2::TokenStream) {
+        tokens.extend(self.attrs.iter().map(quote::ToTokens::to_token_stream));
+        self.vis.to_tokens(tokens);
+        self.sig.to_tokens(tokens);
+        self.body.to_tokens(tokens);
+    }
 }

@@ -1,12 +1,13 @@
 //! Checked arguments + the user's function → a `#[test]` that runs it in its namespaces.
 
 use crate::args::Args;
+use crate::Func;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{FnArg, ItemFn};
+use syn::FnArg;
 
-pub(crate) fn test(args: Args, mut func: ItemFn) -> syn::Result<TokenStream> {
+pub(crate) fn test(args: Args, func: &Func) -> syn::Result<TokenStream> {
     if !func.sig.generics.params.is_empty() {
         return Err(syn::Error::new_spanned(&func.sig.generics, "a netns test cannot be generic"));
     }
@@ -26,12 +27,14 @@ pub(crate) fn test(args: Args, mut func: ItemFn) -> syn::Result<TokenStream> {
     if let (Some(span), None) = (runtime_span, func.sig.asyncness) {
         return Err(syn::Error::new(span, "`flavor` and `worker_threads` are for `async fn` bodies"));
     }
-    let mut attrs = std::mem::take(&mut func.attrs);
+    let mut attrs = func.attrs.clone();
     let should_panic = take_should_panic(&mut attrs, &krate)?;
     let vis = &func.vis;
-    let name = func.sig.ident.clone();
+    let name = &func.sig.ident;
     let body_name = format_ident!("__netns_test_body");
-    func.sig.ident = body_name.clone();
+    let mut sig = func.sig.clone();
+    sig.ident = body_name.clone();
+    let body = &func.body;
     let call_args = if takes_net { quote!(__net) } else { quote!() };
     // Point type errors in the return value at the user's signature.
     let outcome = if func.sig.asyncness.is_some() {
@@ -59,7 +62,7 @@ pub(crate) fn test(args: Args, mut func: ItemFn) -> syn::Result<TokenStream> {
         #[test]
         #(#attrs)*
         #vis fn #name() {
-            #func
+            #vis #sig #body
             fn __netns_test_outcome(__net: &#krate::Net) -> ::core::result::Result<(), ::std::string::String> {
                 #outcome
             }
@@ -117,7 +120,7 @@ fn bad_should_panic(attr: &syn::Attribute) -> syn::Error {
 #[cfg(test)]
 mod tests {
     use super::take_should_panic;
-    use quote::quote;
+    use quote::{quote, ToTokens};
 
     /// The `ShouldPanic` taken from `attrs` (as text), and the attributes left.
     fn take(attrs: proc_macro2::TokenStream) -> Result<(String, usize), String> {
@@ -138,6 +141,23 @@ mod tests {
         );
         assert_eq!(take(quote!(#[should_panic(expected = "a b")])), Ok((expected("ab"), 0)));
         assert_eq!(take(quote!(#[should_panic = "x"])), Ok((expected("x"), 0)));
+    }
+
+    /// `#![..]` in the body stays there. (syn's `ItemFn` counted it among the function's
+    /// attributes, and the test came out as `#[test] #![..] fn t()`, which does not compile.)
+    #[test]
+    fn inner_attributes_stay_in_the_body() {
+        let func = crate::Func::parse(quote!(
+            fn t() {
+                #![allow(unused)]
+                let x = 1;
+            }
+        ))
+        .unwrap();
+        let args = crate::args::Args::parse(quote!(topology = "a -- b")).unwrap();
+        let test: syn::ItemFn = syn::parse2(super::test(args, &func).unwrap()).expect("one function");
+        assert!(test.attrs.iter().all(|a| matches!(a.style, syn::AttrStyle::Outer)));
+        assert!(test.to_token_stream().to_string().contains("{ # ! [allow (unused)] let x = 1 ; }"));
     }
 
     #[test]

@@ -7,11 +7,12 @@
 //!   in the body; async-std leaves `#[test]` and its `block_on`; both are in the tokens we get.
 //!   The built-in `#[test]` leaves nothing: it is found in the source file ([`crate::source`]).
 
+use crate::Func;
 use proc_macro2::Span;
-use syn::{Attribute, ItemFn};
+use syn::Attribute;
 
 /// The error for a test attribute stacked with `#[netns_test]` (at `call_site`), if any.
-pub(crate) fn stacked_test(func: &ItemFn, call_site: Span) -> Option<syn::Error> {
+pub(crate) fn stacked_test(func: &Func, call_site: Span) -> Option<syn::Error> {
     let Some(attr) = func.attrs.iter().find(|a| is_test_attr(a)) else {
         let above = crate::source::attrs_above(call_site)?;
         let written = above.iter().find(|a| is_test_attr(a))?;
@@ -26,12 +27,13 @@ pub(crate) fn stacked_test(func: &ItemFn, call_site: Span) -> Option<syn::Error>
         ));
     };
     let path = path_of(attr);
-    let body = quote::ToTokens::to_token_stream(&func.block).to_string();
+    // Spaces between tokens depend on where they came from: compared without them.
+    let body: String = func.body.to_string().split_whitespace().collect();
     let written = match builtin(&path) {
         // What tokio's expansion looks like: `#[::core::prelude::v1::test]`, and its runtime.
-        Some(true) if body.contains("runtime :: Builder") => vec!["tokio".into(), "test".into()],
+        Some(true) if body.contains("runtime::Builder") => vec!["tokio".into(), "test".into()],
         // async-std's: `#[test]`, and the body wrapped in its `block_on`.
-        Some(false) if body.starts_with("{ async_std :: task :: block_on") => vec!["async_std".into(), "test".into()],
+        Some(false) if body.starts_with("{async_std::task::block_on") => vec!["async_std".into(), "test".into()],
         Some(_) => vec!["test".into()],
         None => path,
     };
@@ -78,7 +80,7 @@ mod tests {
     use quote::quote;
 
     fn message(item: proc_macro2::TokenStream) -> Option<String> {
-        let func: ItemFn = syn::parse2(item).unwrap();
+        let func = Func::parse(item).unwrap();
         stacked_test(&func, Span::call_site()).map(|e| e.to_string())
     }
 
