@@ -271,7 +271,8 @@ fn string(value: &TokenStream) -> Option<Str> {
     let text = token.to_string();
     // Without escapes (nor a suffix), the value is the text between the quotes.
     if let Some(plain) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        if !plain.contains(['\\', '\r']) {
+        // (Searched one character at a time, which memchr does fast even in a debug build.)
+        if !plain.contains('\\') && !plain.contains('\r') {
             return Some(Str { value: plain.to_string(), token });
         }
     }
