@@ -2,7 +2,7 @@
 
 use crate::args::Args;
 use crate::Func;
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::FnArg;
@@ -35,49 +35,81 @@ pub(crate) fn test(args: Args, func: &Func) -> syn::Result<TokenStream> {
     let mut sig = func.sig.clone();
     sig.ident = body_name.clone();
     let body = &func.body;
-    let call_args = if takes_net { quote!(__net) } else { quote!() };
-    // Point type errors in the return value at the user's signature.
-    let outcome = if func.sig.asyncness.is_some() {
-        // Boxed, so the runtime's `block_on` is compiled once, not once per test.
-        let into = quote_spanned! {func.sig.output.span()=>
-            #krate::__private::IntoOutcome::into_outcome(#body_name(#call_args).await)
-        };
-        let fut = quote!(::std::boxed::Box::pin(async move { #into }));
-        match multi_thread {
-            None => quote!(#krate::__private::block_on_outcome(#fut)),
-            Some(workers) => {
-                let flavor = quote!(#krate::__private::Flavor::MultiThread { workers: #workers });
-                quote!(#krate::__private::block_on_outcome_with(#flavor, #fut))
-            }
-        }
-    } else {
-        quote_spanned! {func.sig.output.span()=>
-            #krate::__private::IntoOutcome::into_outcome(#body_name(#call_args))
+    let path = Literal::string(&format!("::{name}"));
+    let spec = quote! {
+        &#krate::__private::Spec {
+            path: ::core::concat!(::core::module_path!(), #path),
+            topology: #topology,
+            node: #node,
+            timeout: ::core::time::Duration::from_millis(#timeout_ms),
+            should_panic: #should_panic,
         }
     };
 
     // The runtime gets a plain `fn` pointer: nothing of it is instantiated per test, so each
-    // attribute costs the compiler little more than the user's own function.
+    // attribute costs the compiler little more than the user's own function. A function that
+    // takes `&Net` (or nothing) and returns `()` is handed over itself; the others through an
+    // adapter to the runtime's outcome.
+    let run = if is_unit_body(&func.sig) {
+        // Type errors point at the user's parameter.
+        let at = func.sig.inputs.first().map_or(name.span(), |arg| arg.span());
+        let body_fn = Ident::new("__netns_test_body", Span::call_site().located_at(at));
+        let run = if takes_net { quote!(run_unit) } else { quote!(run_unit_without_net) };
+        quote!(#krate::__private::#run(#spec, #body_fn))
+    } else {
+        let call_args = if takes_net { quote!(__net) } else { quote!() };
+        // Point type errors in the return value at the user's signature.
+        let outcome = if func.sig.asyncness.is_some() {
+            // Boxed, so the runtime's `block_on` is compiled once, not once per test.
+            let into = quote_spanned! {func.sig.output.span()=>
+                #krate::__private::IntoOutcome::into_outcome(#body_name(#call_args).await)
+            };
+            let fut = quote!(::std::boxed::Box::pin(async move { #into }));
+            match multi_thread {
+                None => quote!(#krate::__private::block_on_outcome(#fut)),
+                Some(workers) => {
+                    let flavor = quote!(#krate::__private::Flavor::MultiThread { workers: #workers });
+                    quote!(#krate::__private::block_on_outcome_with(#flavor, #fut))
+                }
+            }
+        } else {
+            quote_spanned! {func.sig.output.span()=>
+                #krate::__private::IntoOutcome::into_outcome(#body_name(#call_args))
+            }
+        };
+        quote! {
+            fn __netns_test_outcome(__net: &#krate::Net) -> ::core::result::Result<(), ::std::string::String> {
+                #outcome
+            }
+            #krate::__private::run(#spec, __netns_test_outcome)
+        }
+    };
     Ok(quote! {
         #[test]
         #(#attrs)*
         #vis fn #name() {
             #vis #sig #body
-            fn __netns_test_outcome(__net: &#krate::Net) -> ::core::result::Result<(), ::std::string::String> {
-                #outcome
-            }
-            #krate::__private::run(
-                &#krate::__private::Spec {
-                    path: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
-                    topology: #topology,
-                    node: #node,
-                    timeout: ::core::time::Duration::from_millis(#timeout_ms),
-                    should_panic: #should_panic,
-                },
-                __netns_test_outcome,
-            )
+            #run
         }
     })
+}
+
+/// Whether the user's function can be handed to the runtime as it is, as a `fn(&Net)` or a
+/// `fn()`: not async, not `unsafe`, not `extern`, returning `()`, taking nothing or a `&Net`
+/// (anything else takes the adapter, whose type errors are the ones users have always seen).
+fn is_unit_body(sig: &syn::Signature) -> bool {
+    let plain = sig.asyncness.is_none() && sig.unsafety.is_none() && sig.abi.is_none();
+    let net_ref = |arg: &FnArg| match arg {
+        FnArg::Typed(t) => match &*t.ty {
+            syn::Type::Reference(r) if r.lifetime.is_none() && r.mutability.is_none() => {
+                matches!(&*r.elem, syn::Type::Path(p) if p.qself.is_none()
+                    && p.path.segments.last().is_some_and(|s| s.ident == "Net" && s.arguments.is_none()))
+            }
+            _ => false,
+        },
+        FnArg::Receiver(_) => false,
+    };
+    plain && matches!(sig.output, syn::ReturnType::Default) && sig.inputs.iter().all(net_ref)
 }
 
 /// Removes `#[should_panic]` / `#[should_panic(expected = "..")]` / `#[should_panic = ".."]`

@@ -1,6 +1,6 @@
 //! Support for the code `#[netns_test]` generates. Not a public API.
 
-pub use crate::process::{run, Body, ShouldPanic, Spec};
+pub use crate::process::{run, run_unit, run_unit_without_net, Body, ShouldPanic, Spec};
 use std::fmt::Debug;
 
 /// What a test body may return: `()` or `Result<(), E: Debug>`, as with `#[test]`.

@@ -4,8 +4,8 @@
 //! // What `#[netns_test]` generates, in short:
 //! #[test]
 //! fn pings() {
-//!     fn body(net: &Net) -> Result<(), String> { /* the user's function */ }
-//!     netns_test::__private::run(&Spec { path: "crate::pings", .. }, body);
+//!     fn body(net: &Net) { /* the user's function */ }
+//!     netns_test::__private::run_unit(&Spec { path: "crate::pings", .. }, body);
 //! }
 //! ```
 //!
@@ -86,8 +86,29 @@ pub(crate) enum Verdict {
 
 /// Runs one `#[netns_test]`: as the parent, spawn and supervise the child; as the child, run.
 pub fn run(spec: &Spec, body: Body) {
+    run_dyn(spec, &body)
+}
+
+/// [`run`] for a test function that takes `&Net` and returns `()`: the macro hands over the
+/// user's function itself, with no adapter to compile for each test.
+pub fn run_unit(spec: &Spec, body: fn(&Net)) {
+    run_dyn(spec, &|net| {
+        body(net);
+        Ok(())
+    })
+}
+
+/// [`run_unit`] for a test function that takes nothing.
+pub fn run_unit_without_net(spec: &Spec, body: fn()) {
+    run_dyn(spec, &|_| {
+        body();
+        Ok(())
+    })
+}
+
+fn run_dyn(spec: &Spec, body: &dyn Fn(&Net) -> Outcome) {
     match crate::env::child_test() {
-        Some(name) if name == spec.test_name() => child::run(spec, &body),
+        Some(name) if name == spec.test_name() => child::run(spec, body),
         Some(name) => {
             panic!("netns-test: this child process was started for `{name}` but is running `{}`", spec.test_name())
         }
