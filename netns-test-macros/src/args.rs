@@ -193,13 +193,13 @@ impl Args {
             },
         };
         let krate = match &krate {
-            None => syn::parse_quote!(::netns_test),
+            None => default_crate(),
             Some(k) => syn::LitStr::new(&k.value, k.span()).parse::<syn::Path>().unwrap_or_else(|_| {
                 errors.push(syn::Error::new(
                     k.span(),
                     "`crate` takes the path of the netns-test crate as re-exported, e.g. `crate = \"my_crate::netns_test\"`",
                 ));
-                syn::parse_quote!(::netns_test)
+                default_crate()
             }),
         };
 
@@ -307,6 +307,12 @@ fn subspan(lit: &Str, src: &str, range: std::ops::Range<usize>) -> Option<Span> 
     }
     let (start, end) = (quote + 1 + range.start, quote + 1 + range.end.max(range.start + 1).min(src.len()));
     token.subspan(start..end)
+}
+
+/// `::netns_test`, built rather than parsed (parsing it costs more than all of `pairs`).
+fn default_crate() -> syn::Path {
+    let name = syn::PathSegment::from(proc_macro2::Ident::new("netns_test", Span::call_site()));
+    syn::Path { leading_colon: Some(Default::default()), segments: std::iter::once(name).collect() }
 }
 
 fn combine(errors: Vec<syn::Error>) -> syn::Error {
