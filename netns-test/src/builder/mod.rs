@@ -122,7 +122,7 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
         node_only_sysctls(&topo.nodes[0])
             .map_err(Error::io(format!("setting sysctls in node `{}`", topo.nodes[0].name)))?;
     }
-    ready::wait_links(&rt, ready::bridge_links(topo, &ix, &root), timeout)?;
+    ready::wait_bridges(&rt, topo, &ix, &root, timeout)?;
     ready::wait_ipv6(topo, &nodes, &here, timeout)?;
     trace.mark("ready");
     trace.report(topo);

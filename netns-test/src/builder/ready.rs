@@ -48,7 +48,7 @@ pub(super) fn node_links(
 }
 
 /// Every bridge and bridge port.
-pub(super) fn bridge_links(topo: &Topology, ix: &IfIndices, root: &Handle) -> PendingLinks {
+fn bridge_links(topo: &Topology, ix: &IfIndices, root: &Handle) -> PendingLinks {
     let mut want = Vec::new();
     for (bi, br) in topo.bridges.iter().enumerate() {
         want.push((ix.bridge(bi), format!("bridge {}", br.name)));
@@ -61,12 +61,71 @@ pub(super) fn bridge_links(topo: &Topology, ix: &IfIndices, root: &Handle) -> Pe
 
 /// Waits until every link is operationally up: only then has the kernel attached its queue,
 /// and a packet sent before is dropped. Each round looks again only at what is still pending.
-pub(super) fn wait_links(rt: &tokio::runtime::Runtime, mut links: PendingLinks, timeout: Duration) -> Result<()> {
+pub(super) fn wait_links(rt: &tokio::runtime::Runtime, links: PendingLinks, timeout: Duration) -> Result<()> {
+    wait_links_with(rt, links, timeout, || {})
+}
+
+/// [`wait_links`] for the bridges and their ports (in the calling thread's namespace). A
+/// bridge's carrier change is not urgent to the kernel's link watcher, which applies it up to a
+/// second after its previous run anywhere on the machine (a test suite builds topologies back
+/// to back: every bridge topology waited ~1 s). Asking for the bridge's link state the way
+/// `ethtool` does applies its pending change at once (`ethtool_op_get_link` →
+/// `linkwatch_sync_dev`), so each round asks first.
+pub(super) fn wait_bridges(
+    rt: &tokio::runtime::Runtime,
+    topo: &Topology,
+    ix: &IfIndices,
+    root: &Handle,
+    timeout: Duration,
+) -> Result<()> {
+    wait_links_with(rt, bridge_links(topo, ix, root), timeout, || {
+        for br in &topo.bridges {
+            sync_link_state(&br.name);
+        }
+    })
+}
+
+/// `ETHTOOL_GLINK` on `name` in the calling thread's namespace: the kernel applies the link's
+/// pending carrier and operational state first. Best effort: where it is refused, the wait is
+/// only slower.
+fn sync_link_state(name: &str) {
+    const SIOCETHTOOL: libc::c_ulong = 0x8946;
+    const ETHTOOL_GLINK: u32 = 0x0000_000a;
+    #[repr(C)]
+    struct EthtoolValue {
+        cmd: u32,
+        data: u32,
+    }
+    let mut value = EthtoolValue { cmd: ETHTOOL_GLINK, data: 0 };
+    // SAFETY: a zeroed ifreq with a NUL-terminated name (at most 15 bytes, as validated) and a
+    // pointer to a live ethtool_value, on a socket we own and close.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return;
+        }
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        for (d, b) in ifr.ifr_name.iter_mut().take(libc::IFNAMSIZ - 1).zip(name.bytes()) {
+            *d = b as libc::c_char;
+        }
+        ifr.ifr_ifru.ifru_data = (&mut value as *mut EthtoolValue).cast();
+        libc::ioctl(fd, SIOCETHTOOL as _, &mut ifr);
+        libc::close(fd);
+    }
+}
+
+fn wait_links_with(
+    rt: &tokio::runtime::Runtime,
+    mut links: PendingLinks,
+    timeout: Duration,
+    mut before_round: impl FnMut(),
+) -> Result<()> {
     links.retain(|(_, want)| !want.is_empty());
     poll_until(timeout, || {
         if links.is_empty() {
             return Ok(None);
         }
+        before_round();
         links = rt.block_on(try_join_all(std::mem::take(&mut links).into_iter().map(still_down)))?;
         links.retain(|(_, want)| !want.is_empty());
         Ok(links.first().map(|(_, want)| format!("{} is not up", want[0].1)))
