@@ -112,8 +112,8 @@ rss() { /usr/bin/time -f '%M' -o "$OUT/rss.tmp" "$@" >/dev/null 2>&1; cat "$OUT/
     echo "| isolated test, whole (\`per_test isolated_000 --exact\`; the max over parent and child) | $(rss "$REL" isolated_000 --exact --test-threads=1) |"
     # The child alone: run it the way the parent does (fresh user, net, mount and PID
     # namespaces, as PID 2 under an init (sh), the child's environment, a report descriptor) so
-    # GNU time measures only that process (and the shell).
-    echo "| isolated test, child process alone | $(NETNS_TEST_CHILD=isolated_000 NETNS_TEST_REPORT_FD=3 rss unshare -Urnpf --mount-proc sh -c '"$0" isolated_000 --exact --nocapture --test-threads=1; exit $?' "$REL" 3>/dev/null) |"
+    # GNU time measures only that process (and the shell). UTS too: the first node is named in it.
+    echo "| isolated test, child process alone | $(NETNS_TEST_CHILD=isolated_000 NETNS_TEST_REPORT_FD=3 rss unshare -Urnupf --mount-proc sh -c '"$0" isolated_000 --exact --nocapture --test-threads=1; exit $?' "$REL" 3>/dev/null) |"
     echo "| CLI \`netns-test up\` of a 100-node bridge (build + 100×100 pings) | $(rss "$BIN/netns-test" up "$OUT/bridge100.topo") |"
     echo "| \`build_once\` of the same 100-node bridge (build only) | $(rss "$BIN/build_once" "$OUT/bridge100.topo") |"
     "$BIN/gen" bridge 1000 "$OUT/bridge1000.topo"
