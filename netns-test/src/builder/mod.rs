@@ -25,7 +25,7 @@ pub(crate) use ready::still_down;
 pub(crate) use requests::route_message;
 
 use crate::error::{Error, Result};
-use crate::ns::{write_sysctl, NetNs};
+use crate::ns::{NetNs, NetSysctls};
 use futures_util::future::{try_join_all, BoxFuture};
 use futures_util::StreamExt;
 use indices::IfIndices;
@@ -79,7 +79,8 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
 
     let here = NetNs::current().map_err(Error::io("opening this thread's namespace"))?;
     // The bridges (and node 0, when it lives here) come up after this.
-    no_dad().map_err(Error::io("setting sysctls in the bridges' namespace"))?;
+    let here_sysctls = NetSysctls::here().map_err(Error::io("setting sysctls in the bridges' namespace"))?;
+    no_dad(&here_sysctls).map_err(Error::io("setting sysctls in the bridges' namespace"))?;
     let in_place = node0.in_place(topo);
     let nodes = new_namespaces(topo, in_place.then_some(&here))?;
     let root = connect()?;
@@ -119,7 +120,7 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
 
     if in_place {
         // This thread is in node 0, whose duplicate address detection is off already (above).
-        node_only_sysctls(&topo.nodes[0])
+        node_only_sysctls(&here_sysctls, &topo.nodes[0])
             .map_err(Error::io(format!("setting sysctls in node `{}`", topo.nodes[0].name)))?;
     }
     ready::wait_bridges(&rt, topo, &ix, &root, timeout)?;
@@ -166,27 +167,25 @@ fn new_namespaces(topo: &Topology, reuse: Option<&NetNs>) -> Result<Vec<NetNs>> 
 /// No duplicate address detection for IPv6 addresses of links brought up from now on, the
 /// kernel's `fe80::` ones included (they would stay tentative, unusable, for 1-2 s): every
 /// address here is unique by construction. Nothing to do on a kernel without IPv6.
-fn no_dad() -> std::io::Result<()> {
-    if std::path::Path::new("/proc/sys/net/ipv6").exists() {
-        write_sysctl("net/ipv6/conf/all/accept_dad", "0")?;
-        write_sysctl("net/ipv6/conf/default/accept_dad", "0")?;
-    }
-    Ok(())
+fn no_dad(net: &NetSysctls) -> std::io::Result<()> {
+    net.ipv6("conf/all/accept_dad", "0")?;
+    net.ipv6("conf/default/accept_dad", "0")
 }
 
 /// A node's sysctls, written from inside its namespace.
 fn node_sysctls(node: &netns_test_topology::Node) -> std::io::Result<()> {
-    no_dad()?;
-    node_only_sysctls(node)
+    let net = NetSysctls::here()?;
+    no_dad(&net)?;
+    node_only_sysctls(&net, node)
 }
 
 /// What [`node_sysctls`] sets besides [`no_dad`].
-fn node_only_sysctls(node: &netns_test_topology::Node) -> std::io::Result<()> {
+fn node_only_sysctls(net: &NetSysctls, node: &netns_test_topology::Node) -> std::io::Result<()> {
     // ICMP echo ("ping") sockets for the namespace's root (gid 0).
-    write_sysctl("net/ipv4/ping_group_range", "0 0")?;
+    net.ipv4("ping_group_range", "0 0")?;
     if node.forward {
-        write_sysctl("net/ipv4/ip_forward", "1")?;
-        write_sysctl("net/ipv6/conf/all/forwarding", "1")?;
+        net.ipv4("ip_forward", "1")?;
+        net.ipv6("conf/all/forwarding", "1")?;
     }
     Ok(())
 }
