@@ -122,19 +122,20 @@ fn enter_raw(mnt: RawFd, uts: RawFd, net: RawFd) -> io::Result<()> {
 /// so its names never cover the first topology's.
 pub(crate) struct Base {
     mnt: File,
-    /// This namespace's inode while it is claimed as a base (see [`claim`]).
-    claimed: Option<u64>,
+    /// Which namespace it is ([`ns_id`]).
+    id: NsId,
+    /// Whether this `Base` claimed its namespace (see [`claim`]) and releases it on drop.
+    claimed: bool,
 }
 
 impl Base {
     /// A base for a topology whose generated files are `names`, made from the calling thread's
     /// mount namespace (which must be this process's own).
     pub(crate) fn capture(names: &crate::names::Files) -> io::Result<Arc<Base>> {
-        use std::os::unix::fs::MetadataExt;
         let here = File::open("/proc/thread-self/ns/mnt")?;
-        let ino = here.metadata()?.ino();
-        if claim(ino) {
-            let base = Base { mnt: here, claimed: Some(ino) }; // unclaimed on drop, even on error
+        let id = ns_id(&here)?;
+        if claim(id) {
+            let base = Base { mnt: here, id, claimed: true }; // unclaimed on drop, even on error
             prepare(names)?;
             return Ok(Arc::new(base));
         }
@@ -150,34 +151,40 @@ impl Base {
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p))
         })?;
-        Ok(Arc::new(Base { mnt: copy, claimed: None }))
+        Ok(Arc::new(Base { id: ns_id(&copy)?, mnt: copy, claimed: false }))
     }
 
     /// Whether the calling thread is in this mount namespace.
     fn is_here(&self) -> bool {
-        use std::os::unix::fs::MetadataExt;
-        let ino = |f: &File| f.metadata().map(|m| (m.dev(), m.ino())).ok();
-        File::open("/proc/thread-self/ns/mnt").is_ok_and(|here| ino(&here).is_some() && ino(&here) == ino(&self.mnt))
+        File::open("/proc/thread-self/ns/mnt").and_then(|f| ns_id(&f)).is_ok_and(|id| id == self.id)
     }
 }
 
 impl Drop for Base {
     fn drop(&mut self) {
-        if let Some(ino) = self.claimed {
-            bases().lock().unwrap_or_else(|e| e.into_inner()).remove(&ino);
+        if self.claimed {
+            bases().lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
         }
     }
 }
 
-/// The mount namespaces (by inode) in use as a base; an inode is reused only after its
-/// namespace is freed, and a claimed one is held open by its `Base`.
-fn bases() -> &'static std::sync::Mutex<std::collections::HashSet<u64>> {
-    static BASES: OnceLock<std::sync::Mutex<std::collections::HashSet<u64>>> = OnceLock::new();
+/// A namespace's identity: the device and inode of its `/proc/.../ns/*` file.
+type NsId = (u64, u64);
+
+fn ns_id(ns: &File) -> io::Result<NsId> {
+    use std::os::unix::fs::MetadataExt;
+    ns.metadata().map(|m| (m.dev(), m.ino()))
+}
+
+/// The mount namespaces in use as a base; an identity is reused only after its namespace is
+/// freed, and a claimed one is held open by its `Base`.
+fn bases() -> &'static std::sync::Mutex<std::collections::HashSet<NsId>> {
+    static BASES: OnceLock<std::sync::Mutex<std::collections::HashSet<NsId>>> = OnceLock::new();
     BASES.get_or_init(Default::default)
 }
 
-fn claim(ino: u64) -> bool {
-    bases().lock().unwrap_or_else(|e| e.into_inner()).insert(ino)
+fn claim(id: NsId) -> bool {
+    bases().lock().unwrap_or_else(|e| e.into_inner()).insert(id)
 }
 
 /// Makes every mount of the calling thread's mount namespace private (once per base, not per
@@ -207,11 +214,13 @@ impl Place {
     /// calling thread is in `net` and in `base` and PID 1 of this process's PID namespace lives
     /// in `net` (a node built in the test child's own namespace): no keeper thread and no copy
     /// of the mount namespace; sysfs is mounted from here, `/proc/self/net` bound to PID 1's,
-    /// which never leaves the node. `None` when that does not hold (the view is then made on
-    /// first use, as for any place).
+    /// which never leaves the node. When that does not hold, the place is an ordinary one (its
+    /// view is made on first use).
     pub(crate) fn adopt(net: Arc<NetNs>, hostname: String, base: Arc<Base>) -> io::Result<Place> {
         let place = Place::new(net, Some(hostname), base);
-        if !place.base.is_here() || !same_netns("/proc/thread-self/ns/net", "/proc/1/ns/net") {
+        let net_of = |path: &str| File::open(path).and_then(|f| ns_id(&f)).ok();
+        let pid1_here = net_of("/proc/thread-self/ns/net").is_some_and(|id| Some(id) == net_of("/proc/1/ns/net"));
+        if !place.base.is_here() || !pid1_here {
             return Ok(place);
         }
         let name = place.hostname.as_deref().unwrap_or_default();
@@ -344,17 +353,6 @@ fn make_here(hostname: &str) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Whether two `/proc/.../ns/net` links name the same namespace.
-fn same_netns(a: &str, b: &str) -> bool {
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(a), Ok(b)) => {
-            use std::os::unix::fs::MetadataExt;
-            (a.dev(), a.ino()) == (b.dev(), b.ino())
-        }
-        _ => false,
-    }
 }
 
 fn mount(src: Option<&CStr>, target: &CStr, fstype: Option<&CStr>, flags: libc::c_ulong) -> io::Result<()> {
