@@ -121,6 +121,46 @@ fn ping_to_an_absent_address_fails(net: &Net) {
     assert!(matches!(err.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::HostUnreachable), "{err}");
 }
 
+/// `Node::ping` resends like `ping -w`: the first echo is lost (b has no address then, while a
+/// already knows b's MAC, so nothing holds the packet back), b gets its address 0.3 s later, and
+/// the echo sent at 1 s is answered; its round-trip time is measured from its own send.
+#[netns_test(topology = "a=10.0.0.1/24|fd00::1/64 -- b=10.0.0.2/24|fd00::2/64")]
+fn ping_resends_every_second_until_answered(net: &Net) {
+    use std::time::{Duration, Instant};
+    let b = net.node("b");
+    for (addr, cidr) in [("10.0.0.2", "10.0.0.2/24"), ("fd00::2", "fd00::2/64")] {
+        let to: IpAddr = addr.parse().unwrap();
+        net.ping("a", to).expect("a resolves b's MAC");
+        b.del_addr("eth0", cidr).unwrap();
+        let start = Instant::now();
+        let rtt = std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(300));
+                b.add_addr("eth0", cidr).unwrap();
+            });
+            net.node("a").ping(to, Duration::from_secs(3))
+        })
+        .unwrap_or_else(|e| panic!("{addr}: {e}"));
+        let took = start.elapsed();
+        assert!(took >= Duration::from_secs(1), "{addr}: answered after {took:?}: the first echo was not lost");
+        assert!(rtt < Duration::from_millis(500), "{addr}: {rtt:?}, not measured from the answered echo's send");
+    }
+}
+
+/// An unanswered ping still fails once its timeout has passed, naming the address and the timeout.
+#[netns_test(topology = "a=10.0.0.1/24|fd00::1/64 -- b=10.0.0.2/24|fd00::2/64")]
+fn unanswered_ping_fails_after_its_timeout(net: &Net) {
+    use std::time::{Duration, Instant};
+    for addr in ["10.0.0.9", "fd00::9"] {
+        let start = Instant::now();
+        let err = net.node("a").ping(addr.parse().unwrap(), Duration::from_millis(1500)).unwrap_err();
+        let took = start.elapsed();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");
+        assert_eq!(err.to_string(), format!("no echo reply from {addr} within 1.5s"));
+        assert!((Duration::from_millis(1500)..Duration::from_millis(2500)).contains(&took), "{took:?}");
+    }
+}
+
 #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
 fn loopback_is_up_in_every_node(net: &Net) {
     for n in net.nodes() {
