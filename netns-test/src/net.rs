@@ -240,6 +240,7 @@ impl Net {
     }
 
     /// One ICMP echo from node `from` to `to`; the round-trip time, or an error after 1 s.
+    /// [`Node::ping`] with a timeout of 1 s: a single echo, never resent.
     ///
     /// Uses ICMP datagram sockets, so no `ping` binary is needed.
     #[track_caller]
@@ -324,7 +325,10 @@ impl Node {
 
     placed!("b");
 
-    /// One ICMP echo from this node to `to`, waiting at most `timeout` for the reply.
+    /// ICMP echoes from this node to `to`, as `ping -w`: one at once, then one every second
+    /// until a reply to any of them arrives; an error (`TimedOut`, naming `to` and `timeout`)
+    /// once `timeout` has passed without one. The round-trip time is that of the echo answered,
+    /// from its own send. A timeout of 3 s sends up to 3 echoes, 1 s or less exactly one.
     pub fn ping(&self, to: IpAddr, timeout: Duration) -> io::Result<Duration> {
         self.run(|| crate::ping::ping(to, timeout))
     }
