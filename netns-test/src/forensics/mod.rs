@@ -15,12 +15,14 @@
 //! The test child calls [`body_starts`] just before the body and [`failure_context`] when the
 //! body failed (panic, `Err`, timeout), before the topology is torn down; [`body_passed`] when it
 //! passed. Everything is read over netlink inside each namespace at that moment, but the link
-//! conditions, which come from the runtime's own state (`shaping.rs`).
+//! conditions, which come from the runtime's own state (`shaping.rs`). The parent, in the
+//! runner's namespace, adds what the kernel dropped machine-wide meanwhile (`shared_tables.rs`).
 
 mod capture;
 mod pause;
 mod read;
 mod shaping;
+pub(crate) mod shared_tables;
 mod state;
 
 use crate::journal;

@@ -13,6 +13,7 @@ use super::replay::Replay;
 use super::report::Report;
 use super::spawn::{self, Refused, Started};
 use super::{Spec, Verdict, FAILED_EXIT};
+use crate::forensics::shared_tables;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
@@ -45,6 +46,8 @@ static SANDBOX_MADE: AtomicBool = AtomicBool::new(false);
 pub(super) fn run(spec: &Spec) -> Verdict {
     let name = spec.test_name();
     restore_sigchld();
+    // Before the child: the kernel's machine-wide drop counters, to explain a failure.
+    let tables = shared_tables::snapshot();
     let start = Instant::now();
     // No probe first: the sandbox's own first step is making a user namespace, and a refusal
     // comes back with the step and errno the probe would have found (see `diagnose::which_step`).
@@ -80,7 +83,27 @@ pub(super) fn run(spec: &Spec) -> Verdict {
             ms(seen.elapsed)
         );
     }
-    judge(spec, &seen)
+    with_shared_tables(judge(spec, &seen), &seen, tables)
+}
+
+/// A failure after the body started, while the kernel dropped packets for want of room in the
+/// tables every namespace shares (`tables` grew): says so. Printed for the body's own failure,
+/// whose message is carried on but not shown (see `settle`); added to the framework's message.
+fn with_shared_tables(verdict: Verdict, seen: &Seen, tables: Option<shared_tables::Snapshot>) -> Verdict {
+    let failed = matches!(verdict, Verdict::BodyFailed(_) | Verdict::Framework(_));
+    if !failed || !matches!(seen.reports.first(), Some(Report::Started)) {
+        return verdict;
+    }
+    let Some(note) = tables.and_then(|before| shared_tables::drops_since(&before)) else {
+        return verdict;
+    };
+    match verdict {
+        Verdict::Framework(msg) => Verdict::Framework(format!("{msg}\n{note}")),
+        other => {
+            print!("{note}");
+            other
+        }
+    }
 }
 
 /// Reads output, report and status until the sandbox is gone or the timeout passes.
