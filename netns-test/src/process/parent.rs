@@ -37,6 +37,8 @@ pub(super) struct Seen {
     pub(super) reports: Vec<Report>,
     pub(super) end: Supervision,
     pub(super) elapsed: Duration,
+    /// When the body's verdict arrived (only when tracing).
+    pub(super) verdict_at: Option<Duration>,
 }
 
 /// Set once this process has made a sandbox: user namespaces are available to it, so a later
@@ -78,8 +80,9 @@ pub(super) fn run(spec: &Spec) -> Verdict {
         // Past libtest's capture, so it shows for passing tests too.
         let _ = writeln!(
             io::stderr(),
-            "netns-test: `{name}`: child spawned in {:.2} ms, sandbox gone after {:.2} ms",
+            "netns-test: `{name}`: child spawned in {:.2} ms, verdict after {:.2} ms, sandbox gone after {:.2} ms",
             ms(spawned),
+            ms(seen.verdict_at.unwrap_or_default()),
             ms(seen.elapsed)
         );
     }
@@ -117,6 +120,7 @@ fn supervise(name: &str, started: Started, timeout: Duration, start: Instant) ->
     let pidfd = pidfd_open(child.id() as i32).expect("netns-test: pidfd_open failed (Linux 5.3+ is needed)");
     let mut streams = [Stream::new(output), Stream::new(report), Stream::new(status)];
     let mut replay = Replay::default();
+    let mut verdict_at = None;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() && !graced {
@@ -135,10 +139,15 @@ fn supervise(name: &str, started: Started, timeout: Duration, start: Instant) ->
             pauses_seen += 1;
             deadline += crate::forensics::hold_paused(name, child.id(), &text);
         }
+        // When tracing: when the verdict arrived, to tell the test from its teardown.
+        if crate::env::tracing() && verdict_at.is_none() && Report::decode_all(&streams[1].bytes).len() > 1 {
+            verdict_at = Some(start.elapsed());
+        }
         if ended {
             break;
         }
     }
+
     // Past the deadline, even if TEST ended within its grace.
     let timed_out = graced;
     // I has ended: INIT and everything in the namespace ended before it (or are being killed,
@@ -155,7 +164,7 @@ fn supervise(name: &str, started: Started, timeout: Duration, start: Instant) ->
         (false, Ok(raw)) => Supervision::Exited(ExitStatus::from_raw(i32::from_ne_bytes(raw))),
         (false, Err(_)) => Supervision::Lost(sandbox),
     };
-    Seen { reports: Report::decode_all(&report.bytes), end, elapsed: start.elapsed() }
+    Seen { reports: Report::decode_all(&report.bytes), end, elapsed: start.elapsed(), verdict_at }
 }
 
 /// Kills the sandbox: I's process group holds I, INIT and (unless it left) TEST, and INIT's death
