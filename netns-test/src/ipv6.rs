@@ -35,17 +35,18 @@ pub(crate) enum Want {
 }
 
 /// What of `want` is not usable yet in the calling thread's namespace. An address is usable once
-/// it exists, is not tentative (duplicate address detection) and its device has joined its
-/// solicited-node group (before that, neighbour solicitations for it are dropped and the first
-/// connect stalls for a second). Without IPv6 in the kernel there is nothing to wait for.
+/// it exists and is not tentative (duplicate address detection). That also means its device has
+/// joined the address's solicited-node group, without which neighbour solicitations for it are
+/// dropped: the kernel joins the group first, then clears the tentative flag (`addrconf_dad_begin`,
+/// for every address, with or without duplicate address detection), so `/proc/net/igmp6` need not
+/// be read. Without IPv6 in the kernel there is nothing to wait for.
 pub(crate) fn unsettled(mut want: Vec<Want>) -> io::Result<Vec<Want>> {
-    if !std::path::Path::new("/proc/thread-self/net/if_inet6").exists() {
-        return Ok(Vec::new());
-    }
-    let (addrs, groups) = (addresses()?, joined_groups()?);
-    let usable = |dev: &str, a: &Address| {
-        a.dev == dev && !a.tentative && groups.iter().any(|(d, g)| d == dev && *g == solicited_node_group(a.addr))
+    let addrs = match std::fs::read_to_string("/proc/thread-self/net/if_inet6") {
+        Ok(table) => parse_if_inet6(&table),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
     };
+    let usable = |dev: &str, a: &Address| a.dev == dev && !a.tentative;
     want.retain(|w| match w {
         Want::Address(dev, ip) => !addrs.iter().any(|a| a.addr == *ip && usable(dev, a)),
         Want::LinkLocal(dev) => !addrs.iter().any(|a| a.scope_link && usable(dev, a)),
@@ -67,25 +68,6 @@ fn parse_if_inet6(table: &str) -> Vec<Address> {
         .collect()
 }
 
-/// The solicited-node multicast group of `addr` as `/proc/net/igmp6` writes it: until the
-/// interface has joined it, neighbour solicitations for `addr` are dropped.
-fn solicited_node_group(addr: Ipv6Addr) -> String {
-    let o = addr.octets();
-    format!("ff0200000000000000000001ff{:02x}{:02x}{:02x}", o[13], o[14], o[15])
-}
-
-/// The calling thread's namespace's joined groups, as (device, group) pairs.
-fn joined_groups() -> io::Result<Vec<(String, String)>> {
-    let table = std::fs::read_to_string("/proc/thread-self/net/igmp6")?;
-    Ok(table
-        .lines()
-        .filter_map(|l| {
-            let mut f = l.split_whitespace();
-            Some((f.nth(1)?.to_string(), f.next()?.to_string()))
-        })
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +80,5 @@ mod tests {
         assert_eq!(a[0].addr, "fe80::a8bb:ccff:fedd:1".parse::<Ipv6Addr>().unwrap());
         assert!(a[0].scope_link && a[0].tentative && a[0].dev == "eth0");
         assert!(!a[1].scope_link && !a[1].tentative);
-        assert_eq!(solicited_node_group(a[0].addr), "ff0200000000000000000001ffdd0001");
     }
 }

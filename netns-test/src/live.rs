@@ -253,7 +253,7 @@ pub(crate) async fn wait_ready(
         let missing = ns
             .run(|| crate::ipv6::unsettled(want))
             .and_then(|r| r)
-            .map_err(Error::io("reading /proc/thread-self/net/if_inet6 and igmp6"))?;
+            .map_err(Error::io("reading /proc/thread-self/net/if_inet6"))?;
         let pending = match (down.first(), missing.first()) {
             (None, None) => return Ok(()),
             (Some((_, name)), _) => format!("{name} is not up"),

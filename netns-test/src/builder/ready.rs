@@ -185,7 +185,7 @@ pub(super) fn wait_ipv6(topo: &Topology, nodes: &[NetNs], root: &NetNs, timeout:
             let ns = n.map_or(root, |n| &nodes[n]);
             *want = (ns.run(|| crate::ipv6::unsettled(std::mem::take(want))))
                 .and_then(|r| r)
-                .map_err(Error::io("reading /proc/thread-self/net/if_inet6 and igmp6"))?;
+                .map_err(Error::io("reading /proc/thread-self/net/if_inet6"))?;
         }
         pending.retain(|(_, want)| !want.is_empty());
         Ok(pending.first().map(|(n, want)| {
