@@ -38,33 +38,42 @@ pub(super) fn run(spec: &Spec, body: &dyn Fn(&Net) -> Outcome) -> ! {
     report.send(&Report::Started);
     crate::userns::mark_isolated();
 
-    let outcome = build(spec).and_then(|(net, node)| {
-        hooks::setup(&net)?;
-        std::thread::scope(|s| {
-            // Only when a failure would show something: the pass path pays nothing otherwise.
-            let watch = crate::forensics::wanted().then(|| grace::watch(s, &net));
-            let outcome = node.run(|| match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&net))) {
-                Ok(outcome) => outcome,
-                Err(payload) => Err(super::panic_message(&*payload)),
-            });
-            if let Some(w) = watch {
-                w.stop();
-            }
-            outcome
-        })
-        .inspect(|()| hooks::passed(&net))
-        .map_err(|msg| match hooks::failure_context(&net) {
+    let (net, node) = match build(spec) {
+        Ok(built) => built,
+        Err(msg) => finish(report, Err(msg)),
+    };
+    if let Err(msg) = hooks::setup(&net) {
+        finish(report, Err(msg));
+    }
+    std::thread::scope(|s| {
+        // Only when a failure would show something: the pass path pays nothing otherwise.
+        let watch = crate::forensics::wanted().then(|| grace::watch(s, &net));
+        let outcome = node.run(|| match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&net))) {
+            Ok(outcome) => outcome,
+            Err(payload) => Err(super::panic_message(&*payload)),
+        });
+        if let Some(w) = watch {
+            w.stop();
+        }
+        let outcome = outcome.inspect(|()| hooks::passed(&net)).map_err(|msg| match hooks::failure_context(&net) {
             Some(context) => format!("{msg}\n{context}"),
             None => msg,
-        })
-    });
+        });
+        // Inside the scope: the watcher is not joined and the topology is not dropped (waking
+        // and joining threads costs about a millisecond here); the exit ends both.
+        finish(report, outcome)
+    })
+}
+
+/// Reports `outcome` and exits: nothing of libtest's would reach the parent, and the kernel
+/// frees the topology.
+fn finish(mut report: Reporter, outcome: Outcome) -> ! {
     let _ = io::stdout().flush();
     let _ = io::stderr().flush();
     report.send(&match &outcome {
         Ok(()) => Report::Ok,
         Err(msg) => Report::Failed(msg.clone()),
     });
-    // Exit now: nothing of libtest's would reach the parent, and the kernel frees the topology.
     std::process::exit(if outcome.is_ok() { 0 } else { FAILED_EXIT });
 }
 
