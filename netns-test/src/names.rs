@@ -20,14 +20,15 @@ const GAI_CONF: &CStr = c"/etc/gai.conf";
 /// The generated files, mounted by each view.
 pub(crate) struct Files {
     hosts: String,
-    /// `None` when the host has no `/etc/gai.conf` to mount over (then glibc's RFC 6724 order).
+    /// `None` when the host has no `/etc/gai.conf` to mount over (then glibc's RFC 6724 order),
+    /// or when the topology declares no IPv6 address (no name has both families to order).
     gai: Option<String>,
 }
 
 impl Files {
     pub(crate) fn for_topology(topo: &Topology) -> Files {
         let host = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
-        let gai = std::fs::read_to_string("/etc/gai.conf").ok();
+        let gai = has_ipv6(topo).then(|| std::fs::read_to_string("/etc/gai.conf").ok()).flatten();
         Files { hosts: hosts_file(&host, topo), gai: gai.map(|g| gai_conf(&g)) }
     }
 
@@ -41,6 +42,12 @@ impl Files {
         }
         Ok(())
     }
+}
+
+/// Whether any node or bridge of `topo` has an IPv6 address.
+fn has_ipv6(topo: &Topology) -> bool {
+    let nodes = topo.nodes.iter().flat_map(|n| &n.interfaces).flat_map(|i| &i.addrs);
+    nodes.chain(topo.bridges.iter().flat_map(|b| &b.addrs)).any(|a| a.addr().is_ipv6())
 }
 
 /// The host's `/etc/hosts`, then one line per node address and per interface address.
@@ -159,6 +166,17 @@ mod tests {
             &lines[2..],
             ["10.0.0.1\ta", "fd00::1\ta", "10.0.0.1\ta.eth0", "fd00::1\ta.eth0", "10.0.0.2\tb", "10.0.0.2\tb.eth0"]
         );
+    }
+
+    #[test]
+    fn gai_conf_is_generated_only_when_a_name_can_have_both_families() {
+        let v4 = Topology::parse("a=10.0.0.1/24 -- b=10.0.0.2/24").unwrap();
+        let dual = Topology::parse("a=10.0.0.1/24|fd00::1/64 -- b=10.0.0.2/24").unwrap();
+        let bridged = Topology::parse("bridge br0 = fd00::9/64 { a=10.0.0.1/24, b=10.0.0.2/24 }").unwrap();
+        assert!(!has_ipv6(&v4) && has_ipv6(&dual) && has_ipv6(&bridged));
+        assert!(Files::for_topology(&v4).gai.is_none());
+        let host_has_one = std::path::Path::new("/etc/gai.conf").exists();
+        assert_eq!(Files::for_topology(&dual).gai.is_some(), host_has_one);
     }
 
     #[test]
