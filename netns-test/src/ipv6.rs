@@ -25,32 +25,19 @@ pub(crate) fn addresses() -> io::Result<Vec<Address>> {
     }
 }
 
-/// An IPv6 address to see usable before a test starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Want {
-    /// A declared address on a device.
-    Address(String, Ipv6Addr),
-    /// The kernel's own `fe80::` address on a device.
-    LinkLocal(String),
-}
-
 /// What of `want` is not usable yet in the calling thread's namespace. An address is usable once
 /// it exists and is not tentative (duplicate address detection). That also means its device has
 /// joined the address's solicited-node group, without which neighbour solicitations for it are
 /// dropped: the kernel joins the group first, then clears the tentative flag (`addrconf_dad_begin`,
 /// for every address, with or without duplicate address detection), so `/proc/net/igmp6` need not
 /// be read. Without IPv6 in the kernel there is nothing to wait for.
-pub(crate) fn unsettled(mut want: Vec<Want>) -> io::Result<Vec<Want>> {
+pub(crate) fn unsettled(mut want: Vec<(String, Ipv6Addr)>) -> io::Result<Vec<(String, Ipv6Addr)>> {
     let addrs = match std::fs::read_to_string("/proc/thread-self/net/if_inet6") {
         Ok(table) => parse_if_inet6(&table),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    let usable = |dev: &str, a: &Address| a.dev == dev && !a.tentative;
-    want.retain(|w| match w {
-        Want::Address(dev, ip) => !addrs.iter().any(|a| a.addr == *ip && usable(dev, a)),
-        Want::LinkLocal(dev) => !addrs.iter().any(|a| a.scope_link && usable(dev, a)),
-    });
+    want.retain(|(dev, ip)| !addrs.iter().any(|a| a.addr == *ip && a.dev == *dev && !a.tentative));
     Ok(want)
 }
 

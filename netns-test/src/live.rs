@@ -249,18 +249,14 @@ pub(crate) async fn wait_ready(
     let timeout = Duration::from_secs(10);
     loop {
         let (_, down) = builder::still_down((h.clone(), links.to_vec())).await?;
-        let want = v6.iter().map(|(dev, a)| crate::ipv6::Want::Address(dev.clone(), *a)).collect();
         let missing = ns
-            .run(|| crate::ipv6::unsettled(want))
+            .run(|| crate::ipv6::unsettled(v6.to_vec()))
             .and_then(|r| r)
             .map_err(Error::io("reading /proc/thread-self/net/if_inet6"))?;
         let pending = match (down.first(), missing.first()) {
             (None, None) => return Ok(()),
             (Some((_, name)), _) => format!("{name} is not up"),
-            (None, Some(crate::ipv6::Want::Address(dev, a))) => format!("{dev}: {a} is not usable yet"),
-            (None, Some(crate::ipv6::Want::LinkLocal(dev))) => {
-                format!("{dev}: its link-local address is not usable yet")
-            }
+            (None, Some((dev, a))) => format!("{dev}: {a} is not usable yet"),
         };
         if start.elapsed() > timeout {
             return Err(Error::NotReady(timeout, pending));

@@ -124,7 +124,7 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
             .map_err(Error::io(format!("setting sysctls in node `{}`", topo.nodes[0].name)))?;
     }
     ready::wait_bridges(&rt, topo, &ix, &root, timeout)?;
-    ready::wait_ipv6(topo, &nodes, &here, timeout)?;
+    ready::wait_ipv6(&rt, topo, &ix, &handles, &root, timeout)?;
     trace.mark("ready");
     trace.report(topo);
     Ok(Built { nodes })

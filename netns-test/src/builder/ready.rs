@@ -4,19 +4,18 @@
 //! ```ignore
 //! let t = timeout(topo.nodes.len());
 //! wait_links(&rt, node_links(topo, &ix, &handles, 0..topo.nodes.len()), t)?;
-//! wait_ipv6(topo, &nodes, &root_ns, t)?;
+//! wait_ipv6(&rt, topo, &ix, &handles, &root, t)?;
 //! ```
 
 use super::indices::IfIndices;
 use crate::error::{Error, Result};
-use crate::ns::NetNs;
 use futures_util::future::try_join_all;
 use futures_util::TryStreamExt;
 use netlink_packet_route::link::{LinkAttribute, State};
 use netns_test_topology::{IfaceRef, Topology};
 use rtnetlink::Handle;
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 /// How long links and IPv6 addresses of a topology of `nodes` nodes may take to become usable:
@@ -163,39 +162,78 @@ fn is_oper_up(msg: &netlink_packet_route::link::LinkMessage) -> bool {
     msg.attributes.iter().any(|a| matches!(a, LinkAttribute::OperState(State::Up)))
 }
 
+/// An IPv6 address to see usable, on the link with this index: a declared one, or (`None`) the
+/// kernel's own `fe80::` one; and what to call it in an error.
+type Ipv6Want = (u32, Option<Ipv6Addr>, String);
+
 /// Waits until every IPv6 address of every node and bridge, the kernel's link-local ones
-/// included, is usable (see [`crate::ipv6::unsettled`]).
-pub(super) fn wait_ipv6(topo: &Topology, nodes: &[NetNs], root: &NetNs, timeout: Duration) -> Result<()> {
-    use crate::ipv6::Want;
-    let wants = |name: &str, addrs: &[ipnet::IpNet]| {
+/// included, is usable: present and not tentative (see [`crate::ipv6::unsettled`] for why that
+/// is enough). Asked over each namespace's netlink handle, all at once: no namespace is
+/// entered and no `/proc` path looked up (such lookups grow with the namespaces alive).
+pub(super) fn wait_ipv6(
+    rt: &tokio::runtime::Runtime,
+    topo: &Topology,
+    ix: &IfIndices,
+    handles: &[Handle],
+    root: &Handle,
+    timeout: Duration,
+) -> Result<()> {
+    let wants = |index: u32, dev: &str, place: &str, addrs: &[ipnet::IpNet]| {
         let declared = addrs.iter().filter_map(|a| match a.addr() {
-            IpAddr::V6(v6) => Some(Want::Address(name.to_string(), v6)),
+            IpAddr::V6(v6) => Some((index, Some(v6), format!("{v6} on {dev} in {place} is not usable yet"))),
             IpAddr::V4(_) => None,
         });
-        std::iter::once(Want::LinkLocal(name.to_string())).chain(declared).collect::<Vec<_>>()
+        let link_local = (index, None, format!("the link-local address of {dev} in {place} is not usable yet"));
+        std::iter::once(link_local).chain(declared).collect::<Vec<Ipv6Want>>()
     };
-    // Per namespace (None: the bridges'): what to see usable.
-    let mut pending: Vec<(Option<usize>, Vec<Want>)> = (topo.nodes.iter().enumerate())
-        .map(|(n, node)| (Some(n), node.interfaces.iter().flat_map(|i| wants(&i.name, &i.addrs)).collect()))
+    let mut pending: Vec<(Handle, Vec<Ipv6Want>)> = (topo.nodes.iter().enumerate())
+        .map(|(n, node)| {
+            let place = format!("node `{}`", node.name);
+            let want = (node.interfaces.iter().enumerate())
+                .flat_map(|(i, f)| wants(ix.iface(IfaceRef { node: n, iface: i }), &f.name, &place, &f.addrs))
+                .collect();
+            (handles[n].clone(), want)
+        })
         .collect();
-    pending.push((None, topo.bridges.iter().flat_map(|b| wants(&b.name, &b.addrs)).collect()));
+    let bridges = (topo.bridges.iter().enumerate())
+        .flat_map(|(b, br)| wants(ix.bridge(b), &br.name, "the bridges' namespace", &br.addrs))
+        .collect();
+    pending.push((root.clone(), bridges));
     pending.retain(|(_, want)| !want.is_empty());
+    if !std::path::Path::new("/proc/thread-self/net/if_inet6").exists() {
+        return Ok(()); // a kernel without IPv6: nothing to wait for
+    }
     poll_until(timeout, || {
-        for (n, want) in &mut pending {
-            let ns = n.map_or(root, |n| &nodes[n]);
-            *want = (ns.run(|| crate::ipv6::unsettled(std::mem::take(want))))
-                .and_then(|r| r)
-                .map_err(Error::io("reading /proc/thread-self/net/if_inet6"))?;
-        }
+        pending = rt.block_on(try_join_all(std::mem::take(&mut pending).into_iter().map(unsettled_ipv6)))?;
         pending.retain(|(_, want)| !want.is_empty());
-        Ok(pending.first().map(|(n, want)| {
-            let place = n.map_or("the bridges' namespace".to_string(), |n| format!("node `{}`", topo.nodes[n].name));
-            match &want[0] {
-                Want::Address(dev, a) => format!("{a} on {dev} in {place} is not usable yet"),
-                Want::LinkLocal(dev) => format!("the link-local address of {dev} in {place} is not usable yet"),
-            }
-        }))
+        Ok(pending.first().map(|(_, want)| want[0].2.clone()))
     })
+}
+
+/// What of `want` is not usable yet in `h`'s namespace: one listing of its IPv6 addresses.
+async fn unsettled_ipv6((h, mut want): (Handle, Vec<Ipv6Want>)) -> Result<(Handle, Vec<Ipv6Want>)> {
+    use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressScope};
+    use netlink_packet_route::AddressFamily;
+    let mut usable = Vec::new(); // (index, address, link-local)
+    let mut addrs = h.address().get().execute();
+    while let Some(msg) = addrs.try_next().await.map_err(Error::netlink("listing addresses"))? {
+        if msg.header.family != AddressFamily::Inet6 || msg.header.flags.contains(AddressHeaderFlags::Tentative) {
+            continue;
+        }
+        let tentative = (msg.attributes.iter())
+            .any(|a| matches!(a, AddressAttribute::Flags(f) if f.contains(AddressFlags::Tentative)));
+        let addr = msg.attributes.iter().find_map(|a| match a {
+            AddressAttribute::Address(IpAddr::V6(v6)) if !tentative => Some(*v6),
+            _ => None,
+        });
+        if let Some(addr) = addr {
+            usable.push((msg.header.index, addr, msg.header.scope == AddressScope::Link));
+        }
+    }
+    want.retain(|(index, addr, _)| {
+        !usable.iter().any(|(i, a, link)| i == index && addr.map_or(*link, |want| *a == want))
+    });
+    Ok((h, want))
 }
 
 /// Calls `pending` until it reports nothing pending, with short growing pauses, for at most
