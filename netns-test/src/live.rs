@@ -238,7 +238,7 @@ pub(crate) async fn restore_routes(h: &Handle, routes: &[RouteSpec], node: &str)
 }
 
 /// Waits until the links `(index, name)` of `h` are operationally up, and every IPv6 address
-/// of `v6` has joined its solicited-node group (read in `ns`).
+/// of `v6` is usable (see [`crate::ipv6::unsettled`], read in `ns`).
 pub(crate) async fn wait_ready(
     h: &Handle,
     links: &[(u32, String)],
