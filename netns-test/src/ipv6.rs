@@ -28,8 +28,10 @@ pub(crate) fn addresses() -> io::Result<Vec<Address>> {
 /// What of `want` is not usable yet in the calling thread's namespace. An address is usable once
 /// it exists and is not tentative (duplicate address detection). That also means its device has
 /// joined the address's solicited-node group, without which neighbour solicitations for it are
-/// dropped: the kernel joins the group first, then clears the tentative flag (`addrconf_dad_begin`,
-/// for every address, with or without duplicate address detection), so `/proc/net/igmp6` need not
+/// dropped: the kernel joins the group first, then clears the tentative flag
+/// (`addrconf_dad_begin`, with or without duplicate address detection). This holds for every
+/// address netns-test adds, which is why none is added with `IFA_F_NODAD`: such an address is
+/// never tentative and joins its group later, from a workqueue. So `/proc/net/igmp6` need not
 /// be read. Without IPv6 in the kernel there is nothing to wait for.
 pub(crate) fn unsettled(mut want: Vec<(String, Ipv6Addr)>) -> io::Result<Vec<(String, Ipv6Addr)>> {
     let addrs = match std::fs::read_to_string("/proc/thread-self/net/if_inet6") {

@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 use crate::ns::NetNs;
 use futures_util::TryStreamExt;
 use ipnet::IpNet;
-use netlink_packet_route::address::{AddressAttribute, AddressFlags};
 use netlink_packet_route::link::LinkMessage;
 use netns_test_topology::{Conditions, Topology};
 use rtnetlink::{Handle, LinkUnspec};
@@ -201,13 +200,12 @@ fn exists(e: &rtnetlink::Error) -> bool {
     matches!(e, rtnetlink::Error::NetlinkError(m) if m.raw_code() == -libc::EEXIST)
 }
 
-/// Adds `addrs` to `index` (IPv6 without duplicate detection); those already there are fine.
+/// Adds `addrs` to `index`; those already there are fine. IPv6 ones without `IFA_F_NODAD`, as at
+/// build time (see `builder::requests::address`): duplicate detection is off, and "not
+/// tentative" then means the solicited-node group is joined.
 pub(crate) async fn add_addrs(h: &Handle, index: u32, addrs: &[IpNet], what: &str) -> Result<()> {
     for a in addrs {
-        let mut req = h.address().add(index, a.addr(), a.prefix_len());
-        if a.addr().is_ipv6() {
-            req.message_mut().attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
-        }
+        let req = h.address().add(index, a.addr(), a.prefix_len());
         match req.execute().await {
             Err(e) if !exists(&e) => return Err(Error::netlink(format!("adding {a} to {what}"))(e)),
             _ => {}

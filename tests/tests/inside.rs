@@ -367,3 +367,29 @@ fn a_topology_built_in_a_body_has_its_own_names(net: &Net) {
     assert_eq!(resolve("b"), Some("10.0.0.2".into()));
     drop(inner);
 }
+
+/// Every declared IPv6 address, at the body's first line, has joined its solicited-node group
+/// (until then a peer's neighbour solicitations for it are dropped and its first connect stalls).
+#[netns_test(
+    topology = "a:eth0=fd00::a1/64|fd00::a2/64|fd00::a3/64|fd00::a4/64|fd00::a5/64|fd00::a6/64|fd00::a7/64|fd00::a8/64 -- \
+                b=fd00::b1/64|fd00::b2/64|fd00::b3/64|fd00::b4/64|fd00::b5/64|fd00::b6/64|fd00::b7/64|fd00::b8/64"
+)]
+fn declared_ipv6_addresses_have_joined_their_groups_when_the_body_starts(net: &Net) {
+    let joined = || {
+        let igmp6 = read("/proc/thread-self/net/igmp6");
+        net.node("a")
+            .interfaces()
+            .iter()
+            .flat_map(|i| i.addrs.iter())
+            .filter_map(|a| match a.addr() {
+                std::net::IpAddr::V6(v6) => Some(v6),
+                _ => None,
+            })
+            .filter(|a| {
+                let o = a.octets();
+                !igmp6.contains(&format!("ff0200000000000000000001ff{:02x}{:02x}{:02x}", o[13], o[14], o[15]))
+            })
+            .collect::<Vec<Ipv6Addr>>()
+    };
+    assert_eq!(joined(), Vec::<Ipv6Addr>::new(), "declared addresses whose group is not joined yet");
+}

@@ -9,7 +9,6 @@
 
 use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST};
-use netlink_packet_route::address::{AddressAttribute, AddressFlags};
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth};
 use netlink_packet_route::RouteNetlinkMessage;
 use rtnetlink::{AddressMessageBuilder, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
@@ -93,15 +92,15 @@ pub(crate) fn link_up(index: u32, what: &str) -> Request {
     Request::new(RouteNetlinkMessage::SetLink(msg), format!("bringing up {what}"))
 }
 
-/// An address on a link; IPv6 without duplicate address detection (usable at once).
+/// An address on a link. IPv6 ones carry no `IFA_F_NODAD`: duplicate address detection is off
+/// in every namespace (`accept_dad` 0), so the kernel marks the address tentative only until it
+/// has joined its solicited-node group, which the readiness wait relies on. (With `NODAD` the
+/// address is never tentative and the group is joined later, from a workqueue.)
 pub(crate) fn address(index: u32, addr: IpAddr, prefix: u8, what: &str) -> Request {
-    let mut msg = match addr {
+    let msg = match addr {
         IpAddr::V4(a) => AddressMessageBuilder::<Ipv4Addr>::new().index(index).address(a, prefix).build(),
         IpAddr::V6(a) => AddressMessageBuilder::<Ipv6Addr>::new().index(index).address(a, prefix).build(),
     };
-    if addr.is_ipv6() {
-        msg.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
-    }
     Request::new(RouteNetlinkMessage::NewAddress(msg), format!("adding {addr}/{prefix} to {what}"))
 }
 
@@ -137,7 +136,7 @@ pub(crate) fn route_message(dest: Option<IpNet>, via: IpAddr) -> netlink_packet_
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netlink_packet_route::address::AddressMessage;
+    use netlink_packet_route::address::{AddressAttribute, AddressMessage};
     use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
     use netlink_packet_route::route::{RouteAddress, RouteAttribute};
 
@@ -244,11 +243,11 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_addresses_skip_duplicate_detection_and_ipv4_ones_do_not_need_to() {
+    fn addresses_carry_no_flags_ipv6_ones_no_nodad() {
         let v6 = address(4, "fd00::1".parse().unwrap(), 64, "a:eth0");
         let m = addr(&v6);
         assert_eq!((m.header.index, m.header.prefix_len), (4, 64));
-        assert!(m.attributes.contains(&AddressAttribute::Flags(AddressFlags::Nodad)));
+        assert!(!m.attributes.iter().any(|a| matches!(a, AddressAttribute::Flags(_))), "no IFA_F_NODAD: see `address`");
         assert!(m.attributes.contains(&AddressAttribute::Address("fd00::1".parse().unwrap())));
         assert_eq!(v6.what, "adding fd00::1/64 to a:eth0");
         let v4 = address(4, "10.0.0.1".parse().unwrap(), 24, "a:eth0");
