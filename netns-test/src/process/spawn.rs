@@ -36,6 +36,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::OnceLock;
 
 /// The namespaces each test gets.
@@ -179,14 +180,22 @@ impl Chain {
             return Err(diagnose::encode(Step::Pipe, errno()));
         }
         let init_stack = stack_top(STACK)?;
-        let mut init = Init { chain: self, alive, started: started[1], test_stack: stack_top(STACK)?, exec_errno: 0 };
-        let pid = libc::clone(init_main, init_stack, libc::CLONE_VM | libc::SIGCHLD, (&raw mut init).cast());
+        let test_stack = stack_top(STACK)?;
+        let init = Init { chain: self, alive, started: started[1], test_stack, exec_errno: AtomicI32::new(0) };
+        let arg = (&raw const init).cast_mut().cast();
+        let pid = libc::clone(init_main, init_stack, libc::CLONE_VM | libc::SIGCHLD, arg);
         if pid < 0 {
             return Err(diagnose::encode(Step::ForkInit, errno()));
         }
         libc::close(started[1]);
         let mut code = [0u8; 4];
-        let got = libc::read(started[0], code.as_mut_ptr().cast(), 4);
+        let mut got = -1;
+        while got < 0 {
+            got = libc::read(started[0], code.as_mut_ptr().cast(), 4);
+            if got < 0 && errno() != libc::EINTR {
+                break;
+            }
+        }
         let code = i32::from_ne_bytes(code);
         if got != 4 || code != 0 {
             // INIT reported an error (or died first); it is ending, and takes TEST with it.
@@ -207,7 +216,11 @@ impl Chain {
 /// The stack size of INIT and TEST until it runs the test binary (both share I's memory).
 const STACK: usize = 256 * 1024;
 
-/// What INIT gets from I (on I's stack, which outlives INIT: I waits for it).
+/// What INIT gets from I (on I's stack, which outlives INIT: I waits for it). I, INIT and, until
+/// it execs, TEST share this memory, so it is only ever read through shared references, and the
+/// one field written after the clone is atomic. (They also share the C library's thread state,
+/// `errno` included: while INIT and TEST run, I is blocked in `read` or `waitpid`, whose errno
+/// it reads only on failure, and INIT is suspended while TEST runs.)
 struct Init<'a> {
     chain: &'a Chain,
     alive: [libc::c_int; 2],
@@ -216,7 +229,7 @@ struct Init<'a> {
     test_stack: *mut libc::c_void,
     /// TEST's errno if it could not run the test binary (0 if it did), written by TEST before it
     /// ends: it shares this memory until `execve` succeeds.
-    exec_errno: i32,
+    exec_errno: AtomicI32,
 }
 
 /// A stack for a process cloned with `CLONE_VM` (it grows down from the returned address).
@@ -237,7 +250,7 @@ unsafe fn stack_top(len: usize) -> io::Result<*mut libc::c_void> {
 extern "C" fn init_main(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is I's `Init`, alive until INIT ends; only async-signal-safe calls follow.
     unsafe {
-        let init = &mut *arg.cast::<Init>();
+        let init = &*arg.cast::<Init>();
         let started = init.started;
         let tell = |code: i32| {
             libc::write(started, code.to_ne_bytes().as_ptr().cast(), 4);
@@ -262,7 +275,7 @@ extern "C" fn init_main(arg: *mut libc::c_void) -> libc::c_int {
 impl Init<'_> {
     /// INIT's setup, then TEST: cloned with `CLONE_VM | CLONE_VFORK`, so INIT resumes only once
     /// TEST runs the test binary (or failed to); nothing is copied.
-    unsafe fn start_test(&mut self) -> io::Result<libc::pid_t> {
+    unsafe fn start_test(&self) -> io::Result<libc::pid_t> {
         die_with_parent(None)?;
         libc::close(self.alive[1]);
         let mut pfd = libc::pollfd { fd: self.alive[0], events: libc::POLLIN, revents: 0 };
@@ -280,11 +293,11 @@ impl Init<'_> {
         let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
         libc::mount(c"proc".as_ptr(), c"/proc".as_ptr(), c"proc".as_ptr(), flags, std::ptr::null());
         let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
-        let test = libc::clone(test_main, self.test_stack, flags, (self as *mut Self).cast());
+        let test = libc::clone(test_main, self.test_stack, flags, (self as *const Self).cast_mut().cast());
         if test < 0 {
             return Err(diagnose::encode(Step::ForkTest, errno()));
         }
-        let exec_errno = std::ptr::read_volatile(&self.exec_errno); // written by TEST
+        let exec_errno = self.exec_errno.load(Ordering::SeqCst); // written by TEST
         if exec_errno != 0 {
             wait_for(test);
             return Err(io::Error::from_raw_os_error(exec_errno));
@@ -298,10 +311,10 @@ extern "C" fn test_main(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is I's `Init` (INIT is suspended until this process execs or exits); only
     // async-signal-safe calls on memory prepared before the fork.
     unsafe {
-        let init = &mut *arg.cast::<Init>();
+        let init = &*arg.cast::<Init>();
         let chain = init.chain;
-        let fail = |init: &mut Init| {
-            init.exec_errno = errno().max(1);
+        let fail = |init: &Init| {
+            init.exec_errno.store(errno().max(1), Ordering::SeqCst);
             libc::_exit(127)
         };
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
