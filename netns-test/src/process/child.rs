@@ -52,8 +52,12 @@ pub(super) fn run(spec: &Spec, body: &dyn Fn(&Net) -> Outcome) -> ! {
             Ok(outcome) => outcome,
             Err(payload) => Err(super::panic_message(&*payload)),
         });
-        if let Some(w) = watch {
-            w.stop();
+        if watch.is_some_and(|w| !w.stop()) {
+            // Timed out as the body ended: the watcher shows the state and exits; the parent's
+            // verdict is the timeout.
+            loop {
+                std::thread::park();
+            }
         }
         let outcome = outcome.inspect(|()| hooks::passed(&net)).map_err(|msg| match hooks::failure_context(&net) {
             Some(context) => format!("{msg}\n{context}"),

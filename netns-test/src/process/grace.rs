@@ -6,7 +6,7 @@
 //! std::thread::scope(|s| {
 //!     let watch = grace::watch(s, &net);
 //!     /* ... the body ... */
-//!     watch.stop();
+//!     if !watch.stop() { /* timed out meanwhile: the watcher exits the process */ }
 //! });
 //! // parent, at the deadline: grace::signal(pgid); then wait up to grace::PERIOD.
 //! ```
@@ -17,7 +17,7 @@
 use crate::net::Net;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
 /// Sent by the parent to the sandbox's process group when the timeout has passed.
@@ -34,6 +34,8 @@ pub(super) fn signal(pgid: i32) {
 
 /// The write end of the pipe the handler writes to.
 static WAKE: AtomicI32 = AtomicI32::new(-1);
+/// Set by the handler: the parent's signal came, and the watcher shows the state and exits.
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
 const TIMED_OUT: u8 = b'T';
 const BODY_DONE: u8 = b'D';
 
@@ -46,6 +48,7 @@ pub(super) fn watch<'s>(scope: &'s std::thread::Scope<'s, '_>, net: &'s Net) -> 
     let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("netns-test: cannot create a pipe");
     WAKE.store(write.as_raw_fd(), Ordering::SeqCst);
     extern "C" fn on_signal(_: libc::c_int) {
+        SIGNALLED.store(true, Ordering::SeqCst);
         let byte = TIMED_OUT;
         // SAFETY: write is async-signal-safe; the descriptor stays open while the handler is set.
         unsafe { libc::write(WAKE.load(Ordering::SeqCst), (&byte as *const u8).cast(), 1) };
@@ -72,13 +75,17 @@ pub(super) fn watch<'s>(scope: &'s std::thread::Scope<'s, '_>, net: &'s Net) -> 
 }
 
 impl Watch {
-    /// The body is done: the watcher ends, and the signal is ignored from now on.
-    pub(super) fn stop(self) {
+    /// The body is done: the watcher ends, and the signal is ignored from now on. False if the
+    /// signal came first: the watcher is showing the state at the timeout and ends the process,
+    /// so the caller must not report anything (nor race it).
+    #[must_use]
+    pub(super) fn stop(self) -> bool {
         // SAFETY: back to the default disposition (ignore) before the pipe closes.
         unsafe { libc::signal(SIGNAL, libc::SIG_DFL) };
         WAKE.store(-1, Ordering::SeqCst);
         let fd: RawFd = self.0.as_raw_fd();
         // SAFETY: one byte to our own pipe.
         unsafe { libc::write(fd, (&BODY_DONE as *const u8).cast(), 1) };
+        !SIGNALLED.load(Ordering::SeqCst)
     }
 }
