@@ -220,3 +220,10 @@ fn no_test_is_listed_twice() {
     let twice: Vec<_> = names.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
     assert!(twice.is_empty(), "listed twice: {twice:?}");
 }
+
+/// A link with an MTU below IPv6's minimum (1,280) has no IPv6 at all, so there is no link-local
+/// address to wait for: the build must not wait for one (it used to time out after 10 s).
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24 [mtu=1000]", timeout = "30s")]
+fn a_link_below_ipv6s_minimum_mtu_builds_at_once(net: &Net) {
+    net.ping("a", "10.0.0.2".parse().unwrap()).unwrap();
+}

@@ -178,25 +178,27 @@ pub(super) fn wait_ipv6(
     root: &Handle,
     timeout: Duration,
 ) -> Result<()> {
-    let wants = |index: u32, dev: &str, place: &str, addrs: &[ipnet::IpNet]| {
+    // A link whose MTU is below IPv6's minimum has no IPv6 at all: no link-local address.
+    let wants = |index: u32, dev: &str, place: &str, addrs: &[ipnet::IpNet], mtu: Option<u32>| {
         let declared = addrs.iter().filter_map(|a| match a.addr() {
             IpAddr::V6(v6) => Some((index, Some(v6), format!("{v6} on {dev} in {place} is not usable yet"))),
             IpAddr::V4(_) => None,
         });
         let link_local = (index, None, format!("the link-local address of {dev} in {place} is not usable yet"));
-        std::iter::once(link_local).chain(declared).collect::<Vec<Ipv6Want>>()
+        let has_ipv6 = mtu.is_none_or(|m| m >= IPV6_MIN_MTU);
+        has_ipv6.then_some(link_local).into_iter().chain(declared).collect::<Vec<Ipv6Want>>()
     };
     let mut pending: Vec<(Handle, Vec<Ipv6Want>)> = (topo.nodes.iter().enumerate())
         .map(|(n, node)| {
             let place = format!("node `{}`", node.name);
             let want = (node.interfaces.iter().enumerate())
-                .flat_map(|(i, f)| wants(ix.iface(IfaceRef { node: n, iface: i }), &f.name, &place, &f.addrs))
+                .flat_map(|(i, f)| wants(ix.iface(IfaceRef { node: n, iface: i }), &f.name, &place, &f.addrs, f.mtu))
                 .collect();
             (handles[n].clone(), want)
         })
         .collect();
     let bridges = (topo.bridges.iter().enumerate())
-        .flat_map(|(b, br)| wants(ix.bridge(b), &br.name, "the bridges' namespace", &br.addrs))
+        .flat_map(|(b, br)| wants(ix.bridge(b), &br.name, "the bridges' namespace", &br.addrs, bridge_mtu(topo, b)))
         .collect();
     pending.push((root.clone(), bridges));
     pending.retain(|(_, want)| !want.is_empty());
@@ -208,6 +210,14 @@ pub(super) fn wait_ipv6(
         pending.retain(|(_, want)| !want.is_empty());
         Ok(pending.first().map(|(_, want)| want[0].2.clone()))
     })
+}
+
+/// IPv6's minimum link MTU (RFC 8200); the kernel turns IPv6 off on a link below it.
+const IPV6_MIN_MTU: u32 = 1280;
+
+/// A bridge's MTU as the kernel sets it: its members' smallest (`None`: all default).
+fn bridge_mtu(topo: &Topology, b: usize) -> Option<u32> {
+    topo.bridges[b].members.iter().filter_map(|m| topo.nodes[m.node].interfaces[m.iface].mtu).min()
 }
 
 /// What of `want` is not usable yet in `h`'s namespace: one listing of its IPv6 addresses.
