@@ -39,8 +39,8 @@ shared_tables_line() { # before, after: "ndisc arp backlog" each
   done
   local note=""
   [[ " ${d[*]} " == *" ? "* ]] && note=" (?: not readable in this namespace)"
-  echo "load:   shared by all namespaces, during the run: IPv6 neighbour table full ${d[0]} times," \
-    "IPv4 neighbour table full ${d[1]} times, receive backlog full: ${d[2]} packets dropped$note"
+  echo "load:   shared by all namespaces, during the run: times a neighbour table was full: IPv6 ${d[0]}," \
+    "IPv4 ${d[1]}; packets dropped for a full receive backlog: ${d[2]}$note"
 }
 run() { # label, args...
   local label=$1; shift
