@@ -178,6 +178,9 @@ pub(super) fn wait_ipv6(
     root: &Handle,
     timeout: Duration,
 ) -> Result<()> {
+    if !std::path::Path::new("/proc/thread-self/net/if_inet6").exists() {
+        return Ok(()); // a kernel without IPv6: nothing to wait for
+    }
     // A link whose MTU is below IPv6's minimum has no IPv6 at all: no link-local address.
     let wants = |index: u32, dev: &str, place: &str, addrs: &[ipnet::IpNet], mtu: Option<u32>| {
         let declared = addrs.iter().filter_map(|a| match a.addr() {
@@ -202,9 +205,6 @@ pub(super) fn wait_ipv6(
         .collect();
     pending.push((root.clone(), bridges));
     pending.retain(|(_, want)| !want.is_empty());
-    if !std::path::Path::new("/proc/thread-self/net/if_inet6").exists() {
-        return Ok(()); // a kernel without IPv6: nothing to wait for
-    }
     poll_until(timeout, || {
         pending = rt.block_on(try_join_all(std::mem::take(&mut pending).into_iter().map(unsettled_ipv6)))?;
         pending.retain(|(_, want)| !want.is_empty());
@@ -227,13 +227,15 @@ async fn unsettled_ipv6((h, mut want): (Handle, Vec<Ipv6Want>)) -> Result<(Handl
     let mut usable = Vec::new(); // (index, address, link-local)
     let mut addrs = h.address().get().execute();
     while let Some(msg) = addrs.try_next().await.map_err(Error::netlink("listing addresses"))? {
-        if msg.header.family != AddressFamily::Inet6 || msg.header.flags.contains(AddressHeaderFlags::Tentative) {
+        // The flag is in the header's 8 bits and in IFA_FLAGS' 32: either says tentative.
+        let tentative = msg.header.flags.contains(AddressHeaderFlags::Tentative)
+            || (msg.attributes.iter())
+                .any(|a| matches!(a, AddressAttribute::Flags(f) if f.contains(AddressFlags::Tentative)));
+        if msg.header.family != AddressFamily::Inet6 || tentative {
             continue;
         }
-        let tentative = (msg.attributes.iter())
-            .any(|a| matches!(a, AddressAttribute::Flags(f) if f.contains(AddressFlags::Tentative)));
         let addr = msg.attributes.iter().find_map(|a| match a {
-            AddressAttribute::Address(IpAddr::V6(v6)) if !tentative => Some(*v6),
+            AddressAttribute::Address(IpAddr::V6(v6)) => Some(*v6),
             _ => None,
         });
         if let Some(addr) = addr {

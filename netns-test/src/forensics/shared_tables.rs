@@ -215,134 +215,24 @@ fn render(grown: &[u64; 3], limits: &[Option<u64>; 3]) -> Option<String> {
     Some(out)
 }
 
-/// Sums one hex column over the rows of a per-CPU statistics file, fed in pieces of any size.
-/// `None` from [`finish`](Self::finish) when the file is not as expected: no rows, a row without
-/// the column, something not hex in it, or a header that names the column otherwise.
-struct ColumnSum {
-    header: Option<&'static [u8]>,
-    column: usize,
-    line: usize,
-    col: usize,
-    in_token: bool,
-    /// The current token: its value (data lines) or how much of the header's name it matched.
-    value: u64,
-    matched: Option<usize>,
-    header_ok: bool,
-    row_has_column: bool,
-    sum: u64,
-    rows: u32,
-    bad: bool,
-}
-
-impl ColumnSum {
-    fn new(header: Option<&'static [u8]>, column: usize) -> ColumnSum {
-        ColumnSum {
-            header,
-            column,
-            line: 0,
-            col: 0,
-            in_token: false,
-            value: 0,
-            matched: Some(0),
-            header_ok: false,
-            row_has_column: false,
-            sum: 0,
-            rows: 0,
-            bad: false,
-        }
-    }
-
-    fn on_header(&self) -> bool {
-        self.header.is_some() && self.line == 0
-    }
-
-    fn feed(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            match b {
-                b' ' | b'\t' | b'\n' => {
-                    if self.in_token {
-                        self.end_token();
-                    }
-                    if b == b'\n' {
-                        self.end_line();
-                    }
-                }
-                _ => {
-                    if !self.in_token {
-                        self.in_token = true;
-                        self.value = 0;
-                        self.matched = Some(0);
-                    }
-                    if self.col == self.column {
-                        self.byte(b);
-                    }
-                }
-            }
-        }
-    }
-
-    fn byte(&mut self, b: u8) {
-        if let (true, Some(name)) = (self.on_header(), self.header) {
-            self.matched = self.matched.filter(|&m| name.get(m) == Some(&b)).map(|m| m + 1);
-            return;
-        }
-        let digit = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            b'A'..=b'F' => b - b'A' + 10,
-            _ => {
-                self.bad = true;
-                return;
-            }
-        };
-        match self.value.checked_mul(16) {
-            Some(v) => self.value = v + u64::from(digit),
-            None => self.bad = true,
-        }
-    }
-
-    fn end_token(&mut self) {
-        self.in_token = false;
-        if self.col == self.column {
-            if self.on_header() {
-                self.header_ok = self.matched == self.header.map(<[u8]>::len);
-            } else {
-                self.sum = self.sum.saturating_add(self.value);
-                self.rows += 1;
-                self.row_has_column = true;
-            }
-        }
-        self.col += 1;
-    }
-
-    fn end_line(&mut self) {
-        if !self.on_header() && self.col > 0 && !self.row_has_column {
-            self.bad = true;
-        }
-        if self.col > 0 || self.on_header() {
-            self.line += 1;
-        }
-        self.col = 0;
-        self.row_has_column = false;
-    }
-
-    fn finish(mut self) -> Option<Reading> {
-        if self.in_token {
-            self.end_token();
-        }
-        if self.col > 0 {
-            self.end_line();
-        }
-        let header_ok = self.header.is_none() || self.header_ok;
-        (!self.bad && header_ok && self.rows > 0).then_some(Reading { sum: self.sum, rows: self.rows })
-    }
-}
-
-/// `counter`'s column of `text`, summed.
+/// `counter`'s hex column of `text`, summed over its rows (one per CPU), after checking the
+/// header names the column (where the file has one). `None` when the file is not as expected:
+/// no rows, a row without the column, something not hex in it, or another header.
 fn sum_column(text: &[u8], counter: &Counter) -> Option<Reading> {
-    let mut sum = ColumnSum::new(counter.header, counter.column);
-    sum.feed(text);
-    sum.finish()
+    let mut lines = std::str::from_utf8(text).ok()?.lines().filter(|l| !l.trim().is_empty());
+    if let Some(name) = counter.header {
+        let header = lines.next()?;
+        if header.split_whitespace().nth(counter.column)?.as_bytes() != name {
+            return None;
+        }
+    }
+    let (mut sum, mut rows) = (0u64, 0u32);
+    for line in lines {
+        let field = line.split_whitespace().nth(counter.column)?;
+        sum = sum.saturating_add(u64::from_str_radix(field, 16).ok()?);
+        rows += 1;
+    }
+    (rows > 0).then_some(Reading { sum, rows })
 }
 
 #[cfg(test)]
@@ -362,37 +252,29 @@ entries  allocs   destroys hash_grows lookups  hits     res_failed rcv_probes_mc
 04048de8 001277ed 000000cd 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000001 00000000 00000000
 ";
 
-    fn sum(text: &str, counter: usize, piece: usize) -> Option<Reading> {
-        let c = &COUNTERS[counter];
-        let mut s = ColumnSum::new(c.header, c.column);
-        text.as_bytes().chunks(piece).for_each(|p| s.feed(p));
-        s.finish()
+    fn sum(text: &str, counter: usize) -> Option<Reading> {
+        sum_column(text.as_bytes(), &COUNTERS[counter])
     }
 
     #[test]
-    fn per_cpu_rows_are_summed_in_hex_whatever_the_pieces() {
-        for piece in [1, 2, 7, 64, 4096] {
-            assert_eq!(sum(NDISC, 0, piece), Some(Reading { sum: 0x4be + 0x128, rows: 2 }), "pieces of {piece}");
-            assert_eq!(sum(SOFTNET, 2, piece), Some(Reading { sum: 0x1161ed + 0x1277ed, rows: 2 }), "{piece}");
-        }
+    fn per_cpu_rows_are_summed_in_hex() {
+        assert_eq!(sum(NDISC, 0), Some(Reading { sum: 0x4be + 0x128, rows: 2 }));
+        assert_eq!(sum(SOFTNET, 2), Some(Reading { sum: 0x1161ed + 0x1277ed, rows: 2 }));
         // No newline at the end, upper-case hex, tabs.
-        let c = &COUNTERS[2];
-        let mut s = ColumnSum::new(c.header, c.column);
-        s.feed(b"1 A\t2\n1 f");
-        assert_eq!(s.finish(), Some(Reading { sum: 0x19, rows: 2 }));
+        assert_eq!(sum("1 A\t2\n1 f", 2), Some(Reading { sum: 0x19, rows: 2 }));
     }
 
     #[test]
     fn a_file_not_as_expected_is_not_read() {
-        assert_eq!(sum("", 0, 64), None, "empty");
-        assert_eq!(sum(NDISC.lines().next().unwrap(), 0, 64), None, "header alone: no rows");
+        assert_eq!(sum("", 0), None, "empty");
+        assert_eq!(sum(NDISC.lines().next().unwrap(), 0), None, "header alone: no rows");
         let renamed = NDISC.replace("table_fulls", "table_full");
-        assert_eq!(sum(&renamed, 0, 64), None, "another column name");
+        assert_eq!(sum(&renamed, 0), None, "another column name");
         let old_kernel =
             NDISC.replace(" table_fulls", "").replace("            000004be", "").replace("            00000128", "");
-        assert_eq!(sum(&old_kernel, 0, 64), None, "no such column");
-        assert_eq!(sum("00000001 0000zz01\n", 2, 64), None, "not hex");
-        assert_eq!(sum("00000001\n", 2, 64), None, "a row too short");
+        assert_eq!(sum(&old_kernel, 0), None, "no such column");
+        assert_eq!(sum("00000001 0000zz01\n", 2), None, "not hex");
+        assert_eq!(sum("00000001\n", 2), None, "a row too short");
     }
 
     #[test]

@@ -140,14 +140,16 @@ fn supervise(name: &str, started: Started, timeout: Duration, start: Instant) ->
             deadline += crate::forensics::hold_paused(name, child.id(), &text);
         }
         // When tracing: when the verdict arrived, to tell the test from its teardown.
-        if crate::env::tracing() && verdict_at.is_none() && Report::decode_all(&streams[1].bytes).len() > 1 {
+        if crate::env::tracing()
+            && verdict_at.is_none()
+            && Report::decode_all(&streams[1].bytes).iter().any(|r| matches!(r, Report::Ok | Report::Failed(_)))
+        {
             verdict_at = Some(start.elapsed());
         }
         if ended {
             break;
         }
     }
-
     // Past the deadline, even if TEST ended within its grace.
     let timed_out = graced;
     // I has ended: INIT and everything in the namespace ended before it (or are being killed,
