@@ -236,3 +236,16 @@ pub fn binomial_interval(n: u64, p: f64, confidence: f64) -> (u64, u64) {
     }
     (lo, hi)
 }
+
+/// Whether the calling thread's network namespace has joined `addr`'s solicited-node group on
+/// `dev` (until it has, neighbour solicitations for `addr` are dropped and a peer's first connect
+/// stalls for a second), from `/proc/thread-self/net/igmp6`.
+pub fn joined_solicited_node_group(dev: &str, addr: std::net::Ipv6Addr) -> bool {
+    let o = addr.octets();
+    let group = format!("ff0200000000000000000001ff{:02x}{:02x}{:02x}", o[13], o[14], o[15]);
+    let igmp6 = std::fs::read_to_string("/proc/thread-self/net/igmp6").expect("reading /proc/thread-self/net/igmp6");
+    igmp6.lines().any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.get(1) == Some(&dev) && f.get(2) == Some(&group.as_str())
+    })
+}

@@ -183,18 +183,6 @@ fn bad_changes_say_what_is_wrong(net: &Net) {
     assert!(msg(a.del_addr("eth0", "10.0.0.7/24")).ends_with("eth0 has no address 10.0.0.7/24"));
 }
 
-/// Whether the calling thread's namespace has joined `addr`'s solicited-node group on `dev`
-/// (until it has, neighbour solicitations for `addr` are dropped).
-fn joined_solicited_node_group(dev: &str, addr: std::net::Ipv6Addr) -> bool {
-    let o = addr.octets();
-    let group = format!("ff0200000000000000000001ff{:02x}{:02x}{:02x}", o[13], o[14], o[15]);
-    let igmp6 = std::fs::read_to_string("/proc/thread-self/net/igmp6").unwrap();
-    igmp6.lines().any(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        f.get(1) == Some(&dev) && f.get(2) == Some(&group.as_str())
-    })
-}
-
 /// An IPv6 address `add_addr` returns with is usable: its solicited-node group is joined (a
 /// peer's first neighbour solicitation for it is answered, not dropped for a second).
 #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", node = "b")]
@@ -202,7 +190,10 @@ fn an_added_ipv6_address_has_joined_its_solicited_node_group(net: &Net) -> netns
     for i in 1..=40u16 {
         let addr = std::net::Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0x9, i);
         net.node("b").add_addr("eth0", &format!("{addr}/64"))?;
-        assert!(joined_solicited_node_group("eth0", addr), "{addr}: add_addr returned before its group was joined");
+        assert!(
+            netns_test_e2e::joined_solicited_node_group("eth0", addr),
+            "{addr}: add_addr returned before its group was joined"
+        );
     }
     Ok(())
 }

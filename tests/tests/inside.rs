@@ -375,21 +375,19 @@ fn a_topology_built_in_a_body_has_its_own_names(net: &Net) {
                 b=fd00::b1/64|fd00::b2/64|fd00::b3/64|fd00::b4/64|fd00::b5/64|fd00::b6/64|fd00::b7/64|fd00::b8/64"
 )]
 fn declared_ipv6_addresses_have_joined_their_groups_when_the_body_starts(net: &Net) {
-    let joined = || {
-        let igmp6 = read("/proc/thread-self/net/igmp6");
-        net.node("a")
-            .interfaces()
-            .iter()
-            .flat_map(|i| i.addrs.iter())
-            .filter_map(|a| match a.addr() {
-                std::net::IpAddr::V6(v6) => Some(v6),
-                _ => None,
+    // Node a first, from the body's first line; then b (checked as soon as its view exists).
+    for node in net.nodes() {
+        let interfaces = node.interfaces();
+        let declared: Vec<(String, Ipv6Addr)> = (interfaces.iter())
+            .flat_map(|i| i.addrs.iter().map(move |a| (i.name.to_string(), a.addr())))
+            .filter_map(|(dev, a)| match a {
+                std::net::IpAddr::V6(v6) => Some((dev, v6)),
+                std::net::IpAddr::V4(_) => None,
             })
-            .filter(|a| {
-                let o = a.octets();
-                !igmp6.contains(&format!("ff0200000000000000000001ff{:02x}{:02x}{:02x}", o[13], o[14], o[15]))
-            })
-            .collect::<Vec<Ipv6Addr>>()
-    };
-    assert_eq!(joined(), Vec::<Ipv6Addr>::new(), "declared addresses whose group is not joined yet");
+            .collect();
+        assert_eq!(declared.len(), 8, "node {}", node.name());
+        let not_joined: Vec<&(String, Ipv6Addr)> = node
+            .run(|| declared.iter().filter(|(dev, a)| !netns_test_e2e::joined_solicited_node_group(dev, *a)).collect());
+        assert!(not_joined.is_empty(), "node {}: groups not joined yet: {not_joined:?}", node.name());
+    }
 }
