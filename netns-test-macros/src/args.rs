@@ -2,8 +2,9 @@
 //! arguments.
 
 use crate::file::{self, Source};
+use crate::lit::{literal, string, Str};
 use netns_test_topology::{did_you_mean, parse_duration, DurationError, Errors, Topology};
-use proc_macro2::{Literal, Span, TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
@@ -86,26 +87,6 @@ fn pairs(attr: TokenStream) -> syn::Result<Vec<Pair>> {
             },
         })
         .collect())
-}
-
-/// A string literal: its token as written, and its value.
-pub(crate) struct Str {
-    pub token: Literal,
-    pub value: String,
-}
-
-impl Str {
-    pub(crate) fn span(&self) -> Span {
-        self.token.span()
-    }
-
-    /// As syn's literal (for the topology file's path).
-    pub(crate) fn to_syn(&self) -> syn::LitStr {
-        match Lit::new(self.token.clone()) {
-            Lit::Str(s) => s,
-            _ => unreachable!("a string literal"),
-        }
-    }
 }
 
 impl Args {
@@ -251,33 +232,9 @@ impl Args {
 }
 
 /// The literal that is the whole of `value`, if it is one.
-fn literal(value: &TokenStream) -> Option<Literal> {
-    let mut trees = value.clone().into_iter();
-    match (trees.next(), trees.next()) {
-        (Some(TokenTree::Literal(l)), None) => Some(l),
-        _ => None,
-    }
-}
-
 fn int(value: &TokenStream) -> Option<usize> {
     match Lit::new(literal(value)?) {
         Lit::Int(i) => i.base10_parse().ok(),
-        _ => None,
-    }
-}
-
-fn string(value: &TokenStream) -> Option<Str> {
-    let token = literal(value)?;
-    let text = token.to_string();
-    // Without escapes (nor a suffix), the value is the text between the quotes.
-    if let Some(plain) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        // (Searched one character at a time, which memchr does fast even in a debug build.)
-        if !plain.contains('\\') && !plain.contains('\r') {
-            return Some(Str { value: plain.to_string(), token });
-        }
-    }
-    match Lit::new(token.clone()) {
-        Lit::Str(s) => Some(Str { value: s.value(), token }),
         _ => None,
     }
 }

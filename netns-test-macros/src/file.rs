@@ -9,7 +9,7 @@
 //! Errors point at the path literal in the attribute (the compiler cannot point into another
 //! file) and name the file, line and column of each mistake.
 
-use crate::args::Str;
+use crate::lit::Str;
 use netns_test_topology::Errors;
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};

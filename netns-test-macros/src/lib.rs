@@ -1,11 +1,12 @@
 //! The `#[netns_test]` attribute. Use it through the `netns-test` crate, which documents it.
 //!
-//! Kept thin: `args` reads the attribute (and validates the topology with the shared
+//! Kept thin: `args` reads the attribute (its string literals through `lit`) (and validates the topology with the shared
 //! `netns-test-topology` crate, so mistakes are compile errors), `stacked` (with `source`)
 //! refuses other test attributes on the same function, `render` writes the test.
 
 mod args;
 mod file;
+mod lit;
 mod render;
 mod source;
 mod stacked;
