@@ -122,7 +122,7 @@ impl Fixtures {
             let shown = self.shown.join(format!("{name}.topo"));
             (name, path, shown)
         });
-        let unsupported = crate::userns::probe().err().map(|e| e.to_string());
+        let unsupported = crate::sandbox::probe().err().map(|e| e.to_string());
         if let Some(why) = &unsupported {
             if !args.list {
                 eprintln!("netns-test: the {} fixtures under {} are ignored: {why}", files.len(), self.shown.display());

@@ -42,7 +42,8 @@ mod packet;
 mod ping;
 mod process;
 mod runtime;
-mod userns;
+
+mod sandbox;
 mod view;
 
 #[doc(hidden)]
@@ -59,4 +60,4 @@ pub use net::{Bridge, Interface, Net, Node};
 pub use netns_test_macros::netns_test;
 pub use netns_test_topology as topology;
 pub use netns_test_topology::Topology;
-pub use userns::isolate;
+pub use sandbox::isolate;

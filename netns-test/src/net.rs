@@ -134,7 +134,7 @@ impl Net {
     }
 
     pub(crate) fn build_with(topology: Topology, node0: builder::Node0) -> Result<Net> {
-        crate::userns::check_isolated()?;
+        crate::sandbox::check_isolated()?;
         topology.check_references().map_err(Error::InconsistentTopology)?;
         let root = NetNs::current().map_err(Error::io("opening this thread's namespace"))?;
         let base = Base::capture(&crate::names::Files::for_topology(&topology))

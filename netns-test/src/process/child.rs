@@ -36,7 +36,7 @@ pub(super) fn run(spec: &Spec, body: &dyn Fn(&Net) -> Outcome) -> ! {
     // SAFETY: dup2 on descriptors this process owns.
     unsafe { libc::dup2(2, 1) };
     report.send(&Report::Started);
-    crate::userns::mark_isolated();
+    crate::sandbox::mark_isolated();
 
     let (net, node) = match build(spec) {
         Ok(built) => built,

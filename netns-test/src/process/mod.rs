@@ -19,7 +19,7 @@
 //! kernel tears down when the test process ends, however it ends.
 
 mod child;
-pub(crate) mod diagnose;
+
 mod grace;
 mod hooks;
 mod parent;

@@ -27,8 +27,9 @@
 //! (std's spawn waits until every copy of its error pipe is closed: I's, once INIT says TEST runs); TEST starts with only 0–2 and
 //! its report pipe (every other descriptor the runner had is marked close-on-exec).
 
-use super::diagnose::{self, Step};
-use crate::userns::IdMaps;
+use crate::sandbox::diagnose;
+use crate::sandbox::idmap::IdMaps;
+use crate::sandbox::step::Step;
 use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};

@@ -8,53 +8,10 @@
 //! let msg = diagnose::spawn_error(&err, "/path/to/test-binary");
 //! ```
 
+use super::idmap::IdMaps;
+use super::step::{Step, NAMESPACE_STEPS, STEPS};
 use crate::error::Error;
-use crate::userns::IdMaps;
 use std::io;
-
-/// The steps of making a sandbox, in order; a failure names its step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Step {
-    /// `unshare` of several namespaces at once, before narrowing down which one failed.
-    Unshare = 1,
-    UnshareUser = 2,
-    UnshareNet = 3,
-    UnshareMount = 4,
-    UnshareUts = 5,
-    UnsharePid = 6,
-    Setgroups = 7,
-    UidMap = 8,
-    GidMap = 9,
-    Pipe = 10,
-    ForkInit = 11,
-    MountPrivate = 12,
-    ForkTest = 13,
-}
-
-const STEPS: [Step; 13] = [
-    Step::Unshare,
-    Step::UnshareUser,
-    Step::UnshareNet,
-    Step::UnshareMount,
-    Step::UnshareUts,
-    Step::UnsharePid,
-    Step::Setgroups,
-    Step::UidMap,
-    Step::GidMap,
-    Step::Pipe,
-    Step::ForkInit,
-    Step::MountPrivate,
-    Step::ForkTest,
-];
-
-/// Each namespace `unshare` can make, with its step.
-const NAMESPACE_STEPS: [(libc::c_int, Step); 5] = [
-    (libc::CLONE_NEWUSER, Step::UnshareUser),
-    (libc::CLONE_NEWNET, Step::UnshareNet),
-    (libc::CLONE_NEWNS, Step::UnshareMount),
-    (libc::CLONE_NEWUTS, Step::UnshareUts),
-    (libc::CLONE_NEWPID, Step::UnsharePid),
-];
 
 /// Encodes a failed step into one OS error code, since a `pre_exec` hook can only return that.
 pub(crate) fn encode(step: Step, errno: i32) -> io::Error {
@@ -124,7 +81,7 @@ pub(crate) fn explain(step: Step, errno: i32) -> Error {
              user.max_net_namespaces` and raise the one at 0 or reached, e.g. to 10000."
                 .to_string(),
         ),
-        (Step::UnshareUser | Step::Unshare, libc::EPERM) if !crate::userns::uid_is_mapped() => {
+        (Step::UnshareUser | Step::Unshare, libc::EPERM) if !super::idmap::uid_is_mapped() => {
             return user(
                 "unshare(CLONE_NEWUSER)",
                 "This process's user id has no mapping in its own user namespace (it runs inside a \
