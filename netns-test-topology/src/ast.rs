@@ -3,7 +3,8 @@
 //! The parser produces it ([`crate::parse`]), validation consumes it ([`crate::validate`]); neither
 //! depends on the other. A new statement kind or option is added here first.
 
-use crate::firewall::{Block, NatType};
+use crate::firewall::Block;
+use crate::nat::NatType;
 use ipnet::IpNet;
 use std::net::IpAddr;
 use std::ops::Range;

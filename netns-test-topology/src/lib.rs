@@ -22,7 +22,9 @@ mod duration;
 mod error;
 mod expect;
 mod firewall;
+mod links;
 mod model;
+mod nat;
 mod parse;
 mod suggest;
 mod text;
@@ -32,8 +34,10 @@ pub use conditions::{parse_link_options, Conditions, LinkOptions, Percent, Rate,
 pub use duration::{parse_duration, DurationError};
 pub use error::{Error, Errors};
 pub use expect::{Expect, Probe, Target};
-pub use firewall::{Block, BlockProto, IcmpType, Nat, NatType};
+pub use firewall::{Block, BlockProto, IcmpType};
+pub use links::{LinkEnd, LinkId};
 pub use model::*;
+pub use nat::{Nat, NatType};
 pub use suggest::did_you_mean;
 
 impl Topology {

@@ -7,7 +7,8 @@
 //! before it builds anything ([`Topology::check_references`]), so it is never indexed out of
 //! range.
 
-use crate::firewall::{Block, Nat};
+use crate::firewall::Block;
+use crate::nat::Nat;
 use ipnet::IpNet;
 use std::net::IpAddr;
 

@@ -7,7 +7,7 @@
 use super::{opt_stop, PResult, Parser};
 use crate::ast::{LinkOpts, NodeOpts, Span};
 use crate::error::Error;
-use crate::firewall::NatType;
+use crate::nat::NatType;
 use crate::suggest::did_you_mean;
 use crate::text::show;
 

@@ -3,7 +3,7 @@
 use super::Validator;
 use crate::ast::{BlockStmt, NodeOptsStmt};
 use crate::error::Error;
-use crate::firewall::{Nat, NatType};
+use crate::nat::{Nat, NatType};
 use crate::suggest::did_you_mean;
 use crate::text::at;
 use std::net::IpAddr;
