@@ -171,9 +171,9 @@ fn trial(name: &str, path: &Path, shown: &Path, timeout: Duration, unsupported: 
         return Err(format!("netns-test: cannot isolate `{name}`: {why}").into());
     }
     match process::supervise(&spec(name, src, timeout)) {
-        Verdict::Pass => Ok(()),
+        Verdict::Passed => Ok(()),
         Verdict::Skipped(why) => Err(format!("netns-test: cannot isolate `{name}`: {why}").into()),
-        Verdict::BodyFailed(msg) | Verdict::Framework(msg) => Err(msg.into()),
+        other => Err(other.message(name).into()),
     }
 }
 

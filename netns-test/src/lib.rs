@@ -25,6 +25,7 @@
 mod builder;
 mod changes;
 mod conditions;
+mod core;
 mod env;
 mod error;
 mod expect;

@@ -2,6 +2,7 @@
 //! the same for the bridges' namespace, `net.bridge("br0")`.
 
 use crate::builder;
+use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::live::Live;
 use crate::ns::NetNs;
@@ -85,10 +86,9 @@ macro_rules! placed {
 /// }
 /// ```
 pub struct Net {
-    topology: Arc<Topology>,
+    core: Arc<Core>,
     nodes: Vec<Node>,
     bridges: Vec<Bridge>,
-    live: Arc<Live>,
 }
 
 /// One host of the topology: a network namespace, and ways to run code and programs in it.
@@ -98,10 +98,9 @@ pub struct Net {
 /// "What a node looks like from inside".
 #[derive(Clone)]
 pub struct Node {
-    topology: Arc<Topology>,
+    core: Arc<Core>,
     index: usize,
     place: Arc<Place>,
-    live: Arc<Live>,
 }
 
 /// A bridge of the topology, and the namespace that holds every bridge and its ports: code and
@@ -119,7 +118,7 @@ pub struct Node {
 /// ```
 #[derive(Clone)]
 pub struct Bridge {
-    topology: Arc<Topology>,
+    core: Arc<Core>,
     index: usize,
     place: Arc<Place>,
 }
@@ -143,8 +142,9 @@ impl Net {
         let built = builder::build(&topology, node0)?;
         let node_ns: Vec<Arc<NetNs>> = built.nodes.into_iter().map(Arc::new).collect();
         let root = Arc::new(root);
-        let live = Arc::new(Live::new(&topology, root.clone(), node_ns.clone()));
         let topology = Arc::new(topology);
+        let core =
+            Arc::new(Core { live: Live::new(&topology, root.clone(), node_ns.clone()), topology: topology.clone() });
         let nodes = node_ns
             .into_iter()
             .enumerate()
@@ -156,20 +156,24 @@ impl Net {
                         .map_err(Error::io("preparing the view of the first node"))?,
                     _ => Place::new(ns, Some(name), base.clone()),
                 };
-                Ok(Node { topology: topology.clone(), index, place: Arc::new(place), live: live.clone() })
+                Ok(Node { core: core.clone(), index, place: Arc::new(place) })
             })
             .collect::<Result<_>>()?;
         let root = Arc::new(Place::new(root, None, base));
         let bridges = (0..topology.bridges.len())
-            .map(|index| Bridge { topology: topology.clone(), index, place: root.clone() })
+            .map(|index| Bridge { core: core.clone(), index, place: root.clone() })
             .collect();
-        let net = Net { topology, nodes, bridges, live };
+        let net = Net { core, nodes, bridges };
         crate::link::apply_declared(&net)?;
         Ok(net)
     }
 
     pub(crate) fn live(&self) -> &Live {
-        &self.live
+        &self.core.live
+    }
+
+    pub(crate) fn core(&self) -> &Core {
+        &self.core
     }
 
     /// The node called `name`.
@@ -178,7 +182,7 @@ impl Net {
     /// If there is no such node; the message lists the nodes there are.
     #[track_caller]
     pub fn node(&self, name: &str) -> &Node {
-        match self.topology.node_index(name) {
+        match self.core.topology.node_index(name) {
             Some(i) => &self.nodes[i],
             None => panic!(
                 "no node `{name}` in this topology; its nodes are: {}",
@@ -217,7 +221,7 @@ impl Net {
 
     /// The topology this network was built from.
     pub fn topology(&self) -> &Topology {
-        &self.topology
+        &self.core.topology
     }
 
     /// The state of every node and of the bridges, read now over netlink: links (state, MTU,
@@ -231,12 +235,7 @@ impl Net {
     /// # }
     /// ```
     pub fn dump(&self) -> String {
-        crate::forensics::dump(self)
-    }
-
-    /// The namespace of the bridges, if there are any.
-    pub(crate) fn bridges_ns(&self) -> Option<&NetNs> {
-        self.bridges.first().map(|b| b.place.netns())
+        crate::forensics::dump(&self.core)
     }
 
     /// One ICMP echo from node `from` to `to`; the round-trip time, or an error after 1 s.
@@ -251,7 +250,7 @@ impl Net {
 
 impl Node {
     pub(crate) fn live(&self) -> &Live {
-        &self.live
+        &self.core.live
     }
 
     pub(crate) fn index(&self) -> usize {
@@ -264,16 +263,12 @@ impl Node {
 
     /// The node's name in the topology.
     pub fn name(&self) -> &str {
-        &self.topology.nodes[self.index].name
-    }
-
-    pub(crate) fn netns(&self) -> &NetNs {
-        self.place.netns()
+        &self.core.topology.nodes[self.index].name
     }
 
     /// The node's interfaces (without `lo`), in order of appearance.
     pub fn interfaces(&self) -> Vec<Interface<'_>> {
-        let model = &self.topology.nodes[self.index].interfaces;
+        let model = &self.core.topology.nodes[self.index].interfaces;
         model.iter().map(|i| Interface { name: &i.name, addrs: &i.addrs, model: Some(i), place: &self.place }).collect()
     }
 
@@ -286,12 +281,12 @@ impl Node {
     /// then those added with [`add_addr`](Self::add_addr), without those removed with
     /// [`del_addr`](Self::del_addr). ([`Interface::addrs`] stays what the topology declares.)
     pub fn addrs(&self) -> Vec<IpAddr> {
-        self.live.lock().addrs[self.index].iter().flatten().map(|a| a.addr()).collect()
+        self.core.live.lock().addrs[self.index].iter().flatten().map(|a| a.addr()).collect()
     }
 
     /// The addresses the topology declares for the node, in order of appearance.
     pub(crate) fn declared_addrs(&self) -> Vec<IpAddr> {
-        let model = &self.topology.nodes[self.index].interfaces;
+        let model = &self.core.topology.nodes[self.index].interfaces;
         model.iter().flat_map(|i| i.addrs.iter().map(|a| a.addr())).collect()
     }
 
@@ -320,7 +315,7 @@ impl Node {
     /// # }
     /// ```
     pub fn firewall_rules(&self) -> Option<String> {
-        crate::nft::rules_text(&self.topology.nodes[self.index])
+        crate::nft::rules_text(&self.core.topology.nodes[self.index])
     }
 
     placed!("b");
@@ -337,12 +332,12 @@ impl Node {
 impl Bridge {
     /// The bridge's name in the topology.
     pub fn name(&self) -> &str {
-        &self.topology.bridges[self.index].name
+        &self.core.topology.bridges[self.index].name
     }
 
     /// The bridge device itself, then its ports (the bridge's ends of its members' veths).
     pub fn interfaces(&self) -> Vec<Interface<'_>> {
-        let br = &self.topology.bridges[self.index];
+        let br = &self.core.topology.bridges[self.index];
         let bridge = Interface { name: &br.name, addrs: &br.addrs, model: None, place: &self.place };
         let ports = br.ports.iter().map(|p| Interface { name: p, addrs: &[], model: None, place: &self.place });
         std::iter::once(bridge).chain(ports).collect()

@@ -114,6 +114,21 @@ mod fixture {
     #[should_panic]
     fn should_panic_but_returns() {}
 
+    // 64 nodes need 64 namespace descriptors: under `ulimit -n 40` the build itself fails.
+    #[netns_test(
+        topology = "bridge br0 { n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15, n16, n17, n18, n19, n20, n21, n22, n23, n24, n25, n26, n27, n28, n29, n30, n31, n32, n33, n34, n35, n36, n37, n38, n39, n40, n41, n42, n43, n44, n45, n46, n47, n48, n49, n50, n51, n52, n53, n54, n55, n56, n57, n58, n59, n60, n61, n62, n63 }"
+    )]
+    #[ignore = "fixture of the fault suite"]
+    #[should_panic]
+    fn should_panic_but_the_build_fails() {}
+
+    #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "1s")]
+    #[ignore = "fixture of the fault suite"]
+    fn stops_itself() {
+        // SAFETY: sends a signal to this process.
+        unsafe { libc::raise(libc::SIGSTOP) };
+    }
+
     #[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
     #[ignore = "fixture of the fault suite"]
     #[should_panic(expected = "boom from")]
@@ -562,6 +577,33 @@ fn should_panic_is_not_satisfied_by_the_frameworks_failures() {
         let (out, text) = run_fixture(name, &[]);
         assert_failed(&out, &text, &[needle]);
     }
+}
+
+#[test]
+fn should_panic_is_not_satisfied_by_a_failed_build() {
+    let mut cmd = runner("should_panic_but_the_build_fails", &[]);
+    let limit = libc::rlimit { rlim_cur: 40, rlim_max: 40 };
+    // SAFETY: setrlimit is async-signal-safe; it limits the runner (and so the test child) only.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) < 0 {
+                Err(std::io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
+        })
+    };
+    let out = cmd.output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_failed(&out, &text, &["building the topology failed"]);
+}
+
+#[test]
+fn a_body_that_stops_itself_times_out_on_time() {
+    let (out, text, took) = timed_fixture("stops_itself", &[]);
+    assert_failed(&out, &text, &["timed out after"]);
+    // 1 s of timeout; the grace period (3 s) is for a body that can still show its state.
+    assert!(took < Duration::from_millis(2500), "the verdict took {took:?}:\n{text}");
 }
 
 #[test]

@@ -12,35 +12,31 @@
 //!   ...
 //! ```
 //!
-//! The test child calls [`body_starts`] just before the body and [`failure_context`] when the
+//! The test child calls [`body_starts`] just before the body and [`failure_report`] when the
 //! body failed (panic, `Err`, timeout), before the topology is torn down; [`body_passed`] when it
-//! passed. Everything is read over netlink inside each namespace at that moment, but the link
-//! conditions, which come from the runtime's own state (`shaping.rs`). The parent, in the
-//! runner's namespace, adds what the kernel dropped machine-wide meanwhile (`shared_tables.rs`).
+//! passed. A [`FailureReport`] is a value (`report.rs`), put into words by its renderers (text in
+//! `text.rs`). Everything is read from the [`Core`] and over netlink inside each namespace at that
+//! moment; the link conditions come from the runtime's own state (`shaping.rs`). The parent, in
+//! the runner's namespace, adds what the kernel dropped machine-wide meanwhile
+//! (`shared_tables.rs`). Nothing here calls back into the handles or the harness.
 
 mod capture;
-mod pause;
 mod read;
+mod report;
 mod shaping;
 pub(crate) mod shared_tables;
 mod state;
+mod text;
 
+use crate::core::Core;
 use crate::journal;
 use crate::live::Place;
-use crate::net::Net;
-use capture::{Capture, FileSummary};
+use capture::Capture;
+pub(crate) use report::{Captures, Dump, FailureReport};
 use state::Section;
-use std::fmt::Write as _;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
-
-/// Readers of further per-namespace sections of the dump, each run inside the namespace:
-/// `Section { title, lines }`, shown when not empty. Sections known from the node itself (its
-/// NAT and firewall rules) are in `dump`, and so are the link conditions (`shaping.rs`), shown
-/// under each interface.
-const SECTIONS: &[fn() -> io::Result<Section>] = &[];
 
 /// How long the dump waits for the runtime's link state (held during a link change) before it
 /// shows the declared conditions instead.
@@ -62,8 +58,6 @@ pub(crate) struct Settings {
     /// `NETNS_TEST_DUMP` (on unless `0`).
     pub(crate) dump: bool,
     pub(crate) capture: CaptureMode,
-    /// `NETNS_TEST_PAUSE_ON_FAIL=1`.
-    pub(crate) pause: bool,
 }
 
 impl Settings {
@@ -73,31 +67,26 @@ impl Settings {
             Some("all") => CaptureMode::All,
             _ => CaptureMode::Off,
         };
-        Settings { dump: crate::env::dump(), capture, pause: crate::env::pause_on_fail() }
+        Settings { dump: crate::env::dump(), capture }
+    }
+
+    /// Whether a failure report would hold anything.
+    pub(crate) fn any(&self) -> bool {
+        self.dump || self.capture != CaptureMode::Off
     }
 }
-
-/// Whether a failure would show anything (the dump, captures or a pause): only then does a test
-/// child watch for its timeout.
-pub(crate) fn wanted() -> bool {
-    let s = Settings::from_env();
-    s.dump || s.capture != CaptureMode::Off || s.pause
-}
-
-pub(crate) use pause::hold as hold_paused;
 
 /// The capture of the running test, between `body_starts` and its end.
 static CAPTURE: Mutex<Option<(CaptureMode, Capture)>> = Mutex::new(None);
 
 /// Just before the body: time zero of the journal, and captures start if asked for. A capture
 /// that cannot start is reported, not fatal.
-pub(crate) fn body_starts(net: &Net) {
+pub(crate) fn body_starts(core: &Core) {
     let settings = Settings::from_env();
     if settings.capture != CaptureMode::Off {
         let path = test_path();
         let path = path.as_str();
-        let nodes: Vec<(String, &crate::ns::NetNs)> =
-            net.nodes().iter().map(|n| (n.name().to_string(), n.netns())).collect();
+        let nodes: Vec<(String, &crate::ns::NetNs)> = core.nodes().map(|(name, ns)| (name.to_string(), ns)).collect();
         let [dir, fallback] = capture_dirs(path);
         match Capture::start(&dir, &nodes).or_else(|_| Capture::start(&fallback, &nodes)) {
             Ok(c) => *lock() = Some((settings.capture, c)),
@@ -113,135 +102,43 @@ pub(crate) fn body_passed() {
         let dir = c.dir().to_path_buf();
         let files = c.stop();
         match mode {
-            CaptureMode::All => print!("{}", capture_summary(&dir, &files)),
+            CaptureMode::All => print!("{}", Captures { dir: dir.clone(), files }.text()),
             _ => drop(std::fs::remove_dir_all(dir)),
         }
     }
 }
 
-/// The text appended to a failure: the state dump, the runtime changes, where the captures are.
-/// With `NETNS_TEST_PAUSE_ON_FAIL=1` it also holds the topology up until the user resumes.
-pub(crate) fn failure_context(net: &Net) -> Option<String> {
+/// What a failure shows: the state of the network now (unless `NETNS_TEST_DUMP=0`), and the
+/// packet captures, which stop here.
+pub(crate) fn failure_report(core: &Core) -> FailureReport {
     let settings = Settings::from_env();
-    let mut out = String::new();
-    if settings.dump {
-        out.push_str("netns-test: network state at the failure (NETNS_TEST_DUMP=0 turns this off), ");
-        out.push_str(&dump(net));
-    }
-    if let Some((_, c)) = lock().take() {
+    let dump = settings.dump.then(|| Dump::read(core));
+    let captures = lock().take().map(|(_, c)| {
         let dir = c.dir().to_path_buf();
-        out.push_str(&capture_summary(&dir, &c.stop()));
-    }
-    // Shown here: the parent hands on the message for `should_panic` but prints only the output.
-    eprint!("{out}");
-    if settings.pause {
-        pause::request(net, &out);
-    }
-    (!out.is_empty()).then_some(out)
+        Captures { dir, files: c.stop() }
+    });
+    FailureReport { dump, captures }
 }
 
-/// `+12.345 ms into the body`, then the state of every node and of the bridges, then the
+/// The state dump as text: `+12.345 ms into the body`, then every node and the bridges, then the
 /// runtime changes.
-pub(crate) fn dump(net: &Net) -> String {
-    let mut out = format!("{} into the body\n", journal::stamp(journal::since_body_start()));
-    let shaped = shaping::read(net.topology(), net.live(), LOCK_WAIT);
-    if let Some(note) = &shaped.note {
-        let _ = writeln!(out, "(link conditions: {note})");
-    }
-    // On a thread of its own: the failing thread may be anywhere, in any namespace.
-    let blocks = std::thread::scope(|s| {
-        s.spawn(|| {
-            let mut blocks: Vec<String> = net
-                .nodes()
-                .iter()
-                .enumerate()
-                .map(|(i, n)| {
-                    let rules = n.firewall_rules().map(|r| Section {
-                        title: "nft rules installed by netns-test".into(),
-                        lines: r.lines().map(str::to_string).collect(),
-                    });
-                    let shaping = |name: &str| shaped.at(Place::Node(i), name);
-                    block(&format!("node {}", n.name()), n.netns(), false, rules, shaping)
-                })
-                .collect();
-            if let Some(ns) = net.bridges_ns() {
-                let shaping = |name: &str| shaped.at(Place::Root, name);
-                blocks.push(block("bridges (the test's own namespace)", ns, true, None, shaping));
-            }
-            blocks
-        })
-        .join()
-    });
-    match blocks {
-        Ok(blocks) => blocks.iter().for_each(|b| out.push_str(b)),
-        Err(p) => {
-            let _ = writeln!(out, "  (no state dump: {})", crate::process::panic_message(&*p));
-        }
-    }
-    let entries = journal::entries();
-    if !entries.is_empty() {
-        out.push_str("runtime changes\n");
-        for (at, what) in entries {
-            let _ = writeln!(out, "  {} {what}", journal::stamp(at));
-        }
-    }
-    out
+pub(crate) fn dump(core: &Core) -> String {
+    Dump::read(core).text()
 }
 
-/// One namespace's block, with `known` sections and the conditions of each interface's link
-/// (by name); `lo` left out of the bridges' namespace, where it plays no part.
-fn block(
-    title: &str,
-    ns: &crate::ns::NetNs,
-    without_lo: bool,
-    known: Option<Section>,
-    shaping: impl Fn(&str) -> Option<state::Shaping>,
-) -> String {
-    let state = ns.run(|| {
-        let mut state = read::read_here()?;
-        state.extra.extend(known);
-        for section in SECTIONS {
-            state.extra.push(section()?);
-        }
-        Ok::<_, io::Error>(state)
-    });
-    match state.and_then(|r| r) {
-        Ok(mut state) => {
-            if without_lo {
-                state.links.retain(|l| l.name != "lo");
-            }
-            for l in &mut state.links {
-                l.shaping = shaping(&l.name);
-            }
-            state::render(title, &state)
-        }
-        Err(e) => format!("{title}\n  (cannot read its state: {e})\n"),
+/// The sections of namespace `place` that come from the core rather than from the kernel:
+/// today the NAT and firewall rules netns-test installed in a node.
+fn known_sections(core: &Core, place: Place) -> Vec<Section> {
+    match place {
+        Place::Node(i) => crate::nft::rules_text(&core.topology.nodes[i])
+            .map(|r| Section {
+                title: "nft rules installed by netns-test".into(),
+                lines: r.lines().map(str::to_string).collect(),
+            })
+            .into_iter()
+            .collect(),
+        Place::Root => Vec::new(),
     }
-}
-
-/// `netns-test: packet captures (...) in DIR` and one entry per file.
-fn capture_summary(dir: &std::path::Path, files: &[FileSummary]) -> String {
-    let mut out = format!(
-        "netns-test: packet captures (at most {} MiB per file) in {}/\n ",
-        capture::FILE_LIMIT >> 20,
-        dir.display()
-    );
-    for f in files {
-        let _ = write!(out, " {} {}", f.file, f.packets);
-        if f.over_limit > 0 {
-            let _ = write!(out, " (+{} over the size limit, not written)", f.over_limit);
-        }
-        if f.kernel_drops > 0 {
-            let _ = write!(out, " ({} dropped by the kernel: capture too slow)", f.kernel_drops);
-        }
-        if let Some(e) = &f.error {
-            let _ = write!(out, " (not captured: {e})");
-        }
-        out.push(',');
-    }
-    out.pop();
-    out.push('\n');
-    out
 }
 
 /// Where the captures of the test `path` go: `target/netns-test/<path>`, where the cargo target

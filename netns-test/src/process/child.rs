@@ -7,17 +7,14 @@
 //! ```
 
 use super::report::Report;
-use super::{grace, hooks};
-use super::{Outcome, Spec, FAILED_EXIT};
+use super::{failure, grace};
+use super::{Outcome, Spec, FAILED_EXIT, TEST_PID};
 use crate::net::Net;
 use netns_test_topology::Topology;
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::FromRawFd;
 use std::os::unix::fs::MetadataExt;
-
-/// TEST's pid in its PID namespace (INIT is 1).
-const TEST_PID: libc::pid_t = 2;
 
 pub(super) fn run(spec: &Spec, body: &dyn Fn(&Net) -> Outcome) -> ! {
     crate::env::strip_from_process();
@@ -40,17 +37,20 @@ pub(super) fn run(spec: &Spec, body: &dyn Fn(&Net) -> Outcome) -> ! {
 
     let (net, node) = match build(spec) {
         Ok(built) => built,
-        Err(msg) => finish(report, Err(msg)),
+        Err(msg) => {
+            let _ = io::stderr().flush();
+            report.send(&Report::BuildFailed(msg));
+            std::process::exit(FAILED_EXIT);
+        }
     };
-    if let Err(msg) = hooks::setup(&net) {
-        finish(report, Err(msg));
-    }
+    // Last before the body: captures start and the journal's clock is set.
+    crate::forensics::body_starts(net.core());
     std::thread::scope(|s| {
         // Only when a failure would show something: the pass path pays nothing otherwise.
-        let watch = crate::forensics::wanted().then(|| grace::watch(s, &net));
+        let watch = failure::wanted().then(|| grace::watch(s, net.core()));
         let outcome = node.run(|| match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&net))) {
             Ok(outcome) => outcome,
-            Err(payload) => Err(super::panic_message(&*payload)),
+            Err(payload) => Err(crate::error::panic_message(&*payload)),
         });
         if watch.is_some_and(|w| !w.stop()) {
             // Timed out as the body ended: the watcher shows the state and exits; the parent's
@@ -59,10 +59,11 @@ pub(super) fn run(spec: &Spec, body: &dyn Fn(&Net) -> Outcome) -> ! {
                 std::thread::park();
             }
         }
-        let outcome = outcome.inspect(|()| hooks::passed(&net)).map_err(|msg| match hooks::failure_context(&net) {
-            Some(context) => format!("{msg}\n{context}"),
-            None => msg,
-        });
+        let outcome =
+            outcome.inspect(|()| crate::forensics::body_passed()).map_err(|msg| match failure::show(net.core()) {
+                Some(context) => format!("{msg}\n{context}"),
+                None => msg,
+            });
         // Inside the scope: the watcher is not joined and the topology is not dropped (waking
         // and joining threads costs about a millisecond here); the exit ends both.
         finish(report, outcome)
@@ -92,16 +93,6 @@ fn build(spec: &Spec) -> Result<(Net, crate::net::Node), String> {
     })?;
     let node = net.node(spec.node).clone();
     Ok((net, node))
-}
-
-/// Sends [`Report::Paused`] with `text` to the parent; false if this is not the test process.
-pub(crate) fn report_paused(text: String) -> bool {
-    // SAFETY: getpid cannot fail.
-    let Some(fd) = crate::env::report_fd().filter(|_| unsafe { libc::getpid() } == TEST_PID) else { return false };
-    // SAFETY: the report pipe is open for the whole life of the test process; we write to it
-    // without taking it over (ManuallyDrop: the Reporter owns it).
-    let mut pipe = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(fd) });
-    pipe.write_all(&Report::Paused(text).encode()).is_ok()
 }
 
 /// The report pipe; only the process the framework started (TEST, pid 2) writes to it, so a

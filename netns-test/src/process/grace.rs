@@ -4,7 +4,7 @@
 //! ```ignore
 //! // child, around the body:
 //! std::thread::scope(|s| {
-//!     let watch = grace::watch(s, &net);
+//!     let watch = grace::watch(s, net.core());
 //!     /* ... the body ... */
 //!     if !watch.stop() { /* timed out meanwhile: the watcher exits the process */ }
 //! });
@@ -13,8 +13,10 @@
 //!
 //! The signal is SIGURG because its default action is to do nothing: I and INIT (same process
 //! group, no handler) and programs the test started are untouched by it; only TEST handles it.
+//! SIGCONT goes with it: a body that stopped itself (SIGSTOP) could not handle it otherwise,
+//! and its verdict would wait for the kill at the end of the grace period.
 
-use crate::net::Net;
+use crate::core::Core;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -29,7 +31,10 @@ pub(super) const PERIOD: Duration = Duration::from_secs(3);
 /// Signals the sandbox whose process group is `pgid` that its time is up.
 pub(super) fn signal(pgid: i32) {
     // SAFETY: signals our own child's group; ESRCH when it is already gone is fine.
-    unsafe { libc::kill(-pgid, SIGNAL) };
+    unsafe {
+        libc::kill(-pgid, SIGNAL);
+        libc::kill(-pgid, libc::SIGCONT);
+    }
 }
 
 /// The write end of the pipe the handler writes to.
@@ -44,7 +49,7 @@ pub(super) struct Watch(OwnedFd);
 
 /// Starts watching for the parent's signal: on it, the failure context is printed and TEST
 /// exits (the body is stuck, or it would not have timed out).
-pub(super) fn watch<'s>(scope: &'s std::thread::Scope<'s, '_>, net: &'s Net) -> Watch {
+pub(super) fn watch<'s>(scope: &'s std::thread::Scope<'s, '_>, core: &'s Core) -> Watch {
     let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("netns-test: cannot create a pipe");
     WAKE.store(write.as_raw_fd(), Ordering::SeqCst);
     extern "C" fn on_signal(_: libc::c_int) {
@@ -66,7 +71,7 @@ pub(super) fn watch<'s>(scope: &'s std::thread::Scope<'s, '_>, net: &'s Net) -> 
         while unsafe { libc::read(read.as_raw_fd(), (&mut byte as *mut u8).cast(), 1) } < 0 {}
         if byte == TIMED_OUT {
             eprintln!("netns-test: the test timed out; its state at the timeout:");
-            super::hooks::failure_context(net);
+            super::failure::show(core);
             let _ = std::io::stderr().flush();
             std::process::exit(super::FAILED_EXIT);
         }

@@ -19,17 +19,19 @@
 //! kernel tears down when the test process ends, however it ends.
 
 mod child;
-
+mod failure;
 mod grace;
-mod hooks;
 mod parent;
+mod pause;
 mod replay;
 mod report;
 mod spawn;
+mod verdict;
 
 use crate::net::Net;
 use std::io::{self, Write};
 use std::time::Duration;
+pub(crate) use verdict::Verdict;
 
 /// What the macro knows about one test.
 #[doc(hidden)]
@@ -72,17 +74,8 @@ pub type Body = fn(&Net) -> Outcome;
 /// The child's exit code after a failed body (as libtest's).
 const FAILED_EXIT: i32 = 101;
 
-/// What became of one test, in the parent.
-#[derive(Debug)]
-pub(crate) enum Verdict {
-    Pass,
-    /// Namespaces are unavailable and `NETNS_TEST_UNSUPPORTED=skip` asked to skip: why.
-    Skipped(String),
-    /// The body's own panic or `Err`: its message.
-    BodyFailed(String),
-    /// Anything else (timeout, death, no test run, no sandbox): the framework's message.
-    Framework(String),
-}
+/// TEST's pid in its PID namespace (INIT is 1).
+const TEST_PID: libc::pid_t = 2;
 
 /// Runs one `#[netns_test]`: as the parent, spawn and supervise the child; as the child, run.
 pub fn run(spec: &Spec, body: Body) {
@@ -116,8 +109,6 @@ fn run_dyn(spec: &Spec, body: &dyn Fn(&Net) -> Outcome) {
     }
 }
 
-pub(crate) use child::report_paused;
-
 /// The parent's half alone: start, supervise and judge the child for `spec`, for a harness that
 /// reports verdicts its own way (the fixture harness, on libtest-mimic).
 pub(crate) fn supervise(spec: &Spec) -> Verdict {
@@ -134,21 +125,21 @@ pub(crate) fn run_child(spec: &Spec, body: &dyn Fn(&Net) -> Outcome) -> ! {
 fn settle(spec: &Spec, verdict: Verdict) {
     let name = spec.test_name();
     match (verdict, spec.should_panic) {
-        (Verdict::Pass, ShouldPanic::No) => {}
-        (Verdict::Pass, _) => panic!("test did not panic as expected"),
-        (Verdict::Skipped(why), _) => {
+        (Verdict::Passed, ShouldPanic::No) => {}
+        (Verdict::Passed, _) => panic!("test did not panic as expected"),
+        (v @ Verdict::Skipped(_), _) => {
             // Straight to the terminal, past libtest's capture: a skip must never look like a pass.
-            let _ = writeln!(io::stderr(), "netns-test: SKIPPED `{name}` ({}=skip): {why}", crate::env::UNSUPPORTED);
+            let _ = writeln!(io::stderr(), "{}", v.message(name));
         }
         // The child already printed the panic with its location; carry the message on.
-        (Verdict::BodyFailed(msg), ShouldPanic::No) => std::panic::resume_unwind(Box::new(msg)),
-        (Verdict::BodyFailed(_), ShouldPanic::Yes) => {}
-        (Verdict::BodyFailed(msg), ShouldPanic::Expected(text)) if msg.contains(text) => {}
-        (Verdict::BodyFailed(msg), ShouldPanic::Expected(text)) => panic!(
+        (Verdict::Failed(msg), ShouldPanic::No) => std::panic::resume_unwind(Box::new(msg)),
+        (Verdict::Failed(_), ShouldPanic::Yes) => {}
+        (Verdict::Failed(msg), ShouldPanic::Expected(text)) if msg.contains(text) => {}
+        (Verdict::Failed(msg), ShouldPanic::Expected(text)) => panic!(
             "panic did not contain expected string\n      panic message: {:?}\n expected substring: {text:?}",
             shorten(&msg)
         ),
-        (Verdict::Framework(msg), _) => panic!("{msg}"),
+        (v, _) => panic!("{}", v.message(name)),
     }
 }
 
@@ -161,15 +152,4 @@ fn shorten(msg: &str) -> String {
     let head = (0..=KEEP).rev().find(|&i| msg.is_char_boundary(i)).unwrap_or(0);
     let tail = (msg.len() - KEEP..msg.len()).find(|&i| msg.is_char_boundary(i)).unwrap_or(msg.len());
     format!("{} [... {} bytes ...] {}", &msg[..head], tail - head, &msg[tail..])
-}
-
-/// The text of a panic payload (`panic!("..")` carries a `&str` or a `String`).
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "Box<dyn Any>".to_string()
-    }
 }

@@ -61,16 +61,16 @@ pub(super) fn run(spec: &Spec) -> Verdict {
             if crate::env::skip_unsupported() {
                 return Verdict::Skipped(e.to_string());
             }
-            return Verdict::Framework(format!(
+            return Verdict::NoSandbox(format!(
                 "netns-test: cannot isolate `{name}`: {e}\n(A CI that cannot have user namespaces may set {}=skip \
                  to skip these tests loudly instead.)",
                 crate::env::UNSUPPORTED
             ));
         }
         Err(Refused::UserNamespace(e)) => {
-            return Verdict::Framework(format!("netns-test: cannot isolate the test: {e}\n(while starting `{name}`)"))
+            return Verdict::NoSandbox(format!("netns-test: cannot isolate the test: {e}\n(while starting `{name}`)"))
         }
-        Err(Refused::Other(msg)) => return Verdict::Framework(format!("{msg}\n(while starting `{name}`)")),
+        Err(Refused::Other(msg)) => return Verdict::NoSandbox(format!("{msg}\n(while starting `{name}`)")),
     };
     SANDBOX_MADE.store(true, Ordering::Relaxed);
     let spawned = start.elapsed();
@@ -86,22 +86,27 @@ pub(super) fn run(spec: &Spec) -> Verdict {
             ms(seen.elapsed)
         );
     }
-    with_shared_tables(judge(spec, &seen), &seen, tables)
+    let verdict = judge(spec, &seen);
+    with_shared_tables(verdict, &seen, tables)
 }
 
 /// A failure after the body started, while the kernel dropped packets for want of room in the
-/// tables every namespace shares (`tables` grew): says so. Printed for the body's own failure,
-/// whose message is carried on but not shown (see `settle`); added to the framework's message.
+/// tables every namespace shares (`tables` grew): says so. Printed with the test's output (the
+/// body's own message is carried on for `should_panic`, not shown again); added to the others.
 fn with_shared_tables(verdict: Verdict, seen: &Seen, tables: Option<shared_tables::Snapshot>) -> Verdict {
-    let failed = matches!(verdict, Verdict::BodyFailed(_) | Verdict::Framework(_));
-    if !failed || !matches!(seen.reports.first(), Some(Report::Started)) {
+    if !verdict.is_failure() || !matches!(seen.reports.first(), Some(Report::Started)) {
         return verdict;
     }
     let Some(note) = tables.and_then(|before| shared_tables::drops_since(&before)) else {
         return verdict;
     };
     match verdict {
-        Verdict::Framework(msg) => Verdict::Framework(format!("{msg}\n{note}")),
+        Verdict::Failed(msg) => {
+            print!("{note}");
+            Verdict::Failed(msg)
+        }
+        Verdict::BuildFailed(msg) => Verdict::BuildFailed(format!("{msg}\n{note}")),
+        Verdict::NoSandbox(msg) => Verdict::NoSandbox(format!("{msg}\n{note}")),
         other => {
             print!("{note}");
             other
@@ -137,7 +142,7 @@ fn supervise(name: &str, started: Started, timeout: Duration, start: Instant) ->
         for text in Report::decode_all(&streams[1].bytes).into_iter().filter_map(Report::into_paused).skip(pauses_seen)
         {
             pauses_seen += 1;
-            deadline += crate::forensics::hold_paused(name, child.id(), &text);
+            deadline += super::pause::hold(name, child.id(), &text);
         }
         // When tracing: when the verdict arrived, to tell the test from its teardown.
         if crate::env::tracing()
@@ -234,66 +239,30 @@ fn read_ready(fds: &[libc::pollfd], streams: &mut [Stream; 3], replay: &mut Repl
     }
 }
 
-/// Turns what the parent saw into a verdict whose message says what happened.
+/// Turns what the parent saw into a typed verdict (put into words by `Verdict::message`).
 pub(super) fn judge(spec: &Spec, seen: &Seen) -> Verdict {
-    let name = spec.test_name();
     let status = match seen.end {
-        Supervision::TimedOut => {
-            return Verdict::Framework(format!(
-                "netns-test: `{name}` timed out after {:?} (timeout = {:?}); its processes were killed",
-                seen.elapsed, spec.timeout
-            ))
-        }
-        Supervision::Lost(sandbox) => {
-            return Verdict::Framework(format!(
-                "netns-test: lost supervision of `{name}`: its sandbox ended ({}) without reporting how the \
-                 test process ended (was it killed from outside?)",
-                describe(sandbox)
-            ))
-        }
+        Supervision::TimedOut => return Verdict::TimedOut { after: seen.elapsed, timeout: spec.timeout },
+        Supervision::Lost(sandbox) => return Verdict::Lost(sandbox),
         Supervision::Exited(status) => status,
     };
     let (started, verdict) = match seen.reports.as_slice() {
         [Report::Started, rest @ ..] => (true, rest.iter().find(|r| !matches!(r, Report::Paused(_)))),
         _ => (false, None),
     };
+    let failed_with = match verdict {
+        Some(Report::Failed(msg) | Report::BuildFailed(msg)) => Some(msg.clone()),
+        _ => None,
+    };
     match verdict {
-        _ if !started => Verdict::Framework(format!(
-            "netns-test: the child process for `{name}` ran no test ({}). The test binary did not run this \
-             test when re-executed with `{name} --exact`; refusing to report a pass.",
-            describe(status)
-        )),
-        Some(Report::Ok) if status.success() => Verdict::Pass,
-        Some(Report::Failed(msg)) if status.code() == Some(FAILED_EXIT) => Verdict::BodyFailed(msg.clone()),
-        Some(Report::Failed(msg)) => Verdict::Framework(format!(
-            "netns-test: the child process for `{name}` failed ({msg}), then died ({})",
-            describe(status)
-        )),
-        _ => Verdict::Framework(format!(
-            "netns-test: the child process for `{name}` died during the test ({})",
-            describe(status)
-        )),
-    }
-}
-
-fn describe(status: ExitStatus) -> String {
-    match (status.code(), status.signal()) {
-        (Some(0), _) => "exit code 0: something called `std::process::exit` before the test finished".into(),
-        (Some(c), _) => format!("exit code {c}"),
-        (None, Some(s)) => format!("killed by signal {s} ({})", signal_name(s)),
-        _ => status.to_string(),
-    }
-}
-
-fn signal_name(sig: i32) -> &'static str {
-    match sig {
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGINT => "SIGINT",
-        _ => "signal",
+        _ if !started => Verdict::NoTestRan(status),
+        Some(Report::Ok) if status.success() => Verdict::Passed,
+        Some(Report::Failed(msg)) if status.code() == Some(FAILED_EXIT) => Verdict::Failed(msg.clone()),
+        Some(Report::BuildFailed(msg)) if status.code() == Some(FAILED_EXIT) => Verdict::BuildFailed(msg.clone()),
+        _ => match status.signal() {
+            Some(signal) => Verdict::Killed { signal, failed_with },
+            None => Verdict::Exited { status, failed_with },
+        },
     }
 }
 

@@ -6,7 +6,7 @@
 //! assert_eq!(Report::decode_all(&wire), vec![Report::Started, Report::Failed("boom".into())]);
 //! ```
 //!
-//! A frame is one tag byte, then for `Failed` the message's length (u64, little endian) and its
+//! A frame is one tag byte, then for `Failed`, `BuildFailed` and `Paused` the message's length (u64, little endian) and its
 //! UTF-8 bytes. Messages of any size fit: the parent reads the pipe while the child runs.
 
 /// One message of the test child.
@@ -16,8 +16,10 @@ pub(crate) enum Report {
     Started,
     /// The body returned normally.
     Ok,
-    /// The body panicked or returned `Err` (or the build failed): the message.
+    /// The body panicked or returned `Err`: the message.
     Failed(String),
+    /// The topology could not be built: why. The body did not run.
+    BuildFailed(String),
     /// The test failed and waits for the user (`NETNS_TEST_PAUSE_ON_FAIL=1`): what the parent
     /// needs to show (see `forensics::pause`). Not a verdict.
     Paused(String),
@@ -27,6 +29,7 @@ const STARTED: u8 = b'S';
 const OK: u8 = b'O';
 const FAILED: u8 = b'F';
 const PAUSED: u8 = b'P';
+const BUILD_FAILED: u8 = b'B';
 
 impl Report {
     pub(crate) fn encode(&self) -> Vec<u8> {
@@ -35,6 +38,7 @@ impl Report {
             Report::Ok => vec![OK],
             Report::Failed(msg) => with_text(FAILED, msg),
             Report::Paused(text) => with_text(PAUSED, text),
+            Report::BuildFailed(msg) => with_text(BUILD_FAILED, msg),
         }
     }
 
@@ -53,11 +57,16 @@ impl Report {
             let (report, rest) = match tag {
                 STARTED => (Report::Started, rest),
                 OK => (Report::Ok, rest),
-                FAILED | PAUSED if rest.len() >= 8 => {
+                FAILED | PAUSED | BUILD_FAILED if rest.len() >= 8 => {
                     let len = u64::from_le_bytes(rest[..8].try_into().unwrap());
                     let Some(msg) = rest[8..].get(..len.min(usize::MAX as u64) as usize) else { break };
                     let text = String::from_utf8_lossy(msg).into_owned();
-                    (if tag == FAILED { Report::Failed(text) } else { Report::Paused(text) }, &rest[8 + msg.len()..])
+                    let report = match tag {
+                        FAILED => Report::Failed(text),
+                        PAUSED => Report::Paused(text),
+                        _ => Report::BuildFailed(text),
+                    };
+                    (report, &rest[8 + msg.len()..])
                 }
                 _ => break,
             };
@@ -87,6 +96,7 @@ mod tests {
             Report::Started,
             Report::Paused("a\t3\n\nstate".into()),
             Report::Failed("a\nb ✓".repeat(100_000)),
+            Report::BuildFailed("no room".into()),
             Report::Ok,
         ];
         let wire: Vec<u8> = sent.iter().flat_map(Report::encode).collect();

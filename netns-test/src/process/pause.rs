@@ -2,7 +2,7 @@
 //!
 //! ```ignore
 //! // child, at the failure: tell the parent, then wait for it (SIGUSR1)
-//! pause::request(&net, &context);
+//! pause::request(&core, &context);
 //! // parent, on the child's `Paused` report: print, wait for Enter, resume the child
 //! let held = pause::hold(name, i_pid, &payload);
 //! ```
@@ -13,10 +13,14 @@
 //! the terminal (a background process would be stopped by SIGTTIN): it waits for a line to be
 //! typed, then discards it. Without a terminal it says so and resumes at once.
 
-use crate::net::Net;
+use super::report::Report;
+use super::TEST_PID;
+use crate::core::Core;
 use std::fmt::Write as _;
+use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
+use std::os::fd::FromRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -26,7 +30,7 @@ static RESUMED: AtomicBool = AtomicBool::new(false);
 
 /// In the test child: asks the parent to pause (with each node's name and namespace descriptor,
 /// and the failure context to show), then waits until it resumes this process.
-pub(crate) fn request(net: &Net, context: &str) {
+pub(super) fn request(core: &Core, context: &str) {
     extern "C" fn resume(_: libc::c_int) {
         RESUMED.store(true, Ordering::SeqCst);
     }
@@ -37,12 +41,12 @@ pub(crate) fn request(net: &Net, context: &str) {
         libc::sigaction(RESUME_SIGNAL, &sa, std::ptr::null_mut());
     }
     let mut payload = String::new();
-    for n in net.nodes() {
-        let _ = writeln!(payload, "{}\t{}", n.name(), n.as_raw_fd());
+    for (name, ns) in core.nodes() {
+        let _ = writeln!(payload, "{name}\t{}", ns.as_raw_fd());
     }
     let _ = write!(payload, "\n{context}");
     let _ = io::stderr().flush();
-    if !crate::process::report_paused(payload) {
+    if !report_paused(payload) {
         return;
     }
     while !RESUMED.load(Ordering::SeqCst) {
@@ -53,7 +57,7 @@ pub(crate) fn request(net: &Net, context: &str) {
 /// In the parent, on a `Paused` report of the test `name` whose sandbox process is `i_pid`:
 /// shows the context and a command per node, waits for Enter, resumes the test. Returns how long
 /// it held (the timeout is extended by that much).
-pub(crate) fn hold(name: &str, i_pid: u32, payload: &str) -> Duration {
+pub(super) fn hold(name: &str, i_pid: u32, payload: &str) -> Duration {
     let start = Instant::now();
     let (nodes, context) = payload.split_once("\n\n").unwrap_or((payload, ""));
     let nodes: Vec<(&str, &str)> = nodes.lines().filter_map(|l| l.split_once('\t')).collect();
@@ -94,6 +98,16 @@ pub(crate) fn hold(name: &str, i_pid: u32, payload: &str) -> Duration {
         unsafe { libc::kill(pid as libc::pid_t, RESUME_SIGNAL) };
     }
     start.elapsed()
+}
+
+/// Sends [`Report::Paused`] with `text` to the parent; false if this is not the test process.
+fn report_paused(text: String) -> bool {
+    // SAFETY: getpid cannot fail.
+    let Some(fd) = crate::env::report_fd().filter(|_| unsafe { libc::getpid() } == TEST_PID) else { return false };
+    // SAFETY: the report pipe is open for the whole life of the test process; we write to it
+    // without taking it over (ManuallyDrop: the child's Reporter owns it).
+    let mut pipe = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(fd) });
+    pipe.write_all(&Report::Paused(text).encode()).is_ok()
 }
 
 /// One `nsenter` line per node: the test's user namespace (for the rights to enter the others)

@@ -1,0 +1,40 @@
+//! The core: one built topology at run time. The model it was built from, the namespaces it
+//! lives in, and what the features have changed since. Everything below the public handles
+//! (`Net`, `Node`, `Link`, `Bridge`) takes a `&Core`; diagnostics read it and never call back.
+//!
+//! ```ignore
+//! let core: &Core = net.core();
+//! for (i, node) in core.topology.nodes.iter().enumerate() {
+//!     core.live.ns(Place::Node(i)).run(|| /* inside node `node.name` */ ());
+//! }
+//! ```
+
+use crate::live::Live;
+use crate::ns::NetNs;
+use netns_test_topology::Topology;
+use std::sync::Arc;
+
+pub(crate) struct Core {
+    /// What was declared.
+    pub(crate) topology: Arc<Topology>,
+    /// The namespaces, and the state the features keep of what is in them now.
+    pub(crate) live: Live,
+}
+
+impl Core {
+    /// The namespace the bridges and their ports live in, if the topology has bridges.
+    pub(crate) fn bridges_ns(&self) -> Option<&NetNs> {
+        (!self.topology.bridges.is_empty()).then_some(&*self.live.root)
+    }
+
+    /// Each node's name and namespace, in order.
+    pub(crate) fn nodes(&self) -> impl Iterator<Item = (&str, &NetNs)> {
+        self.topology.nodes.iter().zip(&self.live.nodes).map(|(n, ns)| (n.name.as_str(), &**ns))
+    }
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core").field("nodes", &self.topology.nodes.len()).finish()
+    }
+}

@@ -1,0 +1,102 @@
+//! The failure report as a value: what the network looked like when the test failed, what it
+//! changed at run time, and where its packet captures are. Renderers put it into words (`text.rs`
+//! for the terminal); none of them reads the kernel.
+//!
+//! ```ignore
+//! let report = FailureReport { dump: Some(Dump::read(core)), captures: None };
+//! eprint!("{}", report.text());
+//! ```
+
+use super::capture::FileSummary;
+use super::state::NsState;
+use super::{known_sections, read, shaping, LOCK_WAIT};
+use crate::core::Core;
+use crate::journal;
+use crate::live::Place;
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything a failing test shows besides its own message.
+#[derive(Debug, Default)]
+pub(crate) struct FailureReport {
+    /// The network's state (`None` with `NETNS_TEST_DUMP=0`).
+    pub(crate) dump: Option<Dump>,
+    /// The packet captures, if they were on.
+    pub(crate) captures: Option<Captures>,
+}
+
+/// The state of every namespace at one moment, and the run-time changes until then.
+#[derive(Debug)]
+pub(crate) struct Dump {
+    /// Since the body started.
+    pub(crate) at: Duration,
+    /// Why the link conditions shown are the declared ones, if they are.
+    pub(crate) conditions_note: Option<String>,
+    /// Each node, then the bridges' namespace.
+    pub(crate) namespaces: Vec<Namespace>,
+    /// The run-time changes: when (since the body started) and what.
+    pub(crate) journal: Vec<(Duration, String)>,
+}
+
+/// One namespace of the dump: its title (`node b`) and its state, or why it could not be read.
+#[derive(Debug)]
+pub(crate) struct Namespace {
+    pub(crate) title: String,
+    pub(crate) state: Result<NsState, String>,
+}
+
+/// Where the test's packet captures were written, and what each file holds.
+#[derive(Debug)]
+pub(crate) struct Captures {
+    pub(crate) dir: PathBuf,
+    pub(crate) files: Vec<FileSummary>,
+}
+
+impl Dump {
+    /// Reads every namespace of `core` now, on a thread of its own: the failing thread may be
+    /// anywhere, in any namespace.
+    pub(crate) fn read(core: &Core) -> Dump {
+        let at = journal::since_body_start();
+        let shaped = shaping::read(&core.topology, &core.live, LOCK_WAIT);
+        let mut places: Vec<(String, Place)> =
+            core.nodes().enumerate().map(|(i, (name, _))| (format!("node {name}"), Place::Node(i))).collect();
+        if core.bridges_ns().is_some() {
+            places.push(("bridges (the test's own namespace)".into(), Place::Root));
+        }
+        let namespaces = std::thread::scope(|s| {
+            s.spawn(|| {
+                places
+                    .into_iter()
+                    .map(|(title, place)| {
+                        let state = read_namespace(core, place).map(|mut state| {
+                            for l in &mut state.links {
+                                l.shaping = shaped.at(place, &l.name);
+                            }
+                            state
+                        });
+                        Namespace { title, state }
+                    })
+                    .collect()
+            })
+            .join()
+        });
+        let namespaces = namespaces.unwrap_or_else(|p| {
+            let why = format!("no state dump: {}", crate::error::panic_message(&*p));
+            vec![Namespace { title: "(all namespaces)".into(), state: Err(why) }]
+        });
+        Dump { at, conditions_note: shaped.note, namespaces, journal: journal::entries() }
+    }
+}
+
+/// The state of one namespace, read inside it, with the sections the core knows of it; `lo`
+/// left out of the bridges' namespace, where it plays no part.
+fn read_namespace(core: &Core, place: Place) -> Result<NsState, String> {
+    let state = core.live.ns(place).run(read::read_here).and_then(|r| r);
+    let mut state = state.map_err(|e: io::Error| format!("cannot read its state: {e}"))?;
+    state.extra.extend(known_sections(core, place));
+    if place == Place::Root {
+        state.links.retain(|l| l.name != "lo");
+    }
+    Ok(state)
+}
