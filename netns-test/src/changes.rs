@@ -127,7 +127,7 @@ impl Node {
             // one, where they should stay (as on hosts where systemd sets it everywhere).
             let key = format!("net/ipv4/conf/{iface}/promote_secondaries");
             self.ns()
-                .run(|| crate::ns::write_sysctl(&key, "1"))
+                .run(|| crate::kernel::ns::write_sysctl(&key, "1"))
                 .and_then(|r| r)
                 .map_err(Error::io(format!("{call}: writing {key}")))?;
         }

@@ -9,8 +9,8 @@
 //! }
 //! ```
 
+use crate::kernel::ns::NetNs;
 use crate::live::Live;
-use crate::ns::NetNs;
 use netns_test_topology::Topology;
 use std::sync::Arc;
 

@@ -31,21 +31,15 @@ mod error;
 mod expect;
 pub mod fixtures;
 mod forensics;
-mod ipv6;
 mod journal;
+mod kernel;
 mod link;
 mod live;
 mod names;
 mod net;
-mod nft;
-mod ns;
-mod packet;
-mod ping;
 mod process;
 mod runtime;
-
 mod sandbox;
-mod view;
 
 #[doc(hidden)]
 pub mod __private {

@@ -7,7 +7,7 @@
 use crate::builder;
 use crate::conditions::{forwarder::Forwarder, ConditionPath};
 use crate::error::{Error, Result};
-use crate::ns::NetNs;
+use crate::kernel::ns::NetNs;
 use futures_util::TryStreamExt;
 use ipnet::IpNet;
 use netlink_packet_route::link::LinkMessage;
@@ -185,7 +185,7 @@ pub(crate) async fn link_by_name(h: &Handle, name: &str) -> Result<LinkMessage> 
 /// No duplicate detection for the link-local address the kernel makes when `name` comes up
 /// (1–2 s during which neighbour discovery through it stalls); written in its namespace.
 pub(crate) fn no_dad(ns: &NetNs, name: &str) -> Result<()> {
-    ns.run(|| crate::ns::write_sysctl(&format!("net/ipv6/conf/{name}/accept_dad"), "0"))
+    ns.run(|| crate::kernel::ns::write_sysctl(&format!("net/ipv6/conf/{name}/accept_dad"), "0"))
         .and_then(|r| r)
         .map_err(Error::io(format!("turning off duplicate address detection on {name}")))
 }
@@ -236,7 +236,7 @@ pub(crate) async fn restore_routes(h: &Handle, routes: &[RouteSpec], node: &str)
 }
 
 /// Waits until the links `(index, name)` of `h` are operationally up, and every IPv6 address
-/// of `v6` is usable (see [`crate::ipv6::unsettled`], read in `ns`).
+/// of `v6` is usable (see [`crate::kernel::ipv6::unsettled`], read in `ns`).
 pub(crate) async fn wait_ready(
     h: &Handle,
     links: &[(u32, String)],
@@ -248,7 +248,7 @@ pub(crate) async fn wait_ready(
     loop {
         let (_, down) = builder::still_down((h.clone(), links.to_vec())).await?;
         let missing = ns
-            .run(|| crate::ipv6::unsettled(v6.to_vec()))
+            .run(|| crate::kernel::ipv6::unsettled(v6.to_vec()))
             .and_then(|r| r)
             .map_err(Error::io("reading /proc/thread-self/net/if_inet6"))?;
         let pending = match (down.first(), missing.first()) {

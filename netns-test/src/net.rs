@@ -4,9 +4,9 @@
 use crate::builder;
 use crate::core::Core;
 use crate::error::{Error, Result};
+use crate::kernel::ns::NetNs;
+use crate::kernel::view::{Base, NsView};
 use crate::live::Live;
-use crate::ns::NetNs;
-use crate::view::{Base, Place};
 use ipnet::IpNet;
 use netns_test_topology::Topology;
 use std::io;
@@ -100,7 +100,7 @@ pub struct Net {
 pub struct Node {
     core: Arc<Core>,
     index: usize,
-    place: Arc<Place>,
+    place: Arc<NsView>,
 }
 
 /// A bridge of the topology, and the namespace that holds every bridge and its ports: code and
@@ -120,7 +120,7 @@ pub struct Node {
 pub struct Bridge {
     core: Arc<Core>,
     index: usize,
-    place: Arc<Place>,
+    place: Arc<NsView>,
 }
 
 impl Net {
@@ -136,8 +136,8 @@ impl Net {
         crate::sandbox::check_isolated()?;
         topology.check_references().map_err(Error::InconsistentTopology)?;
         let root = NetNs::current().map_err(Error::io("opening this thread's namespace"))?;
-        let base = Base::capture(&crate::names::Files::for_topology(&topology))
-            .map_err(Error::io("preparing the nodes' views"))?;
+        let names = crate::names::Files::for_topology(&topology);
+        let base = Base::capture(&|| names.overlay()).map_err(Error::io("preparing the nodes' views"))?;
         let in_place = node0.in_place(&topology);
         let built = builder::build(&topology, node0)?;
         let node_ns: Vec<Arc<NetNs>> = built.nodes.into_iter().map(Arc::new).collect();
@@ -152,14 +152,14 @@ impl Net {
                 let name = topology.nodes[index].name.clone();
                 // Node 0 in this thread's own namespaces: its view is these (no copy, no keeper).
                 let place = match index {
-                    0 if in_place => Place::adopt(ns, name, base.clone())
+                    0 if in_place => NsView::adopt(ns, name, base.clone())
                         .map_err(Error::io("preparing the view of the first node"))?,
-                    _ => Place::new(ns, Some(name), base.clone()),
+                    _ => NsView::new(ns, Some(name), base.clone()),
                 };
                 Ok(Node { core: core.clone(), index, place: Arc::new(place) })
             })
             .collect::<Result<_>>()?;
-        let root = Arc::new(Place::new(root, None, base));
+        let root = Arc::new(NsView::new(root, None, base));
         let bridges = (0..topology.bridges.len())
             .map(|index| Bridge { core: core.clone(), index, place: root.clone() })
             .collect();
@@ -315,7 +315,7 @@ impl Node {
     /// # }
     /// ```
     pub fn firewall_rules(&self) -> Option<String> {
-        crate::nft::rules_text(&self.core.topology.nodes[self.index])
+        crate::kernel::nft::rules_text(&self.core.topology.nodes[self.index])
     }
 
     placed!("b");
@@ -325,7 +325,7 @@ impl Node {
     /// once `timeout` has passed without one. The round-trip time is that of the echo answered,
     /// from its own send. A timeout of 3 s sends up to 3 echoes, 1 s or less exactly one.
     pub fn ping(&self, to: IpAddr, timeout: Duration) -> io::Result<Duration> {
-        self.run(|| crate::ping::ping(to, timeout))
+        self.run(|| crate::kernel::ping::ping(to, timeout))
     }
 }
 
@@ -368,7 +368,7 @@ pub struct Interface<'a> {
     /// The addresses the topology declared, with prefix lengths.
     pub addrs: &'a [IpNet],
     model: Option<&'a netns_test_topology::Interface>,
-    place: &'a Place,
+    place: &'a NsView,
 }
 
 impl<'a> Interface<'a> {
@@ -406,7 +406,7 @@ impl<'a> Interface<'a> {
     /// address detection off and waits for its multicast groups). `None` if it has none (IPv6
     /// disabled, or a bridge that is down).
     pub fn link_local(&self) -> Option<Ipv6Addr> {
-        let addrs = self.place.run(crate::ipv6::addresses).unwrap_or_default();
+        let addrs = self.place.run(crate::kernel::ipv6::addresses).unwrap_or_default();
         addrs.into_iter().find(|a| a.scope_link && a.dev == self.name).map(|a| a.addr)
     }
 }

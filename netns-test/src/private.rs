@@ -35,8 +35,8 @@ pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
 /// Installs NAT as plain `snat` without the mapping table that keeps it endpoint-independent,
 /// to show in tests what goes wrong without it. Not a public API.
 pub fn install_nat_without_mapping_table(node: &crate::Node, nat: &netns_test_topology::Nat) -> Result<(), String> {
-    let rules = crate::nft::Ruleset { tables: vec![crate::nft::nat::table_with(nat, false)] };
-    node.run(|| crate::nft::send::install(&rules)).map_err(|r| format!("{}: {} {}", r.what, r.source, r.hint))
+    let rules = crate::kernel::nft::Ruleset { tables: vec![crate::kernel::nft::nat::table_with(nat, false)] };
+    node.run(|| crate::kernel::nft::send::install(&rules)).map_err(|r| format!("{}: {} {}", r.what, r.source, r.hint))
 }
 
 /// [`block_on`] for the boxed future of an async test body: not generic, so compiled once

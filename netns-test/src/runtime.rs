@@ -18,7 +18,7 @@ pub enum Flavor {
 /// Only the async API (the `tokio` feature) drives futures.
 #[cfg(feature = "tokio")]
 pub(crate) fn block_on<F: std::future::Future>(flavor: Flavor, fut: F) -> F::Output {
-    use crate::view::Here;
+    use crate::kernel::view::Here;
     let rt = match flavor {
         Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread().enable_all().build(),
         Flavor::MultiThread { workers } => {

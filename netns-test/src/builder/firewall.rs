@@ -1,9 +1,9 @@
 //! The nodes' NAT and `block` rules, installed after addresses and routes (one nf_tables
-//! transaction per node that has any; see [`crate::nft`]).
+//! transaction per node that has any; see [`crate::kernel::nft`]).
 
 use crate::error::Result;
-use crate::nft;
-use crate::ns::NetNs;
+use crate::kernel::nft;
+use crate::kernel::ns::NetNs;
 use netns_test_topology::Topology;
 
 /// Installs every node's rules; nodes without NAT or `block` statements are not touched.

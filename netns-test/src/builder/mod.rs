@@ -25,7 +25,7 @@ pub(crate) use ready::still_down;
 pub(crate) use requests::route_message;
 
 use crate::error::{Error, Result};
-use crate::ns::{NetNs, NetSysctls};
+use crate::kernel::ns::{NetNs, NetSysctls};
 use futures_util::future::{try_join_all, BoxFuture};
 use futures_util::StreamExt;
 use indices::IfIndices;

@@ -167,7 +167,7 @@ fn is_oper_up(msg: &netlink_packet_route::link::LinkMessage) -> bool {
 type Ipv6Want = (u32, Option<Ipv6Addr>, String);
 
 /// Waits until every IPv6 address of every node and bridge, the kernel's link-local ones
-/// included, is usable: present and not tentative (see [`crate::ipv6::unsettled`] for why that
+/// included, is usable: present and not tentative (see [`crate::kernel::ipv6::unsettled`] for why that
 /// is enough). Asked over each namespace's netlink handle, all at once: no namespace is
 /// entered and no `/proc` path looked up (such lookups grow with the namespaces alive).
 pub(super) fn wait_ipv6(

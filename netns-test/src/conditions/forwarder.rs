@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::ns::NetNs;
+use crate::kernel::ns::NetNs;
 
 /// Packets held at most per direction (netem's `limit`, which the kernel path also sets).
 const LIMIT: usize = super::tc::NETEM_LIMIT as usize;
@@ -153,7 +153,7 @@ impl Drop for Forwarder {
 /// A raw packet socket bound to `ifindex` in the calling thread's namespace, with virtio
 /// headers, not seeing its own transmissions.
 fn packet_socket(ifindex: u32) -> io::Result<OwnedFd> {
-    crate::packet::bound_socket(ifindex, 0, |fd| {
+    crate::kernel::packet::bound_socket(ifindex, 0, |fd| {
         setsockopt(fd, libc::SOL_PACKET, libc::PACKET_VNET_HDR, 1)?;
         setsockopt(fd, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1)?;
         // As much as net.core.rmem_max allows: a burst waits here until the thread reads it.

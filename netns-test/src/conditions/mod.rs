@@ -9,8 +9,8 @@ mod splice;
 pub(crate) mod tc;
 
 use crate::error::{Error, Result};
+use crate::kernel::ns::NetNs;
 use crate::live::{self, describe, ends, LinkId, Live};
-use crate::ns::NetNs;
 use netlink_packet_route::link::LinkAttribute;
 use netns_test_topology::{Conditions, Topology};
 use std::sync::OnceLock;

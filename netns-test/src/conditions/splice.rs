@@ -17,8 +17,8 @@
 
 use super::forwarder::Forwarder;
 use crate::error::{Error, Result};
+use crate::kernel::ns::{write_sysctl, NetNs};
 use crate::live::{self, describe, ends, LinkId, Live, State};
-use crate::ns::{write_sysctl, NetNs};
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage};
 use netns_test_topology::{Conditions, Topology};
 use rtnetlink::{LinkMessageBuilder, LinkUnspec, LinkVeth};

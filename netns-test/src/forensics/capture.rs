@@ -12,7 +12,7 @@
 //! summary says how many packets were left out.
 
 use super::read::Netlink;
-use crate::ns::NetNs;
+use crate::kernel::ns::NetNs;
 use netlink_packet_route::link::{LinkAttribute, LinkLayerType, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, LinkAddr, MsgFlags};
@@ -286,7 +286,7 @@ impl FileSummary {
 
 /// An `AF_PACKET` socket receiving every packet (both directions) of one interface.
 fn packet_socket(index: u32) -> io::Result<OwnedFd> {
-    crate::packet::bound_socket(index, libc::SOCK_NONBLOCK, |_| Ok(()))
+    crate::kernel::packet::bound_socket(index, libc::SOCK_NONBLOCK, |_| Ok(()))
 }
 
 /// `PACKET_STATISTICS`: packets the kernel dropped for lack of buffer space on this socket.

@@ -86,7 +86,8 @@ pub(crate) fn body_starts(core: &Core) {
     if settings.capture != CaptureMode::Off {
         let path = test_path();
         let path = path.as_str();
-        let nodes: Vec<(String, &crate::ns::NetNs)> = core.nodes().map(|(name, ns)| (name.to_string(), ns)).collect();
+        let nodes: Vec<(String, &crate::kernel::ns::NetNs)> =
+            core.nodes().map(|(name, ns)| (name.to_string(), ns)).collect();
         let [dir, fallback] = capture_dirs(path);
         match Capture::start(&dir, &nodes).or_else(|_| Capture::start(&fallback, &nodes)) {
             Ok(c) => *lock() = Some((settings.capture, c)),
@@ -130,7 +131,7 @@ pub(crate) fn dump(core: &Core) -> String {
 /// today the NAT and firewall rules netns-test installed in a node.
 fn known_sections(core: &Core, place: Place) -> Vec<Section> {
     match place {
-        Place::Node(i) => crate::nft::rules_text(&core.topology.nodes[i])
+        Place::Node(i) => crate::kernel::nft::rules_text(&core.topology.nodes[i])
             .map(|r| Section {
                 title: "nft rules installed by netns-test".into(),
                 lines: r.lines().map(str::to_string).collect(),

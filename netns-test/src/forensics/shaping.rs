@@ -71,8 +71,8 @@ pub(crate) fn read(topo: &Topology, live: &Live, wait: Duration) -> Shaped {
 mod tests {
     use super::*;
     use crate::conditions::ConditionPath;
+    use crate::kernel::ns::NetNs;
     use crate::live::{LinkId, LinkState};
-    use crate::ns::NetNs;
     use netns_test_topology::parse_link_options;
     use std::sync::Arc;
 

@@ -35,7 +35,7 @@ pub(crate) fn ruleset(nat: Option<&Nat>, blocks: &[Block]) -> Ruleset {
 }
 
 /// Installs `rules` in the namespace `ns` of node `node`, in one transaction.
-pub(crate) fn install(ns: &crate::ns::NetNs, node: &str, rules: &Ruleset) -> crate::Result<()> {
+pub(crate) fn install(ns: &crate::kernel::ns::NetNs, node: &str, rules: &Ruleset) -> crate::Result<()> {
     let refused = |r: send::Refused| crate::Error::Nftables {
         node: node.to_string(),
         what: r.what,

@@ -16,12 +16,12 @@
 //! always shows the node. The one exception is a node built in the test child's own network
 //! namespace (node 0 of a topology without bridges, where the body runs by default): its view is
 //! the child's own mount and UTS namespaces, with `/proc/self/net` bound to that of the
-//! sandbox's PID 1, which lives in that namespace and never leaves it ([`Place::adopt`]); no
+//! sandbox's PID 1, which lives in that namespace and never leaves it ([`NsView::adopt`]); no
 //! copy, no keeper. Entering a view moves the calling thread into all three namespaces
 //! (mount, UTS, network); leaving moves it back. A thread or process created by a thread in a
 //! view starts in that view (the kernel copies the creator's namespaces).
 
-use crate::ns::{restoring, NetNs};
+use crate::kernel::ns::{restoring, NetNs};
 use std::ffi::CStr;
 use std::fs::File;
 use std::io;
@@ -129,14 +129,14 @@ pub(crate) struct Base {
 }
 
 impl Base {
-    /// A base for a topology whose generated files are `names`, made from the calling thread's
-    /// mount namespace (which must be this process's own).
-    pub(crate) fn capture(names: &crate::names::Files) -> io::Result<Arc<Base>> {
+    /// A base made from the calling thread's mount namespace (which must be this process's own),
+    /// with `files` run in it to mount what the topology's nodes see (their `/etc/hosts`).
+    pub(crate) fn capture(files: &(dyn Fn() -> io::Result<()> + Sync)) -> io::Result<Arc<Base>> {
         let here = File::open("/proc/thread-self/ns/mnt")?;
         let id = ns_id(&here)?;
         if claim(id) {
             let base = Base { mnt: here, id, claimed: true }; // unclaimed on drop, even on error
-            prepare(names)?;
+            prepare(files)?;
             return Ok(Arc::new(base));
         }
         let copy = std::thread::scope(|s| {
@@ -145,7 +145,7 @@ impl Base {
                 if unsafe { libc::unshare(libc::CLONE_FS | libc::CLONE_NEWNS) } != 0 {
                     return Err(io::Error::last_os_error());
                 }
-                prepare(names)?;
+                prepare(files)?;
                 File::open("/proc/thread-self/ns/mnt")
             })
             .join()
@@ -189,15 +189,15 @@ fn claim(id: NsId) -> bool {
 
 /// Makes every mount of the calling thread's mount namespace private (once per base, not per
 /// view) and mounts the generated files.
-fn prepare(names: &crate::names::Files) -> io::Result<()> {
+fn prepare(files: &(dyn Fn() -> io::Result<()> + Sync)) -> io::Result<()> {
     mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE)
         .map_err(|e| io::Error::new(e.kind(), format!("making / private: {e}")))?;
-    names.overlay().map_err(|e| io::Error::new(e.kind(), format!("mounting /etc/hosts: {e}")))
+    files().map_err(|e| io::Error::new(e.kind(), format!("mounting /etc/hosts: {e}")))
 }
 
 /// A network namespace with its view, made on first use: where a node's (or the bridges') code
 /// and programs run.
-pub(crate) struct Place {
+pub(crate) struct NsView {
     net: Arc<NetNs>,
     /// The UTS hostname; `None` keeps the host's.
     hostname: Option<String>,
@@ -205,9 +205,9 @@ pub(crate) struct Place {
     view: OnceLock<Result<Arc<Here>, String>>,
 }
 
-impl Place {
-    pub(crate) fn new(net: Arc<NetNs>, hostname: Option<String>, base: Arc<Base>) -> Place {
-        Place { net, hostname, base, view: OnceLock::new() }
+impl NsView {
+    pub(crate) fn new(net: Arc<NetNs>, hostname: Option<String>, base: Arc<Base>) -> NsView {
+        NsView { net, hostname, base, view: OnceLock::new() }
     }
 
     /// A place whose view is the calling thread's own mount and UTS namespaces, when the
@@ -216,8 +216,8 @@ impl Place {
     /// of the mount namespace; sysfs is mounted from here, `/proc/self/net` bound to PID 1's,
     /// which never leaves the node. When that does not hold, the place is an ordinary one (its
     /// view is made on first use).
-    pub(crate) fn adopt(net: Arc<NetNs>, hostname: String, base: Arc<Base>) -> io::Result<Place> {
-        let place = Place::new(net, Some(hostname), base);
+    pub(crate) fn adopt(net: Arc<NetNs>, hostname: String, base: Arc<Base>) -> io::Result<NsView> {
+        let place = NsView::new(net, Some(hostname), base);
         let net_of = |path: &str| File::open(path).and_then(|f| ns_id(&f)).ok();
         let pid1_here = net_of("/proc/thread-self/ns/net").is_some_and(|id| Some(id) == net_of("/proc/1/ns/net"));
         if !place.base.is_here() || !pid1_here {
