@@ -1,9 +1,9 @@
 //! Routes and addresses changed while the test runs, written as in a topology.
 
+use crate::api::Node;
 use crate::error::{Error, Result};
 use crate::journal;
 use crate::live::{self, show_route, RouteSpec};
-use crate::net::Node;
 use futures_util::TryStreamExt;
 use ipnet::IpNet;
 use std::net::IpAddr;

@@ -12,7 +12,7 @@
 //! opened in the target node, or a UDP datagram that the target node echoes back. Listeners use
 //! `SO_REUSEPORT`, so two expectations may probe the same port at the same time.
 
-use crate::net::{Net, Node};
+use crate::api::{Net, Node};
 use netns_test_topology::{Expect, Probe, Target};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io;

@@ -34,7 +34,7 @@
 // The examples are a harness's `main`: that is the point.
 #![allow(clippy::needless_doctest_main)]
 
-use crate::net::Net;
+use crate::api::Net;
 use crate::private::IntoOutcome;
 use crate::process::{self, ShouldPanic, Spec, Verdict};
 use libtest_mimic::{Arguments, Failed, Trial};

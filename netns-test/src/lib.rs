@@ -22,6 +22,7 @@
 //! setup script, nothing left on the host whether the test passes, panics, times out or is
 //! killed. The topology language is described in the README; mistakes in it are compile errors.
 
+mod api;
 mod builder;
 mod changes;
 mod conditions;
@@ -36,7 +37,7 @@ mod kernel;
 mod link;
 mod live;
 mod names;
-mod net;
+
 mod process;
 mod runtime;
 mod sandbox;
@@ -47,11 +48,11 @@ pub mod __private {
 }
 mod private;
 
+pub use api::{Bridge, Interface, Net, Node};
 pub use conditions::{kernel_has_netem, ConditionPath};
 pub use error::{Error, Result};
 pub use expect::{Expectations, Probed};
 pub use link::Link;
-pub use net::{Bridge, Interface, Net, Node};
 pub use netns_test_macros::netns_test;
 pub use netns_test_topology as topology;
 pub use netns_test_topology::Topology;

@@ -1,10 +1,10 @@
 //! Links changed while the test runs: down and up, conditions set and cleared.
 
+use crate::api::Net;
 use crate::conditions::{self, ConditionPath};
 use crate::error::{Error, Result};
 use crate::journal;
 use crate::live::{self, describe, ends, LinkId};
-use crate::net::Net;
 use netns_test_topology::{parse_link_options, Conditions, Topology};
 use std::net::IpAddr;
 

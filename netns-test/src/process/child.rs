@@ -9,7 +9,7 @@
 use super::report::Report;
 use super::{failure, grace};
 use super::{Outcome, Spec, FAILED_EXIT, TEST_PID};
-use crate::net::Net;
+use crate::api::Net;
 use netns_test_topology::Topology;
 use std::fs::File;
 use std::io::{self, Write};
@@ -82,7 +82,7 @@ fn finish(mut report: Reporter, outcome: Outcome) -> ! {
     std::process::exit(if outcome.is_ok() { 0 } else { FAILED_EXIT });
 }
 
-fn build(spec: &Spec) -> Result<(Net, crate::net::Node), String> {
+fn build(spec: &Spec) -> Result<(Net, crate::api::Node), String> {
     let topology = Topology::parse(spec.topology)
         .map_err(|e| format!("netns-test: invalid topology (the macro should have caught this): {e}"))?;
     // The child's own namespace is fresh and unused: node 0 may live in it.

@@ -28,7 +28,7 @@ mod report;
 mod spawn;
 mod verdict;
 
-use crate::net::Net;
+use crate::api::Net;
 use std::io::{self, Write};
 use std::time::Duration;
 pub(crate) use verdict::Verdict;

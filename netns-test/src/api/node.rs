@@ -1,0 +1,117 @@
+//! [`Node`]: one host of the topology, and ways to run code and programs in it.
+
+use super::{placed, Interface};
+use crate::core::Core;
+use crate::kernel::ns::NetNs;
+use crate::kernel::view::NsView;
+use crate::live::Live;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One host of the topology: a network namespace, and ways to run code and programs in it.
+///
+/// Inside a node (the body, [`run`](Self::run), [`spawn`](Self::spawn), [`command`](Self::command))
+/// `/proc/net`, `/sys/class/net`, the hostname and `/etc/hosts` are the node's: see the README's
+/// "What a node looks like from inside".
+#[derive(Clone)]
+pub struct Node {
+    pub(crate) core: Arc<Core>,
+    pub(crate) index: usize,
+    pub(crate) view: Arc<NsView>,
+}
+
+impl Node {
+    pub(crate) fn live(&self) -> &Live {
+        &self.core.live
+    }
+
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    pub(crate) fn ns(&self) -> &NetNs {
+        self.view.netns()
+    }
+
+    /// The node's name in the topology.
+    pub fn name(&self) -> &str {
+        &self.core.topology.nodes[self.index].name
+    }
+
+    /// The node's interfaces (without `lo`), in order of appearance.
+    pub fn interfaces(&self) -> Vec<Interface<'_>> {
+        let model = &self.core.topology.nodes[self.index].interfaces;
+        model.iter().map(|i| Interface { name: &i.name, addrs: &i.addrs, model: Some(i), view: &self.view }).collect()
+    }
+
+    /// The interface called `name`, if this node has it.
+    pub fn interface(&self, name: &str) -> Option<Interface<'_>> {
+        self.interfaces().into_iter().find(|i| i.name == name)
+    }
+
+    /// Every address the node has now: interface by interface, those the topology declares,
+    /// then those added with [`add_addr`](Self::add_addr), without those removed with
+    /// [`del_addr`](Self::del_addr). ([`Interface::addrs`] stays what the topology declares.)
+    pub fn addrs(&self) -> Vec<IpAddr> {
+        self.core.live.lock().addrs[self.index].iter().flatten().map(|a| a.addr()).collect()
+    }
+
+    /// The addresses the topology declares for the node, in order of appearance.
+    pub(crate) fn declared_addrs(&self) -> Vec<IpAddr> {
+        let model = &self.core.topology.nodes[self.index].interfaces;
+        model.iter().flat_map(|i| i.addrs.iter().map(|a| a.addr())).collect()
+    }
+
+    /// The node's first IPv4 address now (see [`addrs`](Self::addrs)).
+    pub fn ipv4(&self) -> Option<Ipv4Addr> {
+        self.addrs().into_iter().find_map(|a| match a {
+            IpAddr::V4(a) => Some(a),
+            IpAddr::V6(_) => None,
+        })
+    }
+
+    /// The node's first IPv6 address now (see [`addrs`](Self::addrs)).
+    pub fn ipv6(&self) -> Option<Ipv6Addr> {
+        self.addrs().into_iter().find_map(|a| match a {
+            IpAddr::V6(a) => Some(a),
+            IpAddr::V4(_) => None,
+        })
+    }
+
+    /// The NAT and `block` rules netns-test installed in this node, as `nft list ruleset`-style
+    /// text (one line per rule); `None` if the topology gives it none.
+    ///
+    /// ```no_run
+    /// # fn f(net: &netns_test::Net) {
+    /// eprintln!("{}", net.node("r").firewall_rules().unwrap_or_default());
+    /// # }
+    /// ```
+    pub fn firewall_rules(&self) -> Option<String> {
+        crate::kernel::nft::rules_text(&self.core.topology.nodes[self.index])
+    }
+
+    placed!("b");
+
+    /// ICMP echoes from this node to `to`, as `ping -w`: one at once, then one every second
+    /// until a reply to any of them arrives; an error (`TimedOut`, naming `to` and `timeout`)
+    /// once `timeout` has passed without one. The round-trip time is that of the echo answered,
+    /// from its own send. A timeout of 3 s sends up to 3 echoes, 1 s or less exactly one.
+    pub fn ping(&self, to: IpAddr, timeout: Duration) -> io::Result<Duration> {
+        self.run(|| crate::kernel::ping::ping(to, timeout))
+    }
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("name", &self.name()).field("addrs", &self.addrs()).finish()
+    }
+}
+
+/// The node's namespace descriptor, for `setns(2)` or `nsenter --net=/proc/<pid>/fd/<fd>`.
+impl std::os::fd::AsRawFd for Node {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(self.view.netns())
+    }
+}
