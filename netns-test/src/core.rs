@@ -12,16 +12,40 @@
 use crate::kernel::ns::NetNs;
 use crate::live::Live;
 use netns_test_topology::Topology;
-use std::sync::Arc;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 pub(crate) struct Core {
     /// What was declared.
     pub(crate) topology: Arc<Topology>,
     /// The namespaces, and the state the features keep of what is in them now.
     pub(crate) live: Live,
+    /// Each feature's own machinery (a NAT's timers, a DNS server's handle), keyed by its type:
+    /// see [`Core::feature`].
+    features: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl Core {
+    pub(crate) fn new(topology: Arc<Topology>, live: Live) -> Core {
+        Core { topology, live, features: Mutex::new(HashMap::new()) }
+    }
+
+    /// The state feature `T` keeps for this network, made with `T::default()` on first use: a
+    /// feature room owns its type, and the core holds it without knowing what it is.
+    ///
+    /// ```ignore
+    /// #[derive(Default)]
+    /// struct Rebinds(u32);
+    /// core.feature::<Rebinds>().lock().unwrap().0 += 1;
+    /// ```
+    #[allow(dead_code)] // the first user is the next feature to land (NAT over time)
+    pub(crate) fn feature<T: Default + Send + 'static>(&self) -> Arc<Mutex<T>> {
+        let mut map = self.features.lock().unwrap_or_else(|p| p.into_inner());
+        let any = map.entry(TypeId::of::<T>()).or_insert_with(|| Arc::new(Mutex::new(T::default())));
+        any.clone().downcast::<Mutex<T>>().expect("keyed by its own type")
+    }
+
     /// The namespace the bridges and their ports live in, if the topology has bridges.
     pub(crate) fn bridges_ns(&self) -> Option<&NetNs> {
         (!self.topology.bridges.is_empty()).then_some(&*self.live.root)

@@ -50,8 +50,7 @@ impl Net {
         let node_ns: Vec<Arc<NetNs>> = built.nodes.into_iter().map(Arc::new).collect();
         let root = Arc::new(root);
         let topology = Arc::new(topology);
-        let core =
-            Arc::new(Core { live: Live::new(&topology, root.clone(), node_ns.clone()), topology: topology.clone() });
+        let core = Arc::new(Core::new(topology.clone(), Live::new(&topology, root.clone(), node_ns.clone())));
         let nodes = node_ns
             .into_iter()
             .enumerate()
