@@ -12,7 +12,9 @@
 //! opened in the target node, or a UDP datagram that the target node echoes back. Listeners use
 //! `SO_REUSEPORT`, so two expectations may probe the same port at the same time.
 
-use crate::api::{Net, Node};
+use crate::core::Core;
+use crate::kernel::ns::NetNs;
+use crate::live::Place;
 use netns_test_topology::{Expect, Probe, Target};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io;
@@ -101,39 +103,46 @@ impl Expectations {
     }
 }
 
-impl Net {
-    /// Probes every `expect` line of the topology; `timeout` bounds each probe (and so the wait
-    /// for a `-/->` expectation to hold).
-    pub fn check_expectations(&self, timeout: Duration) -> Expectations {
-        let t = self.topology();
-        let mut jobs = Vec::new();
-        for e in &t.expects {
-            let addrs = match e.to {
-                // The topology's expectations are about the addresses it declares.
-                Target::Node(n) => self.nodes()[n].declared_addrs(),
-                Target::Addr(a) => vec![a],
-            };
-            jobs.extend(addrs.into_iter().map(|a| (e, a)));
-        }
-        let probes = std::thread::scope(|s| {
-            let handles: Vec<_> = jobs.iter().map(|&(e, addr)| s.spawn(move || self.probe(e, addr, timeout))).collect();
-            handles.into_iter().map(|h| h.join().expect("netns-test: a probe thread panicked")).collect()
-        });
-        Expectations { probes }
-    }
-
-    fn probe(&self, e: &Expect, addr: IpAddr, timeout: Duration) -> Probed {
-        let t = self.topology();
-        let from = &self.nodes()[e.from];
-        // Validation made sure a TCP or UDP target address belongs to a node.
-        let owner = || &self.nodes()[t.node_with_addr(addr).expect("validated: the address belongs to a node")];
-        let got = match e.probe {
-            Probe::Icmp => icmp(from, addr, timeout),
-            Probe::Tcp(port) => tcp(from, owner(), SocketAddr::new(addr, port), timeout),
-            Probe::Udp(port) => udp(from, owner(), SocketAddr::new(addr, port), timeout),
+/// Probes every `expect` line of `core`'s topology; `timeout` bounds each probe (and so the
+/// wait for a `-/->` expectation to hold). See [`Net::check_expectations`](crate::Net::check_expectations).
+pub(crate) fn check(core: &Core, timeout: Duration) -> Expectations {
+    let t = &core.topology;
+    let mut jobs = Vec::new();
+    for e in &t.expects {
+        let addrs = match e.to {
+            // The topology's expectations are about the addresses it declares.
+            Target::Node(n) => t.nodes[n].interfaces.iter().flat_map(|i| i.addrs.iter().map(|a| a.addr())).collect(),
+            Target::Addr(a) => vec![a],
         };
-        Probed { expectation: e.describe(t), line: e.line, addr, expected: e.reachable, got }
+        jobs.extend(addrs.into_iter().map(|a| (e, a)));
     }
+    let probes = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs.iter().map(|&(e, addr)| s.spawn(move || probe(core, e, addr, timeout))).collect();
+        handles.into_iter().map(|h| h.join().expect("netns-test: a probe thread panicked")).collect()
+    });
+    Expectations { probes }
+}
+
+/// A node's name and namespace, for a probe.
+type At<'a> = (&'a str, &'a NetNs);
+
+fn probe(core: &Core, e: &Expect, addr: IpAddr, timeout: Duration) -> Probed {
+    let t = &core.topology;
+    let at = |n: usize| (t.nodes[n].name.as_str(), core.live.ns(Place::Node(n)));
+    let from = at(e.from);
+    // Validation made sure a TCP or UDP target address belongs to a node.
+    let owner = || at(t.node_with_addr(addr).expect("validated: the address belongs to a node"));
+    let got = match e.probe {
+        Probe::Icmp => icmp(from, addr, timeout),
+        Probe::Tcp(port) => tcp(from, owner(), SocketAddr::new(addr, port), timeout),
+        Probe::Udp(port) => udp(from, owner(), SocketAddr::new(addr, port), timeout),
+    };
+    Probed { expectation: e.describe(t), line: e.line, addr, expected: e.reachable, got }
+}
+
+/// Runs `f` inside the node `at`.
+fn inside<R>(at: At<'_>, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+    at.1.run(f).and_then(|r| r)
 }
 
 fn what_happened(e: &io::Error, timeout: Duration) -> String {
@@ -145,11 +154,11 @@ fn what_happened(e: &io::Error, timeout: Duration) -> String {
 
 /// ICMP echo, repeated every half second within `timeout` (a first packet may be lost while
 /// a neighbour is resolved).
-fn icmp(from: &Node, to: IpAddr, timeout: Duration) -> Result<Duration, String> {
+fn icmp(from: At<'_>, to: IpAddr, timeout: Duration) -> Result<Duration, String> {
     let start = Instant::now();
     loop {
         let left = timeout.saturating_sub(start.elapsed());
-        match from.ping(to, left.min(Duration::from_millis(500))) {
+        match inside(from, || crate::kernel::ping::ping(to, left.min(Duration::from_millis(500)))) {
             Ok(_) => return Ok(start.elapsed()),
             Err(e) if e.kind() == io::ErrorKind::TimedOut && start.elapsed() < timeout => {}
             Err(e) => return Err(what_happened(&e, timeout)),
@@ -158,8 +167,8 @@ fn icmp(from: &Node, to: IpAddr, timeout: Duration) -> Result<Duration, String> 
 }
 
 /// A socket bound in `node` to `addr`, shareable with other probes of the same port.
-fn bound(node: &Node, ty: Type, addr: SocketAddr) -> io::Result<Socket> {
-    node.run(|| {
+fn bound(node: At<'_>, ty: Type, addr: SocketAddr) -> io::Result<Socket> {
+    inside(node, || {
         let proto = if ty == Type::STREAM { Protocol::TCP } else { Protocol::UDP };
         let s = Socket::new(Domain::for_address(addr), ty, Some(proto))?;
         s.set_reuse_port(true)?;
@@ -173,25 +182,24 @@ fn bound(node: &Node, ty: Type, addr: SocketAddr) -> io::Result<Socket> {
 
 /// A TCP connection from `from` to a listener opened in `owner` (the kernel completes the
 /// handshake; nothing needs to accept).
-fn tcp(from: &Node, owner: &Node, to: SocketAddr, timeout: Duration) -> Result<Duration, String> {
-    let _listener =
-        bound(owner, Type::STREAM, to).map_err(|e| format!("cannot listen on {to} in {}: {e}", owner.name()))?;
+fn tcp(from: At<'_>, owner: At<'_>, to: SocketAddr, timeout: Duration) -> Result<Duration, String> {
+    let _listener = bound(owner, Type::STREAM, to).map_err(|e| format!("cannot listen on {to} in {}: {e}", owner.0))?;
     let start = Instant::now();
-    from.run(|| TcpStream::connect_timeout(&to, timeout))
+    inside(from, || TcpStream::connect_timeout(&to, timeout))
         .map(|_| start.elapsed())
         .map_err(|e| what_happened(&e, timeout))
 }
 
 /// A datagram from `from` to `to` in `owner`, echoed back; sent three times within `timeout`.
-fn udp(from: &Node, owner: &Node, to: SocketAddr, timeout: Duration) -> Result<Duration, String> {
+fn udp(from: At<'_>, owner: At<'_>, to: SocketAddr, timeout: Duration) -> Result<Duration, String> {
     let server: UdpSocket =
-        bound(owner, Type::DGRAM, to).map_err(|e| format!("cannot listen on {to} in {}: {e}", owner.name()))?.into();
+        bound(owner, Type::DGRAM, to).map_err(|e| format!("cannot listen on {to} in {}: {e}", owner.0))?.into();
     let done = AtomicBool::new(false);
     std::thread::scope(|s| {
         s.spawn(|| echo(&server, &done));
         let result = (|| {
             let any: SocketAddr = if to.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().unwrap();
-            let client = from.run(|| UdpSocket::bind(any)).map_err(|e| e.to_string())?;
+            let client = inside(from, || UdpSocket::bind(any)).map_err(|e| e.to_string())?;
             client.connect(to).map_err(|e| e.to_string())?;
             client.set_read_timeout(Some(timeout / 3)).map_err(|e| e.to_string())?;
             let start = Instant::now();

@@ -153,6 +153,21 @@ impl Net {
     }
 }
 
+impl Net {
+    /// Probes every `expect` line of the topology; `timeout` bounds each probe (and so the wait
+    /// for a `-/->` expectation to hold).
+    ///
+    /// ```no_run
+    /// # fn f(net: &netns_test::Net) {
+    /// let report = net.check_expectations(std::time::Duration::from_secs(1));
+    /// assert!(report.passed(), "{}", report.table());
+    /// # }
+    /// ```
+    pub fn check_expectations(&self, timeout: Duration) -> crate::Expectations {
+        crate::expect::check(&self.core, timeout)
+    }
+}
+
 impl std::fmt::Debug for Net {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(&self.nodes).entries(&self.bridges).finish()

@@ -58,12 +58,6 @@ impl Node {
         self.core.live.lock().addrs[self.index].iter().flatten().map(|a| a.addr()).collect()
     }
 
-    /// The addresses the topology declares for the node, in order of appearance.
-    pub(crate) fn declared_addrs(&self) -> Vec<IpAddr> {
-        let model = &self.core.topology.nodes[self.index].interfaces;
-        model.iter().flat_map(|i| i.addrs.iter().map(|a| a.addr())).collect()
-    }
-
     /// The node's first IPv4 address now (see [`addrs`](Self::addrs)).
     pub fn ipv4(&self) -> Option<Ipv4Addr> {
         self.addrs().into_iter().find_map(|a| match a {
