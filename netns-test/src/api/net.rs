@@ -163,7 +163,7 @@ impl Net {
     /// assert!(report.passed(), "{}", report.table());
     /// # }
     /// ```
-    pub fn check_expectations(&self, timeout: Duration) -> crate::Expectations {
+    pub fn check_expectations(&self, timeout: Duration) -> crate::expect::Expectations {
         crate::expect::check(&self.core, timeout)
     }
 }

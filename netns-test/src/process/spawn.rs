@@ -61,7 +61,7 @@ pub(super) struct Started {
 pub(super) enum Refused {
     /// Its user namespace was refused (`unshare(CLONE_NEWUSER)`, `setgroups` or an id map):
     /// user namespaces are unavailable to this process, or their limit is reached. Explained.
-    UserNamespace(crate::Error),
+    UserNamespace(crate::error::Error),
     /// Any other step, or the spawn itself: the message, with the cause and fix.
     Other(String),
 }

@@ -35,15 +35,15 @@ pub(crate) fn ruleset(nat: Option<&Nat>, blocks: &[Block]) -> Ruleset {
 }
 
 /// Installs `rules` in the namespace `ns` of node `node`, in one transaction.
-pub(crate) fn install(ns: &crate::kernel::ns::NetNs, node: &str, rules: &Ruleset) -> crate::Result<()> {
-    let refused = |r: send::Refused| crate::Error::Nftables {
+pub(crate) fn install(ns: &crate::kernel::ns::NetNs, node: &str, rules: &Ruleset) -> crate::error::Result<()> {
+    let refused = |r: send::Refused| crate::error::Error::Nftables {
         node: node.to_string(),
         what: r.what,
         source: r.source,
         hint: if r.hint.is_empty() { String::new() } else { format!("\n{}", r.hint) },
     };
     ns.run(|| send::install(rules))
-        .map_err(crate::Error::io(format!("entering node `{node}` to install its rules")))?
+        .map_err(crate::error::Error::io(format!("entering node `{node}` to install its rules")))?
         .map_err(refused)
 }
 
