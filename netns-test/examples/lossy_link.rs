@@ -140,18 +140,24 @@ fn measure(net: &Net) -> Figures {
     };
     // The receiving side of the client: each echo's round trip from its own send.
     let sent_at: Arc<Vec<std::sync::OnceLock<Instant>>> = Arc::new((0..SENT).map(|_| Default::default()).collect());
+    let all_sent = Arc::new(AtomicBool::new(false));
     let replies = {
-        let (client, sent_at) = (client.try_clone().unwrap(), sent_at.clone());
+        let (client, sent_at, all_sent) = (client.try_clone().unwrap(), sent_at.clone(), all_sent.clone());
         std::thread::spawn(move || {
-            client.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+            client.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
             let mut rtts = Vec::new();
             let mut buf = [0; 8];
-            // Ends 300 ms after the last echo: longer than any round trip here.
-            while let Ok(n) = client.recv(&mut buf) {
-                let seq = u32::from_be_bytes(buf[..n].try_into().unwrap());
-                rtts.push(sent_at[seq as usize].get().unwrap().elapsed());
+            loop {
+                match client.recv(&mut buf) {
+                    Ok(n) => {
+                        let seq = u32::from_be_bytes(buf[..n].try_into().unwrap());
+                        rtts.push(sent_at[seq as usize].get().unwrap().elapsed());
+                    }
+                    // 200 ms without an echo once everything is sent: longer than any round trip here.
+                    Err(_) if all_sent.load(Ordering::Relaxed) => return rtts,
+                    Err(_) => {}
+                }
             }
-            rtts
         })
     };
     for seq in 0..SENT {
@@ -159,6 +165,7 @@ fn measure(net: &Net) -> Figures {
         client.send_to(&seq.to_be_bytes(), "10.0.0.2:7000").unwrap();
         std::thread::sleep(Duration::from_millis(1));
     }
+    all_sent.store(true, Ordering::Relaxed);
     let pings = std::thread::scope(|s| {
         let each: Vec<_> = (0..10).map(|_| s.spawn(|| net.ping("a", "10.0.0.2".parse().unwrap()).ok())).collect();
         each.into_iter().map(|p| p.join().unwrap()).collect()
