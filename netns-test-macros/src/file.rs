@@ -135,7 +135,8 @@ mod tests {
         assert!(file.path.is_absolute() && file.src.contains("foward"));
         let include = file.include().to_string();
         assert!(
-            include.contains("include_str") && include.contains("netns-test-macros/tests/topologies/bad.topo"),
+            include.contains("include_str")
+                && include.contains(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/topologies/bad.topo")),
             "{include}"
         );
     }
