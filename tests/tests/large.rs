@@ -264,8 +264,8 @@ impl RandomTopology {
         };
         while g.budget > 0 {
             match g.rng.range(0, 9) {
-                0..=3 => g.chain(),
-                4..=6 => g.star(),
+                0..=4 => g.chain(),
+                5..=7 => g.star(),
                 _ => g.bridge(),
             }
         }
@@ -346,13 +346,13 @@ impl RandomTopology {
         }
     }
 
-    /// A bridge of 2 to 30 members, up to 300 one time in ten (within the node budget); bridge b's members in
-    /// 10.128.0.0/9, a /21 each; dual stack one time in three; an address of its own one time
-    /// in four.
+    /// A bridge of 2 to 16 members, up to 200 one time in twenty (within the node budget);
+    /// bridge b's members in 10.128.0.0/9, a /21 each; dual stack one time in three; an address
+    /// of its own one time in four.
     fn bridge(&mut self) {
         let b = self.bridges;
         self.bridges += 1;
-        let size = if self.rng.percent(10) { self.rng.range(31, 300) } else { self.rng.range(2, 30) };
+        let size = if self.rng.percent(5) { self.rng.range(31, 200) } else { self.rng.range(2, 16) };
         // Mostly new nodes, as many as the budget has left (at least two).
         let size = size.min(self.budget.max(2));
         let v6 = self.rng.percent(33);
