@@ -1,4 +1,5 @@
-//! Large topologies: more nodes than a default descriptor limit allows, built and reachable.
+//! Large topologies: more nodes than a default descriptor limit allows, links whose ends are
+//! declared far apart (issue 18), random topologies of up to 1,000 nodes: built and reachable.
 
 use netns_test::{netns_test, Net, Topology};
 use netns_test_e2e::tcp_round_trip;
@@ -202,6 +203,47 @@ fn a_nat_matrix_declared_apart_is_built(_small: &Net) {
 fn a_nat_matrix_declared_together_is_built(_small: &Net) {
     let net = build_timed(&nat_matrix(true), "NAT matrix, declared together");
     nat_matrix_carries_traffic(&net);
+}
+
+/// Takes `dev` administratively down in the calling thread's namespace (`SIOCSIFFLAGS`), behind
+/// the framework's back.
+fn set_down_here(dev: &str) {
+    // SAFETY: a zeroed ifreq with a NUL-terminated name, on a socket we own and close.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0);
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        for (d, b) in ifr.ifr_name.iter_mut().zip(dev.bytes()) {
+            *d = b as libc::c_char;
+        }
+        assert_eq!(libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut ifr), 0);
+        ifr.ifr_ifru.ifru_flags &= !(libc::IFF_UP as libc::c_short);
+        assert_eq!(libc::ioctl(fd, libc::SIOCSIFFLAGS, &mut ifr), 0);
+        libc::close(fd);
+    }
+}
+
+/// A link that does not come up is named, with both its ends' states as the kernel reports them
+/// and what was waited for, not blamed on a busy kernel.
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24")]
+fn a_link_that_does_not_come_up_is_named_with_both_ends_states(net: &Net) {
+    let wait = |t| netns_test::__private::wait_link_up(net, "a", "b", std::time::Duration::from_millis(t));
+    wait(2000).expect("built links are up");
+    net.node("b").run(|| set_down_here("eth0"));
+    let msg = wait(300).expect_err("b:eth0 is down: the link cannot be up").to_string();
+    for part in [
+        "link a:eth0 -- b:eth0 did not come up",
+        "waited for a:eth0 to be operationally up",
+        "a:eth0: admin up, carrier off, operstate DOWN",
+        "b:eth0: admin down, carrier off, operstate DOWN",
+        "b:eth0 is administratively down",
+    ] {
+        assert!(msg.contains(part), "no `{part}` in: {msg}");
+    }
+    assert!(!msg.contains("busy") && !msg.contains("rtnl"), "blames the kernel: {msg}");
+    net.link("a", "b").up().unwrap();
+    wait(2000).expect("up again");
+    ping(net, "a", "10.0.0.2");
 }
 
 // Property: every topology that validates builds, whatever its declaration order, and its links
