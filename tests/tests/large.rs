@@ -250,7 +250,8 @@ fn a_link_that_does_not_come_up_is_named_with_both_ends_states(net: &Net) {
 // carry packets. Random chains, stars and bridges of random sizes share nodes (so nodes have
 // several interfaces), with random explicit interface names, dual stack, MTUs, and statements
 // and bridge members in random order. Each case's seed is printed when it fails; replay it with
-// `NETNS_TEST_SEED=<seed> cargo test -p netns-test-e2e --test large <test name>`.
+// `TOPOLOGY_SEED=<seed> cargo test -p netns-test-e2e --test large <test name>` (not a
+// `NETNS_TEST_*` name: the framework removes those from a test child's environment).
 
 /// splitmix64: small, seedable, good enough to pick shapes.
 struct Rng(u64);
@@ -449,7 +450,7 @@ struct Replay(u64, &'static str);
 impl Drop for Replay {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("replay: NETNS_TEST_SEED={} cargo test -p netns-test-e2e --test large {}", self.0, self.1);
+            eprintln!("replay: TOPOLOGY_SEED={} cargo test -p netns-test-e2e --test large {}", self.0, self.1);
         }
     }
 }
@@ -457,8 +458,8 @@ impl Drop for Replay {
 /// Generates, validates, builds and probes one random topology of `nodes` nodes, from the
 /// calling thread's namespace; `probes` echoes across a random sample of its links.
 fn random_case(test: &'static str, nodes: usize, sample: usize) {
-    let seed = match std::env::var("NETNS_TEST_SEED") {
-        Ok(s) => s.parse().expect("NETNS_TEST_SEED is a u64"),
+    let seed = match std::env::var("TOPOLOGY_SEED") {
+        Ok(s) => s.parse().expect("TOPOLOGY_SEED is a u64"),
         Err(_) => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64,
     };
     let _replay = Replay(seed, test);
