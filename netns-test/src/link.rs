@@ -1,6 +1,7 @@
 //! Links changed while the test runs: down and up, conditions set and cleared.
 
 use crate::api::Net;
+use crate::builder::LinkWant;
 use crate::conditions::{self, ConditionPath};
 use crate::error::{Error, Result};
 use crate::journal;
@@ -180,23 +181,53 @@ impl Link<'_> {
             if !up {
                 return Ok(());
             }
-            for (((h, end), index), restore) in h.iter().zip([&e1, &e2]).zip(&indices).zip(&restore) {
+            let wants = self.wants(&h, &indices);
+            for (((h, end), restore), want) in h.iter().zip([&e1, &e2]).zip(&restore).zip(wants) {
                 let mut v6 = Vec::new();
                 if let Some((addrs, routes, node)) = restore {
-                    live::add_addrs(h, *index, addrs, &format!("{node}:{}", end.name)).await?;
+                    live::add_addrs(h, want.index, addrs, &format!("{node}:{}", end.name)).await?;
                     live::restore_routes(h, routes, node).await?;
                     v6.extend(addrs.iter().filter_map(|a| match a.addr() {
                         IpAddr::V6(a) => Some((end.name.clone(), a)),
                         IpAddr::V4(_) => None,
                     }));
                 }
-                let ns = live.ns(end.place);
-                live::wait_ready(h, &[(*index, end.name.clone())], ns, &v6).await?;
+                live::wait_ready(h, &[want], live.ns(end.place), &v6).await?;
             }
             Ok(())
         })?;
         journal::record(format!("link {}: {}", self.name(), if up { "up" } else { "down" }));
         Ok(())
+    }
+
+    /// Both ends to wait for, each naming the other as its peer: `h` and `indices` are the
+    /// ends' namespaces' handles and interface indices, in the order of [`ends`].
+    fn wants(&self, h: &[rtnetlink::Handle], indices: &[u32]) -> [LinkWant; 2] {
+        let topo = self.net.topology();
+        let names = ends(topo, self.id).map(|e| live::end_name(topo, &e));
+        [0, 1].map(|k| LinkWant {
+            index: indices[k],
+            name: names[k].clone(),
+            link: self.name(),
+            peer: Some((h[1 - k].clone(), indices[1 - k], names[1 - k].clone())),
+        })
+    }
+
+    /// Waits, bringing nothing up, until both ends are operationally up, for at most `timeout`.
+    pub(crate) fn wait_up(&self, timeout: std::time::Duration) -> Result<()> {
+        let topo = self.net.topology();
+        let live = self.net.live();
+        let [e1, e2] = ends(topo, self.id);
+        live::netlink(&[live.ns(e1.place), live.ns(e2.place)], |h| async move {
+            let mut indices = Vec::new();
+            for (h, end) in h.iter().zip([&e1, &e2]) {
+                indices.push(live::link_by_name(h, &end.name).await?.header.index);
+            }
+            for ((h, end), want) in h.iter().zip([&e1, &e2]).zip(self.wants(&h, &indices)) {
+                live::wait_ready_within(h, &[want], live.ns(end.place), &[], timeout).await?;
+            }
+            Ok(())
+        })
     }
 }
 

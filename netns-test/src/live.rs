@@ -133,6 +133,14 @@ pub(crate) fn ends(topo: &Topology, id: LinkId) -> [End; 2] {
     }
 }
 
+/// `a:eth0`, or `bridge port b0p1`, for messages.
+pub(crate) fn end_name(topo: &Topology, end: &End) -> String {
+    match end.iface {
+        Some((n, _)) => format!("{}:{}", topo.nodes[n].name, end.name),
+        None => format!("bridge port {}", end.name),
+    }
+}
+
 /// `a:eth0 -- b:eth0` or `h1:eth0 -- br0`, for messages.
 pub(crate) fn describe(topo: &Topology, id: LinkId) -> String {
     let end = |r: netns_test_topology::IfaceRef| format!("{}:{}", topo.nodes[r.node].name, topo.iface(r).name);
@@ -235,29 +243,41 @@ pub(crate) async fn restore_routes(h: &Handle, routes: &[RouteSpec], node: &str)
     Ok(())
 }
 
-/// Waits until the links `(index, name)` of `h` are operationally up, and every IPv6 address
-/// of `v6` is usable (see [`crate::kernel::ipv6::unsettled`], read in `ns`).
+/// Waits until the link ends of `links` (in `h`'s namespace) are operationally up, and every
+/// IPv6 address of `v6` is usable (see [`crate::kernel::ipv6::unsettled`], read in `ns`), for up to 10 s.
 pub(crate) async fn wait_ready(
     h: &Handle,
-    links: &[(u32, String)],
+    links: &[builder::LinkWant],
     ns: &NetNs,
     v6: &[(String, Ipv6Addr)],
 ) -> Result<()> {
+    wait_ready_within(h, links, ns, v6, Duration::from_secs(10)).await
+}
+
+/// [`wait_ready`] for at most `timeout`.
+pub(crate) async fn wait_ready_within(
+    h: &Handle,
+    links: &[builder::LinkWant],
+    ns: &NetNs,
+    v6: &[(String, Ipv6Addr)],
+    timeout: Duration,
+) -> Result<()> {
     let start = Instant::now();
-    let timeout = Duration::from_secs(10);
     loop {
         let (_, down) = builder::still_down((h.clone(), links.to_vec())).await?;
         let missing = ns
             .run(|| crate::kernel::ipv6::unsettled(v6.to_vec()))
             .and_then(|r| r)
             .map_err(Error::io("reading /proc/thread-self/net/if_inet6"))?;
-        let pending = match (down.first(), missing.first()) {
-            (None, None) => return Ok(()),
-            (Some((_, name)), _) => format!("{name} is not up"),
-            (None, Some((dev, a))) => format!("{dev}: {a} is not usable yet"),
-        };
+        if down.is_empty() && missing.is_empty() {
+            return Ok(());
+        }
         if start.elapsed() > timeout {
-            return Err(Error::NotReady(timeout, pending));
+            if !down.is_empty() {
+                return Err(builder::not_up(vec![(h.clone(), down)], timeout).await);
+            }
+            let (dev, a) = &missing[0];
+            return Err(Error::NotReady(timeout, format!("{dev}: {a} is not usable yet")));
         }
         tokio::time::sleep(Duration::from_micros(300)).await;
     }

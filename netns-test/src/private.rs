@@ -42,6 +42,12 @@ pub fn install_nat_without_mapping_table(
     node.run(|| crate::kernel::nft::send::install(&rules)).map_err(|r| format!("{}: {} {}", r.what, r.source, r.hint))
 }
 
+/// Waits, bringing nothing up, until both ends of `net.link(a, b)` are operationally up, for at
+/// most `timeout`: to show in tests what a readiness timeout says. Not a public API.
+pub fn wait_link_up(net: &crate::Net, a: &str, b: &str, timeout: std::time::Duration) -> crate::Result<()> {
+    net.link(a, b).wait_up(timeout)
+}
+
 /// [`block_on`] for the boxed future of an async test body: not generic, so compiled once
 /// rather than once per test.
 #[cfg(feature = "tokio")]

@@ -21,11 +21,12 @@ mod ready;
 mod requests;
 mod trace;
 
-pub(crate) use ready::still_down;
+pub(crate) use ready::{not_up, still_down, LinkWant};
 pub(crate) use requests::route_message;
 
 use crate::error::{Error, Result};
 use crate::kernel::ns::{NetNs, NetSysctls};
+use crate::live::LinkId;
 use futures_util::future::{try_join_all, BoxFuture};
 use futures_util::StreamExt;
 use indices::IfIndices;
@@ -33,6 +34,7 @@ use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netns_test_topology::Topology;
 use requests::{End, NodeEnd, Request};
 use rtnetlink::Handle;
+use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
 use trace::Trace;
 
@@ -99,16 +101,19 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
     rt.block_on(execute_all(&root, root_lo_and_bridges(topo, &ix, !in_place)))?;
     rt.block_on(execute_all(&root, veths(topo, &ix, &nodes)))?;
     trace.mark("links");
-    // Links come up in batches. The kernel's link watcher, which must see a link before it
-    // passes packets, handles a bounded number of carrier events per run and defers the rest
-    // by up to a second per run; batches within that budget are handled at once.
-    // Each batch waits for its nodes' ends of the veths (small per-node listings); the bridge
-    // ports, whose events went through the same link-watcher runs, are checked once at the end
-    // (one listing of the test's namespace, not one per batch).
-    for batch in batches(topo) {
-        let configure = batch.clone().map(|n| execute_all(&handles[n], node_links_up(topo, &ix, n)));
-        rt.block_on(try_join_all(configure))?;
-        ready::wait_links(&rt, ready::node_links(topo, &ix, &handles, batch), timeout)?;
+    // Links come up in batches: both ends of each link of a batch, then the batch is waited
+    // for (a veth end is operationally up only once its peer is up too, so a batch is a set of
+    // links, never of nodes). The kernel's link watcher, which must see a link before it passes
+    // packets, handles a bounded number of carrier events per run and defers the rest by up to
+    // a second per run; batches within that budget are handled at once. Each batch waits for
+    // its links' node ends (small per-node listings); the bridge ports, whose events went
+    // through the same link-watcher runs, are checked once at the end (one listing of the
+    // test's namespace, not one per batch).
+    let mut lo_up = vec![false; topo.nodes.len()];
+    for batch in link_batches(topo) {
+        let configure = links_up(topo, &ix, &batch, &mut lo_up);
+        rt.block_on(try_join_all(configure.into_iter().map(|(n, reqs)| execute_all(&handles[n], reqs))))?;
+        ready::wait_links(&rt, ready::link_ends(topo, &ix, &handles, &root, &batch), timeout)?;
     }
     rt.block_on(execute_all(&root, bridge_addresses(topo, &ix)))?;
     trace.mark("addresses");
@@ -123,7 +128,7 @@ pub(crate) fn build(topo: &Topology, node0: Node0) -> Result<Built> {
         node_only_sysctls(&here_sysctls, &topo.nodes[0])
             .map_err(Error::io(format!("setting sysctls in node `{}`", topo.nodes[0].name)))?;
     }
-    ready::wait_bridges(&rt, topo, &ix, &root, timeout)?;
+    ready::wait_bridges(&rt, topo, &ix, &handles, &root, timeout)?;
     ready::wait_ipv6(&rt, topo, &ix, &handles, &root, timeout)?;
     trace.mark("ready");
     trace.report(topo);
@@ -281,35 +286,34 @@ fn veths(topo: &Topology, ix: &IfIndices, nodes: &[NetNs]) -> Vec<Request> {
     reqs
 }
 
-/// Carrier events (two per veth) per batch of links brought up; the link watcher handles 100
-/// to 200 per run.
+/// Carrier events per batch of links brought up: two per link (one per end, a bridge port's
+/// included); the link watcher handles 100 to 200 per run.
 const LINK_EVENTS_PER_BATCH: usize = 128;
 
-/// Consecutive ranges of nodes whose links together stay within one batch.
-fn batches(topo: &Topology) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::new();
-    let (mut start, mut events) = (0, 0);
-    for (n, node) in topo.nodes.iter().enumerate() {
-        let e = 2 * node.interfaces.len();
-        if events + e > LINK_EVENTS_PER_BATCH && n > start {
-            out.push(start..n);
-            (start, events) = (n, 0);
-        }
-        events += e;
-    }
-    out.push(start..topo.nodes.len());
-    out
+/// Every link (veths in declaration order, then bridge members), in batches of at most
+/// [`LINK_EVENTS_PER_BATCH`] carrier events.
+fn link_batches(topo: &Topology) -> Vec<Vec<LinkId>> {
+    crate::link::all_links(topo).chunks(LINK_EVENTS_PER_BATCH / 2).map(<[LinkId]>::to_vec).collect()
 }
 
-/// Node `n`'s `lo` and every interface up, each followed by its addresses.
-fn node_links_up(topo: &Topology, ix: &IfIndices, n: usize) -> Vec<Request> {
-    let node = &topo.nodes[n];
-    let mut reqs = vec![requests::link_up(1, &format!("{}:lo", node.name))];
-    for (i, iface) in node.interfaces.iter().enumerate() {
-        let index = ix.iface(netns_test_topology::IfaceRef { node: n, iface: i });
+/// Per node with an end in `batch`: its `lo` up the first time (`lo_up` remembers), then each
+/// of its ends up, each followed by its addresses.
+fn links_up(topo: &Topology, ix: &IfIndices, batch: &[LinkId], lo_up: &mut [bool]) -> BTreeMap<usize, Vec<Request>> {
+    let mut reqs: BTreeMap<usize, Vec<Request>> = BTreeMap::new();
+    let ends = batch.iter().flat_map(|&id| match id {
+        LinkId::Veth(l) => vec![topo.links[l].a, topo.links[l].b],
+        LinkId::Member(b, m) => vec![topo.bridges[b].members[m]],
+    });
+    for end in ends {
+        let node = &topo.nodes[end.node];
+        let node_reqs = reqs.entry(end.node).or_default();
+        if !std::mem::replace(&mut lo_up[end.node], true) {
+            node_reqs.push(requests::link_up(1, &format!("{}:lo", node.name)));
+        }
+        let (iface, index) = (topo.iface(end), ix.iface(end));
         let what = format!("{}:{}", node.name, iface.name);
-        reqs.push(requests::link_up(index, &what));
-        reqs.extend(iface.addrs.iter().map(|a| requests::address(index, a.addr(), a.prefix_len(), &what)));
+        node_reqs.push(requests::link_up(index, &what));
+        node_reqs.extend(iface.addrs.iter().map(|a| requests::address(index, a.addr(), a.prefix_len(), &what)));
     }
     reqs
 }
@@ -354,24 +358,54 @@ mod tests {
     }
 
     #[test]
-    fn batches_stay_within_the_link_watcher_budget() {
+    fn batches_are_of_links_within_the_link_watcher_budget() {
         let members: Vec<String> = (0..150).map(|i| format!("n{i}=10.0.{}.{}/16", i / 200, i % 200 + 1)).collect();
-        let topo = Topology::parse(&format!("bridge br0 {{ {} }}", members.join(", "))).unwrap();
-        let b = batches(&topo);
-        assert_eq!(b.iter().map(|r| r.len()).sum::<usize>(), 150);
-        assert!(b.iter().all(|r| 2 * r.len() <= LINK_EVENTS_PER_BATCH), "{b:?}");
-        assert!(b.windows(2).all(|w| w[0].end == w[1].start));
+        let chains: Vec<String> = (0..40).map(|i| format!("x{i} -- y{i}\ny{i} -- z{i}")).collect();
+        let topo = Topology::parse(&format!("bridge br0 {{ {} }}\n{}", members.join(", "), chains.join("\n"))).unwrap();
+        let b = link_batches(&topo);
+        assert_eq!(b.concat(), crate::link::all_links(&topo), "every link once, in order");
+        assert!(b.iter().all(|batch| 2 * batch.len() <= LINK_EVENTS_PER_BATCH), "{b:?}");
+    }
+
+    #[test]
+    fn both_ends_of_every_link_come_up_in_the_same_batch_whatever_the_declaration_order() {
+        // x_i, then every y_i, then every z_i: the chains' ends are far apart in node order.
+        let xy: Vec<String> = (0..100).map(|i| format!("x{i} -- y{i}")).collect();
+        let yz: Vec<String> = (0..100).map(|i| format!("y{i} -- z{i}")).collect();
+        let topo = Topology::parse(&format!("{}\n{}", xy.join("\n"), yz.join("\n"))).unwrap();
+        let ix = IfIndices::new(&topo, 2);
+        let mut lo_up = vec![false; topo.nodes.len()];
+        for batch in link_batches(&topo) {
+            let up: Vec<u32> = (links_up(&topo, &ix, &batch, &mut lo_up).into_values().flatten())
+                .filter_map(|r| match r.message {
+                    netlink_packet_route::RouteNetlinkMessage::SetLink(m) if m.header.index != 1 => {
+                        Some(m.header.index)
+                    }
+                    _ => None,
+                })
+                .collect();
+            for id in &batch {
+                let LinkId::Veth(l) = *id else { unreachable!() };
+                let (a, b) = (ix.iface(topo.links[l].a), ix.iface(topo.links[l].b));
+                assert!(up.contains(&a) && up.contains(&b), "link {l}: ends {a}, {b} not both brought up in its batch");
+            }
+        }
+        assert!(lo_up.iter().all(|&u| u), "every node's lo comes up");
     }
 
     #[test]
     fn a_node_brings_lo_then_each_interface_up_before_its_addresses() {
         let topo = Topology::parse("a=10.0.0.1/24|fd00::1/64 -- b=10.0.0.2/24").unwrap();
         let ix = IfIndices::new(&topo, 2);
-        let what: Vec<String> = node_links_up(&topo, &ix, 0).into_iter().map(|r| r.what).collect();
+        let mut lo_up = vec![false; 2];
+        let mut reqs = links_up(&topo, &ix, &[LinkId::Veth(0)], &mut lo_up);
+        let what: Vec<String> = reqs.remove(&0).unwrap().into_iter().map(|r| r.what).collect();
         assert_eq!(
             what,
             ["bringing up a:lo", "bringing up a:eth0", "adding 10.0.0.1/24 to a:eth0", "adding fd00::1/64 to a:eth0"]
         );
+        let again = links_up(&topo, &ix, &[LinkId::Veth(0)], &mut lo_up);
+        assert!(again[&0].iter().all(|r| r.what != "bringing up a:lo"), "lo only once");
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! reordering apply per packet as on a real link.
 
 use super::forwarder::Forwarder;
+use crate::builder::LinkWant;
 use crate::error::{Error, Result};
 use crate::kernel::ns::{write_sysctl, NetNs};
 use crate::live::{self, describe, ends, LinkId, Live, State};
@@ -97,7 +98,8 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
 
         live::set_up(hf, yi, true, &y).await?;
         let mut waits = Vec::new();
-        for (h, end, restore, ns) in [(h1, &e1, &r1, ns1), (h2, &e2, &r2, ns2)] {
+        let mut fw_ends = Vec::new();
+        for (h, end, restore, ns, (fi, fname)) in [(h1, &e1, &r1, ns1, (xi, &x)), (h2, &e2, &r2, ns2, (yi, &y))] {
             let index = live::link_by_name(h, &end.name).await?.header.index;
             if end.iface.is_some() {
                 live::no_dad(ns, &end.name)?;
@@ -112,9 +114,13 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
                     IpAddr::V4(_) => None,
                 }));
             }
-            waits.push((h, vec![(index, end.name.clone())], ns, v6));
+            let name = live::end_name(topo, end);
+            let link = format!("{name} -- {fname} (the forwarder of link {what})");
+            let peer = Some((hf.clone(), fi, fname.clone()));
+            waits.push((h, vec![LinkWant { index, name: name.clone(), link: link.clone(), peer }], ns, v6));
+            fw_ends.push(LinkWant { index: fi, name: fname.clone(), link, peer: Some((h.clone(), index, name)) });
         }
-        waits.push((hf, vec![(xi, x.clone()), (yi, y.clone())], fns, Vec::new()));
+        waits.push((hf, fw_ends, fns, Vec::new()));
         for (h, links, ns, v6) in waits {
             live::wait_ready(h, &links, ns, &v6).await?;
         }

@@ -28,7 +28,7 @@ fn decode(e: &io::Error) -> Option<(Step, i32)> {
 /// time. The user namespace comes first, made and mapped exactly as on its own (`unshare`,
 /// `setgroups`, `uid_map`, `gid_map`): a kernel may allow the namespace but leave it powerless
 /// (Ubuntu's AppArmor restriction: the id map, or another namespace made with it, is refused),
-/// and the verdict must name the user namespace's step, as [`crate::userns::probe`] does. Then
+/// and the verdict must name the user namespace's step, as [`crate::sandbox::probe`] does. Then
 /// each other namespace on its own, inside it (they count against its limits).
 ///
 /// # Safety
@@ -50,7 +50,7 @@ pub(crate) unsafe fn which_step(maps: &IdMaps, flags: libc::c_int, errno: i32) -
 
 /// Whether a failed spawn of the sandbox failed at its user namespace (`unshare(CLONE_NEWUSER)`,
 /// `setgroups`, `uid_map` or `gid_map`): then user namespaces are unavailable to this process
-/// (or their limit is reached), explained as [`crate::userns::probe`] explains them.
+/// (or their limit is reached), explained as [`crate::sandbox::probe`] explains them.
 pub(crate) fn user_namespace_refused(e: &io::Error) -> Option<Error> {
     match decode(e)? {
         (step @ (Step::UnshareUser | Step::Setgroups | Step::UidMap | Step::GidMap), errno) => {
