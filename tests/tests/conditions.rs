@@ -239,3 +239,205 @@ fn mtu_set_at_run_time_holds_through_the_path(net: &Net) -> netns_test::Result<(
     assert_eq!(srv.recv(&mut buf).expect("the jumbo frame arrived"), 8000);
     Ok(())
 }
+
+/// A neighbour entry as the kernel has it: address, MAC, NUD state (`NUD_*` bits).
+type Neighbour = (IpAddr, Vec<u8>, u16);
+
+/// The neighbour entries (ARP and ND) of the calling thread's namespace on interface `dev`,
+/// read over netlink.
+fn neighbours_here(dev: &str) -> Vec<Neighbour> {
+    use futures_util::TryStreamExt;
+    use netlink_packet_route::neighbour::{NeighbourAddress as A, NeighbourAttribute as N};
+    let index = index_here(dev);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let (conn, h, _) = rtnetlink::new_connection().expect("netlink socket");
+        tokio::spawn(conn);
+        let msgs: Vec<_> = h.neighbours().get().execute().try_collect().await.expect("neighbour dump");
+        (msgs.into_iter().filter(|m| m.header.ifindex == index))
+            .filter_map(|m| {
+                let (mut addr, mut mac) = (None, Vec::new());
+                for a in m.attributes {
+                    match a {
+                        N::Destination(A::Inet(v4)) => addr = Some(IpAddr::V4(v4)),
+                        N::Destination(A::Inet6(v6)) => addr = Some(IpAddr::V6(v6)),
+                        N::LinkLayerAddress(l) => mac = l,
+                        _ => {}
+                    }
+                }
+                Some((addr?, mac, u16::from(m.header.state)))
+            })
+            .collect()
+    })
+}
+
+const NUD_REACHABLE: u16 = 0x02;
+const NUD_STALE: u16 = 0x04;
+const NUD_DELAY: u16 = 0x08;
+const NUD_PROBE: u16 = 0x10;
+const NUD_PERMANENT: u16 = 0x80;
+/// Learned and usable: the kernel sends to the MAC it has without asking again.
+const LEARNED: u16 = NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE;
+
+/// The entry for `peer` in `entries`, usable: learned (not asked for again) or permanent.
+fn entry(entries: &[Neighbour], peer: IpAddr) -> Option<&Neighbour> {
+    entries.iter().find(|(a, mac, state)| *a == peer && !mac.is_empty() && state & (LEARNED | NUD_PERMANENT) != 0)
+}
+
+/// Counts the neighbour resolutions a namespace sends on one interface: broadcast ARP requests
+/// and multicast (solicited-node) neighbour solicitations, seen on an `AF_PACKET` socket
+/// opened in the namespace.
+struct Resolutions(std::os::fd::OwnedFd);
+
+impl Resolutions {
+    /// Starts counting on `dev` of the calling thread's namespace.
+    fn on(dev: &str) -> Resolutions {
+        use std::os::fd::FromRawFd;
+        let index = index_here(dev);
+        let all = (libc::ETH_P_ALL as u16).to_be();
+        // SAFETY: a new socket, owned at once; a zeroed sockaddr_ll with its fields set.
+        unsafe {
+            let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK, i32::from(all));
+            assert!(fd >= 0, "AF_PACKET socket: {}", std::io::Error::last_os_error());
+            let fd = std::os::fd::OwnedFd::from_raw_fd(fd);
+            let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+            sll.sll_family = libc::AF_PACKET as u16;
+            sll.sll_protocol = all;
+            sll.sll_ifindex = index as i32;
+            let len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
+            let r = libc::bind(std::os::fd::AsRawFd::as_raw_fd(&fd), (&sll as *const libc::sockaddr_ll).cast(), len);
+            assert_eq!(r, 0, "bind: {}", std::io::Error::last_os_error());
+            Resolutions(fd)
+        }
+    }
+
+    /// The resolutions sent since [`on`](Self::on) (each frame read once).
+    fn sent(&self) -> Vec<String> {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 2048];
+        loop {
+            // SAFETY: recvfrom into live buffers of the sizes given.
+            let (n, sll) = unsafe {
+                let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+                let mut len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
+                let n = libc::recvfrom(
+                    std::os::fd::AsRawFd::as_raw_fd(&self.0),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    0,
+                    (&mut sll as *mut libc::sockaddr_ll).cast(),
+                    &mut len,
+                );
+                (n, sll)
+            };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "reading the capture: {e}");
+                return seen;
+            }
+            let f = &buf[..n as usize];
+            if sll.sll_pkttype != libc::PACKET_OUTGOING as u8 || f.len() < 14 {
+                continue;
+            }
+            let ethertype = u16::from_be_bytes([f[12], f[13]]);
+            if ethertype == 0x0806 && f[..6] == [0xff; 6] && f.len() >= 42 && f[20..22] == [0, 1] {
+                seen.push(format!("ARP who-has {}", std::net::Ipv4Addr::new(f[38], f[39], f[40], f[41])));
+            }
+            // IPv6, next header ICMPv6, type 135 (neighbour solicitation), to a multicast MAC.
+            if ethertype == 0x86dd && f[..2] == [0x33, 0x33] && f.len() >= 78 && f[20] == 58 && f[54] == 135 {
+                let target: [u8; 16] = f[62..78].try_into().unwrap();
+                seen.push(format!("NS who-has {}", std::net::Ipv6Addr::from(target)));
+            }
+        }
+    }
+}
+
+/// The first delay-like condition on a kernel without netem splices the userspace forwarder
+/// into the link (the veth pair is deleted and made again around it). The nodes keep what they
+/// learned: each one's entry for its peer (ARP and ND) is still there afterwards with the same
+/// MAC, learned (not permanent), and the first packets through the lossy link need no new
+/// resolution (issue 18: a warmed path failed 1 run in 3-9, once with 0 of 1,000 replies).
+fn neighbours_survive(net: &Net, a: &str, b: &str, link: netns_test::Link<'_>) -> netns_test::Result<()> {
+    let peers = [(a, b, ip("10.0.0.2"), ip("fd00::2")), (b, a, ip("10.0.0.1"), ip("fd00::1"))];
+    for (from, _, v4, v6) in peers {
+        net.node(from).ping(v4, Duration::from_secs(2)).expect("warming IPv4");
+        net.node(from).ping(v6, Duration::from_secs(2)).expect("warming IPv6");
+    }
+    let table = |node: &str| net.node(node).run(|| neighbours_here("eth0"));
+    let before: Vec<Vec<Neighbour>> = peers.iter().map(|p| table(p.0)).collect();
+    for ((from, _, v4, v6), t) in peers.iter().zip(&before) {
+        for peer in [*v4, *v6] {
+            assert!(entry(t, peer).is_some_and(|e| e.2 & LEARNED != 0), "{from}: no learned entry for {peer}: {t:?}");
+        }
+    }
+    for step in ["set(\"loss=20%\")", "clear()"] {
+        if step == "clear()" {
+            link.clear()?;
+        } else {
+            link.set("loss=20%")?;
+        }
+        for ((from, _, v4, v6), was) in peers.iter().zip(&before) {
+            let now = table(from);
+            for peer in [*v4, *v6] {
+                let old = entry(was, peer).unwrap();
+                let new = entry(&now, peer)
+                    .unwrap_or_else(|| panic!("after {step}, {from} lost its entry for {peer}: {now:?}"));
+                assert_eq!(new.1, old.1, "after {step}, {from}'s entry for {peer} has another MAC");
+                assert!(new.2 & LEARNED != 0, "after {step}, {from}'s entry for {peer} is {:#x}, not learned", new.2);
+            }
+        }
+        // Traffic both ways, both families, with no resolution sent by either node.
+        let captures: Vec<Resolutions> = peers.iter().map(|p| net.node(p.0).run(|| Resolutions::on("eth0"))).collect();
+        for (from, _, v4, v6) in peers {
+            net.node(from).ping(v4, Duration::from_secs(10)).expect("IPv4 after the change");
+            net.node(from).ping(v6, Duration::from_secs(10)).expect("IPv6 after the change");
+        }
+        for ((from, ..), c) in peers.iter().zip(&captures) {
+            let sent = c.sent();
+            assert!(sent.is_empty(), "after {step}, {from} resolved its peer again: {sent:?}");
+        }
+    }
+    Ok(())
+}
+
+#[netns_test(topology = "a=10.0.0.1/24|fd00::1/64 -- b=10.0.0.2/24|fd00::2/64", timeout = "60s")]
+fn neighbour_entries_survive_set_and_clear(net: &Net) -> netns_test::Result<()> {
+    neighbours_survive(net, "a", "b", net.link("a", "b"))
+}
+
+/// The same for a bridge member: the bridge relearns where the MACs are, the nodes keep their
+/// neighbour entries.
+#[netns_test(topology = "bridge br0 { h1=10.0.0.1/24|fd00::1/64, h2=10.0.0.2/24|fd00::2/64 }", timeout = "60s")]
+fn a_bridge_members_neighbour_entries_survive_set_and_clear(net: &Net) -> netns_test::Result<()> {
+    neighbours_survive(net, "h1", "h2", net.link("h1", "br0"))
+}
+
+/// A permanent entry stays permanent (and one that was learned is not made permanent).
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "60s")]
+fn a_permanent_neighbour_entry_survives_set(net: &Net) -> netns_test::Result<()> {
+    let fake = ip("10.0.0.77");
+    let a = net.node("a");
+    a.run(|| {
+        let index = index_here("eth0");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let (conn, h, _) = rtnetlink::new_connection().unwrap();
+            tokio::spawn(conn);
+            h.neighbours().add(index, fake).link_layer_address(&[2, 0, 0, 0, 0, 0x77]).execute().await.unwrap();
+        })
+    });
+    net.link("a", "b").set("delay=1ms")?;
+    let now = a.run(|| neighbours_here("eth0"));
+    let e = entry(&now, fake).unwrap_or_else(|| panic!("the permanent entry is gone: {now:?}"));
+    assert_eq!((e.1.as_slice(), e.2), (&[2, 0, 0, 0, 0, 0x77][..], NUD_PERMANENT));
+    Ok(())
+}
+
+/// The index of interface `dev` in the calling thread's namespace.
+fn index_here(dev: &str) -> u32 {
+    let name = std::ffi::CString::new(dev).unwrap();
+    // SAFETY: a NUL-terminated name.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    assert_ne!(index, 0, "no interface {dev} here");
+    index
+}
