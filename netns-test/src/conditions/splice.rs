@@ -1,10 +1,14 @@
 //! Putting a userspace forwarder into a link: `a:eth0 -- b:eth0` becomes `a:eth0 -- fwNx` and
 //! `fwNy -- b:eth0`, with `fwNx` and `fwNy` in the forwarders' namespace.
 //!
-//! The nodes keep their interface names, MAC addresses, MTUs, addresses and routes (the old
-//! pair is deleted and the new ends are made with the same names and MACs, so no neighbour
-//! cache goes stale); open sockets survive. Creating veths in place costs about a millisecond,
-//! so this is done both while building and when `Link::set` first needs it.
+//! The nodes keep everything they see that the change does not name: interface names, MAC
+//! addresses, MTUs, addresses, routes and neighbour entries; open sockets survive. The old pair
+//! is deleted and the new ends are made with the same names and MACs, so the peers' entries
+//! stay right; deleting the pair flushes the entries the nodes' ends had, so they are read
+//! before and put back after, in the state they were in (learned or permanent), and traffic
+//! right after the change needs no new resolution through what may now be a lossy link.
+//! Creating veths in place costs about a millisecond, so this is done both while building and
+//! when `Link::set` first needs it.
 //!
 //! Every new end gets an index of its own choosing: the node ends keep their old ones, the
 //! forwarder's ends take `100000 + 2N` and `100001 + 2N`. A veth whose index equals its peer's
@@ -19,9 +23,13 @@ use super::forwarder::Forwarder;
 use crate::error::{Error, Result};
 use crate::live::{self, describe, ends, LinkId, Live, State};
 use crate::ns::{write_sysctl, NetNs};
+use futures_util::TryStreamExt;
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage};
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
+};
 use netns_test_topology::{Conditions, Topology};
-use rtnetlink::{LinkMessageBuilder, LinkUnspec, LinkVeth};
+use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, LinkVeth};
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 
@@ -61,6 +69,13 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
         let old2 = live::link_by_name(h2, &e2.name).await?;
         let (mac1, mtu) = (mac(&old1), mtu(&old1));
         let mac2 = mac(&old2);
+        // What each node end has learned of its neighbours; a bridge port has none.
+        let mut learned = Vec::new();
+        for (h, end, old, restore) in [(h1, &e1, &old1, &r1), (h2, &e2, &old2, &r2)] {
+            if let Some((_, _, node)) = restore {
+                learned.push((h, end, node, neighbours(h, old.header.index, node, &end.name).await?));
+            }
+        }
         h1.link().del(old1.header.index).execute().await.map_err(Error::netlink(format!("removing link {what}")))?;
 
         // Node end 1 -- x.
@@ -118,6 +133,10 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
         for (h, links, ns, v6) in waits {
             live::wait_ready(h, &links, ns, &v6).await?;
         }
+        for (h, end, node, entries) in learned {
+            let index = live::link_by_name(h, &end.name).await?.header.index;
+            put_back(h, index, entries, &format!("{node}:{} (link {what})", end.name)).await?;
+        }
         Ok(())
     })?;
     let fw = Forwarder::start(fns, xi, yi, Conditions::default(), &describe(topo, id))
@@ -150,4 +169,47 @@ fn mac(m: &LinkMessage) -> Vec<u8> {
 
 fn mtu(m: &LinkMessage) -> u32 {
     m.attributes.iter().find_map(|a| if let LinkAttribute::Mtu(m) = a { Some(*m) } else { None }).unwrap_or(1500)
+}
+
+/// A neighbour entry to put back on a new end: address, MAC, state, flags.
+type Entry = (IpAddr, Vec<u8>, NeighbourState, NeighbourFlags);
+
+/// The neighbour entries (ARP and ND) of interface `index` that carry a MAC: those learned
+/// (reachable, stale, or being checked) and the permanent ones. Incomplete and failed entries
+/// have nothing to keep; `NOARP` ones (multicast) the kernel makes again by itself.
+async fn neighbours(h: &Handle, index: u32, node: &str, dev: &str) -> Result<Vec<Entry>> {
+    use NeighbourState as S;
+    let err = Error::netlink(format!("reading the neighbour entries of {node}:{dev}"));
+    let msgs: Vec<NeighbourMessage> = h.neighbours().get().execute().try_collect().await.map_err(err)?;
+    Ok((msgs.into_iter().filter(|m| m.header.ifindex == index))
+        .filter_map(|m| {
+            // Delay and probe are stale entries being checked: stale again, checked on next use.
+            let state = match m.header.state {
+                S::Reachable | S::Permanent | S::Stale => m.header.state,
+                S::Delay | S::Probe => S::Stale,
+                _ => return None,
+            };
+            let (mut addr, mut mac) = (None, None);
+            for a in m.attributes {
+                match a {
+                    NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => addr = Some(IpAddr::V4(v4)),
+                    NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => addr = Some(IpAddr::V6(v6)),
+                    NeighbourAttribute::LinkLayerAddress(l) if !l.is_empty() => mac = Some(l),
+                    _ => {}
+                }
+            }
+            let flags = m.header.flags & (NeighbourFlags::Router | NeighbourFlags::ExtLearned);
+            Some((addr?, mac?, state, flags))
+        })
+        .collect())
+}
+
+/// Puts `entries` back on interface `index` (`what`: `node:dev (link ...)`), replacing what the
+/// kernel may have made meanwhile.
+async fn put_back(h: &Handle, index: u32, entries: Vec<Entry>, what: &str) -> Result<()> {
+    for (addr, mac, state, flags) in entries {
+        let req = h.neighbours().add(index, addr).link_layer_address(&mac).state(state).flags(flags).replace();
+        req.execute().await.map_err(Error::netlink(format!("putting back the neighbour entry of {addr} on {what}")))?;
+    }
+    Ok(())
 }
