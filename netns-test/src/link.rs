@@ -170,9 +170,10 @@ impl Link<'_> {
         live::netlink(&[live.ns(e1.place), live.ns(e2.place)], |h| async move {
             let mut indices = Vec::new();
             for (h, end) in h.iter().zip([&e1, &e2]) {
-                let index = live::link_by_name(h, &end.name).await?.header.index;
+                let link = live::link_by_name(h, &end.name).await?;
+                let index = link.header.index;
                 if up && end.iface.is_some() {
-                    live::no_dad(live.ns(end.place), &end.name)?;
+                    live::no_dad(live.ns(end.place), &end.name, live::link_mtu(&link).unwrap_or(1500))?;
                 }
                 live::set_up(h, index, up, &format!("{} (link {what})", end.name)).await?;
                 indices.push(index);

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::ns::NetNs;
 use futures_util::TryStreamExt;
 use ipnet::IpNet;
-use netlink_packet_route::link::LinkMessage;
+use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use netns_test_topology::{Conditions, Topology};
 use rtnetlink::{Handle, LinkUnspec};
 use std::collections::HashMap;
@@ -182,12 +182,32 @@ pub(crate) async fn link_by_name(h: &Handle, name: &str) -> Result<LinkMessage> 
     }
 }
 
+/// IPv6's minimum link MTU (RFC 8200). The kernel gives a link below it no IPv6 at all: no
+/// `net/ipv6/conf/<link>`, no link-local address, no IPv6 address, and makes it all afresh
+/// (from `conf/default`) when the MTU rises to it again.
+pub(crate) const IPV6_MIN_MTU: u32 = 1280;
+
+/// The MTU of a link as the kernel has it.
+pub(crate) fn link_mtu(m: &LinkMessage) -> Option<u32> {
+    m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Mtu(m) => Some(*m),
+        _ => None,
+    })
+}
+
 /// No duplicate detection for the link-local address the kernel makes when `name` comes up
 /// (1–2 s during which neighbour discovery through it stalls); written in its namespace.
-pub(crate) fn no_dad(ns: &NetNs, name: &str) -> Result<()> {
-    ns.run(|| crate::ns::write_sysctl(&format!("net/ipv6/conf/{name}/accept_dad"), "0"))
+/// Nothing to do for a link whose MTU is below [`IPV6_MIN_MTU`]: it has no IPv6 to detect
+/// duplicates on, nor the sysctl (and if its MTU rises later, its new conf comes from
+/// `conf/default`, 0 in every node); nor on a kernel without IPv6. Any other failure is an
+/// error.
+pub(crate) fn no_dad(ns: &NetNs, name: &str, mtu: u32) -> Result<()> {
+    if mtu < IPV6_MIN_MTU {
+        return Ok(());
+    }
+    ns.run(|| crate::ns::NetSysctls::here()?.ipv6(&format!("conf/{name}/accept_dad"), "0"))
         .and_then(|r| r)
-        .map_err(Error::io(format!("turning off duplicate address detection on {name}")))
+        .map_err(Error::io(format!("turning off duplicate address detection on {name} (mtu {mtu})")))
 }
 
 pub(crate) async fn set_up(h: &Handle, index: u32, up: bool, what: &str) -> Result<()> {

@@ -9,6 +9,7 @@
 
 use super::indices::IfIndices;
 use crate::error::{Error, Result};
+use crate::live::IPV6_MIN_MTU;
 use futures_util::future::try_join_all;
 use futures_util::TryStreamExt;
 use netlink_packet_route::link::{LinkAttribute, State};
@@ -211,9 +212,6 @@ pub(super) fn wait_ipv6(
         Ok(pending.first().map(|(_, want)| want[0].2.clone()))
     })
 }
-
-/// IPv6's minimum link MTU (RFC 8200); the kernel turns IPv6 off on a link below it.
-const IPV6_MIN_MTU: u32 = 1280;
 
 /// A bridge's MTU as the kernel sets it: its members' smallest (`None`: all default).
 fn bridge_mtu(topo: &Topology, b: usize) -> Option<u32> {

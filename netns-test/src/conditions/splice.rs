@@ -67,7 +67,7 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
         let (hf, h1, h2) = (&h[0], &h[1], &h[2]);
         let old1 = live::link_by_name(h1, &e1.name).await?;
         let old2 = live::link_by_name(h2, &e2.name).await?;
-        let (mac1, mtu) = (mac(&old1), mtu(&old1));
+        let (mac1, mtu) = (mac(&old1), live::link_mtu(&old1).unwrap_or(1500));
         let mac2 = mac(&old2);
         // What each node end has learned of its neighbours; a bridge port has none.
         let mut learned = Vec::new();
@@ -115,7 +115,7 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
         for (h, end, restore, ns) in [(h1, &e1, &r1, ns1), (h2, &e2, &r2, ns2)] {
             let index = live::link_by_name(h, &end.name).await?.header.index;
             if end.iface.is_some() {
-                live::no_dad(ns, &end.name)?;
+                live::no_dad(ns, &end.name, mtu)?;
             }
             live::set_up(h, index, true, &end.name).await?;
             let mut v6 = Vec::new();
@@ -165,10 +165,6 @@ fn mac(m: &LinkMessage) -> Vec<u8> {
             _ => None,
         })
         .unwrap_or_default()
-}
-
-fn mtu(m: &LinkMessage) -> u32 {
-    m.attributes.iter().find_map(|a| if let LinkAttribute::Mtu(m) = a { Some(*m) } else { None }).unwrap_or(1500)
 }
 
 /// A neighbour entry to put back on a new end: address, MAC, state, flags.
