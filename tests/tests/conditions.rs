@@ -545,3 +545,25 @@ fn a_bridge_member_below_ipv6s_minimum_mtu_goes_down_and_up(net: &Net) -> netns_
     net.node("h1").ping(ip("10.0.0.2"), Duration::from_secs(5)).expect("after down, up and set");
     Ok(())
 }
+
+/// An MTU below IPv6's minimum set at run time on a link that has IPv6 addresses would make the
+/// kernel remove them without a word (and they would not come back with the MTU): `set` refuses
+/// it, naming them, and changes nothing.
+#[netns_test(topology = "a=10.0.0.1/24|fd00::1/64 -- b=10.0.0.2/24|fd00::2/64", timeout = "60s")]
+fn an_mtu_below_ipv6s_minimum_is_refused_where_ipv6_addresses_would_go(net: &Net) {
+    let link = net.link("a", "b");
+    let e = link.set("mtu=1000, loss=1%").unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "link a:eth0 -- b:eth0: mtu 1000 is below IPv6's minimum (1280): the kernel would remove \
+         fd00::1/64 from a:eth0 and fd00::2/64 from b:eth0; del_addr them first, or use an MTU of 1280 or more"
+    );
+    assert_eq!(mtu_here("eth0"), 1500, "the MTU is unchanged");
+    assert!(link.conditions().is_empty(), "nothing applied");
+    net.ping("a", ip("fd00::2")).expect("IPv6 still there");
+    // Without them, it is allowed.
+    net.node("a").del_addr("eth0", "fd00::1/64").unwrap();
+    net.node("b").del_addr("eth0", "fd00::2/64").unwrap();
+    link.set("mtu=1000").unwrap();
+    assert_eq!(mtu_here("eth0"), 1000);
+}
