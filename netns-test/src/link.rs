@@ -89,7 +89,9 @@ impl Link<'_> {
     /// Gives the link the options in `options`, written as in a topology's `[...]`:
     /// `"delay=50ms, loss=2%"`. The conditions replace those the link had (what is not named
     /// is off); an `mtu` changes both ends' MTU. Same messages as at compile time when the text
-    /// is wrong.
+    /// is wrong. An `mtu` below IPv6's minimum (1280), at which the kernel takes IPv6 off a
+    /// link, is refused while the link's ends (or, for a bridge member, the bridge) have IPv6
+    /// addresses, and nothing is changed.
     pub fn set(&self, options: &str) -> Result<()> {
         let o = parse_link_options(options)
             .map_err(|e| Error::InvalidOptions { text: options.to_string(), rendered: e.render(options) })?;
@@ -131,6 +133,20 @@ impl Link<'_> {
         let live = self.net.live();
         let [e1, e2] = ends(self.net.topology(), self.id);
         let what = self.name();
+        if mtu < live::IPV6_MIN_MTU {
+            let (doomed, bridge) = self.ipv6_addrs();
+            if !doomed.is_empty() {
+                let min = live::IPV6_MIN_MTU;
+                let fix = match bridge {
+                    false => format!("del_addr them first, or use an MTU of {min} or more"),
+                    true => format!("use an MTU of {min} or more (a bridge's addresses stay for the whole test)"),
+                };
+                return Err(Error::Runtime(format!(
+                    "link {what}: mtu {mtu} is below IPv6's minimum ({min}): the kernel would remove {}; {fix}",
+                    doomed.join(" and ")
+                )));
+            }
+        }
         let set = |h: &rtnetlink::Handle, index: u32, name: &str| {
             let req = h.link().set(rtnetlink::LinkUnspec::new_with_index(index).mtu(mtu).build()).execute();
             let err = Error::netlink(format!("setting mtu {mtu} on {name} (link {what})"));
@@ -154,6 +170,31 @@ impl Link<'_> {
         }
         journal::record(format!("link {what}: mtu={mtu}"));
         Ok(())
+    }
+
+    /// The IPv6 addresses an MTU below IPv6's minimum would take away: the node ends' (`fd00::1/64
+    /// from a:eth0`), and a bridge's own when this is one of its members (the kernel gives a
+    /// bridge its smallest port's MTU); and whether a bridge's are among them.
+    fn ipv6_addrs(&self) -> (Vec<String>, bool) {
+        let topo = self.net.topology();
+        let st = self.net.live().lock();
+        let v6 = |addrs: &[ipnet::IpNet], place: &str| {
+            let list: Vec<String> = addrs.iter().filter(|a| a.addr().is_ipv6()).map(|a| a.to_string()).collect();
+            (!list.is_empty()).then(|| format!("{} from {place}", list.join(", ")))
+        };
+        let mut out: Vec<String> = ends(topo, self.id)
+            .iter()
+            .filter_map(|e| {
+                e.iface.and_then(|(n, i)| v6(&st.addrs[n][i], &format!("{}:{}", topo.nodes[n].name, e.name)))
+            })
+            .collect();
+        let bridge = match self.id {
+            LinkId::Member(b, _) => v6(&topo.bridges[b].addrs, &format!("bridge {}", topo.bridges[b].name)),
+            LinkId::Veth(_) => None,
+        };
+        let has_bridge = bridge.is_some();
+        out.extend(bridge);
+        (out, has_bridge)
     }
 
     fn set_state(&self, up: bool) -> Result<()> {

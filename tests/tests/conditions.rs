@@ -542,6 +542,8 @@ fn a_bridge_member_below_ipv6s_minimum_mtu_goes_down_and_up(net: &Net) -> netns_
     link.down()?;
     link.up()?;
     link.set("mtu=576, loss=1%")?;
+    // The bridge follows its smallest port (why a bridge's IPv6 addresses forbid this, below).
+    assert_eq!(net.bridge("br0").run(|| mtu_here("br0")), 576);
     net.node("h1").ping(ip("10.0.0.2"), Duration::from_secs(5)).expect("after down, up and set");
     Ok(())
 }
@@ -566,4 +568,17 @@ fn an_mtu_below_ipv6s_minimum_is_refused_where_ipv6_addresses_would_go(net: &Net
     net.node("b").del_addr("eth0", "fd00::2/64").unwrap();
     link.set("mtu=1000").unwrap();
     assert_eq!(mtu_here("eth0"), 1000);
+}
+
+/// The same for a bridge member when the bridge has an IPv6 address: the kernel gives a bridge
+/// its smallest port's MTU.
+#[netns_test(topology = "bridge br0=fd00::fe/64 { h1=10.0.0.1/24, h2=10.0.0.2/24 }", timeout = "60s")]
+fn an_mtu_below_ipv6s_minimum_is_refused_where_a_bridges_ipv6_address_would_go(net: &Net) {
+    let e = net.link("h1", "br0").set("mtu=1000").unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "link h1:eth0 -- br0: mtu 1000 is below IPv6's minimum (1280): the kernel would remove fd00::fe/64 from \
+         bridge br0; use an MTU of 1280 or more (a bridge's addresses stay for the whole test)"
+    );
+    assert_eq!(mtu_here("eth0"), 1500, "the MTU is unchanged");
 }
