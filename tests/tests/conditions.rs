@@ -582,3 +582,45 @@ fn an_mtu_below_ipv6s_minimum_is_refused_where_a_bridges_ipv6_address_would_go(n
     );
     assert_eq!(mtu_here("eth0"), 1500, "the MTU is unchanged");
 }
+
+/// Whether interface `name` of the calling thread's namespace is administratively up.
+fn is_up_here(name: &str) -> bool {
+    // SAFETY: a plain socket and an ioctl on a zeroed, properly sized ifreq.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0);
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in name.bytes().enumerate() {
+            req.ifr_name[i] = b as libc::c_char;
+        }
+        assert_eq!(libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req), 0);
+        libc::close(fd);
+        i32::from(req.ifr_ifru.ifru_flags) & libc::IFF_UP != 0
+    }
+}
+
+/// A link that is down stays down when its first condition puts the forwarder in (the splice
+/// used to bring it up, routes and all), and comes back whole with `up()`.
+fn stays_down_through_set(net: &Net, a: &str, b: &str, link: netns_test::Link<'_>) -> netns_test::Result<()> {
+    link.down()?;
+    link.set("delay=1ms")?;
+    assert!(!net.node(a).run(|| is_up_here("eth0")), "{a}:eth0 came up with set()");
+    if net.topology().bridges.is_empty() {
+        assert!(!net.node(b).run(|| is_up_here("eth0")), "{b}:eth0 came up with set()");
+    }
+    let e = net.node(a).ping(ip("10.0.0.2"), Duration::from_millis(300)).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::NetworkUnreachable, "{e}");
+    link.up()?;
+    net.node(a).ping(ip("10.0.0.2"), Duration::from_secs(2)).expect("IPv4 after up()");
+    net.node(a).ping(ip("fd00::2"), Duration::from_secs(2)).expect("IPv6 after up()");
+    Ok(())
+}
+
+#[netns_test(topology = "a=10.0.0.1/24|fd00::1/64 -- b=10.0.0.2/24|fd00::2/64", timeout = "60s")]
+fn a_down_link_stays_down_through_set(net: &Net) -> netns_test::Result<()> {
+    stays_down_through_set(net, "a", "b", net.link("a", "b"))
+}
+
+#[netns_test(topology = "bridge br0 { h1=10.0.0.1/24|fd00::1/64, h2=10.0.0.2/24|fd00::2/64 }", timeout = "60s")]
+fn a_down_bridge_member_stays_down_through_set(net: &Net) -> netns_test::Result<()> {
+    stays_down_through_set(net, "h1", "h2", net.link("h1", "br0"))
+}
