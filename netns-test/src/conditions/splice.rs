@@ -2,7 +2,8 @@
 //! `fwNy -- b:eth0`, with `fwNx` and `fwNy` in the forwarders' namespace.
 //!
 //! The nodes keep everything they see that the change does not name: interface names, MAC
-//! addresses, MTUs, addresses, routes and neighbour entries; open sockets survive. The old pair
+//! addresses, MTUs, whether the link is up or down, addresses, routes and neighbour entries;
+//! open sockets survive. The old pair
 //! is deleted and the new ends are made with the same names and MACs, so the peers' entries
 //! stay right; deleting the pair flushes the entries the nodes' ends had, so they are read
 //! before and put back after, in the state they were in (learned or permanent), and traffic
@@ -24,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::live::{self, describe, ends, LinkId, Live, State};
 use crate::ns::{write_sysctl, NetNs};
 use futures_util::TryStreamExt;
-use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage};
+use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
@@ -69,6 +70,8 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
         let old2 = live::link_by_name(h2, &e2.name).await?;
         let (mac1, mtu) = (mac(&old1), live::link_mtu(&old1).unwrap_or(1500));
         let mac2 = mac(&old2);
+        // A link that is down stays down (the kernel has dropped its routes and IPv6 addresses).
+        let [up1, up2] = [&old1, &old2].map(|m| m.header.flags.contains(LinkFlags::Up));
         // What each node end has learned of its neighbours; a bridge port has none.
         let mut learned = Vec::new();
         for (h, end, old, restore) in [(h1, &e1, &old1, &r1), (h2, &e2, &old2, &r2)] {
@@ -88,13 +91,14 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
             .await
             .map_err(Error::netlink(format!("creating {}--{x} for link {what}", e1.name)))?;
 
-        // y -- end 2; a bridge port is made from its bridge's side, enslaved and up.
+        // y -- end 2; a bridge port is made from its bridge's side, enslaved (and up if it was).
         let err = Error::netlink(format!("creating {y}--{} for link {what}", e2.name));
         match &bridge {
             Some(br) => {
                 let br_index = live::link_by_name(h2, br).await?.header.index;
                 let peer = LinkUnspec::new_with_name(&y).index(yi).setns_by_fd(fns.as_raw_fd()).mtu(mtu).build();
-                let port = veth(&e2.name, mtu).index(old2.header.index).address(mac2).controller(br_index).up();
+                let port = veth(&e2.name, mtu).index(old2.header.index).address(mac2).controller(br_index);
+                let port = if up2 { port.up() } else { port };
                 let port = port.append_extra_attribute(LinkAttribute::GsoMaxSegs(1));
                 let msg = port.set_info_data(InfoData::Veth(InfoVeth::Peer(peer))).build();
                 h2.link().add(msg).execute().await.map_err(err)?;
@@ -112,24 +116,34 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
 
         live::set_up(hf, yi, true, &y).await?;
         let mut waits = Vec::new();
-        for (h, end, restore, ns) in [(h1, &e1, &r1, ns1), (h2, &e2, &r2, ns2)] {
+        for (h, end, restore, ns, up) in [(h1, &e1, &r1, ns1, up1), (h2, &e2, &r2, ns2, up2)] {
             let index = live::link_by_name(h, &end.name).await?.header.index;
             if end.iface.is_some() {
                 live::no_dad(ns, &end.name, mtu)?;
             }
-            live::set_up(h, index, true, &end.name).await?;
+            if up {
+                live::set_up(h, index, true, &end.name).await?;
+            }
             let mut v6 = Vec::new();
             if let Some((addrs, routes, node)) = restore {
-                live::add_addrs(h, index, addrs, &format!("{node}:{}", end.name)).await?;
-                live::restore_routes(h, routes, node).await?;
+                // Down, the end has only its IPv4 addresses: the rest comes back with `up()`.
+                let addrs: Vec<_> = addrs.iter().filter(|a| up || a.addr().is_ipv4()).copied().collect();
+                live::add_addrs(h, index, &addrs, &format!("{node}:{}", end.name)).await?;
+                if up {
+                    live::restore_routes(h, routes, node).await?;
+                }
                 v6.extend(addrs.iter().filter_map(|a| match a.addr() {
                     IpAddr::V6(v6) => Some((end.name.clone(), v6)),
                     IpAddr::V4(_) => None,
                 }));
             }
-            waits.push((h, vec![(index, end.name.clone())], ns, v6));
+            if up {
+                waits.push((h, vec![(index, end.name.clone())], ns, v6));
+            }
         }
-        waits.push((hf, vec![(xi, x.clone()), (yi, y.clone())], fns, Vec::new()));
+        // A forwarder end whose peer is down has no carrier: not waited for.
+        let fw_ends = [(up1, xi, &x), (up2, yi, &y)].into_iter().filter(|e| e.0).map(|(_, i, n)| (i, n.clone()));
+        waits.push((hf, fw_ends.collect(), fns, Vec::new()));
         for (h, links, ns, v6) in waits {
             live::wait_ready(h, &links, ns, &v6).await?;
         }
