@@ -3,7 +3,7 @@
 use crate::conditions::{self, ConditionPath};
 use crate::error::{Error, Result};
 use crate::journal;
-use crate::live::{self, describe, ends, LinkId};
+use crate::live::{self, describe, ends, show_route, LinkId, RouteSpec};
 use crate::net::Net;
 use netns_test_topology::{parse_link_options, Conditions, Topology};
 use std::net::IpAddr;
@@ -74,14 +74,26 @@ pub(crate) fn all_links(topo: &Topology) -> Vec<LinkId> {
 }
 
 impl Link<'_> {
-    /// Takes both ends down, as if the cable were cut. The kernel drops the routes through
-    /// them; open connections stall and resume after [`up`](Self::up).
+    /// Takes both ends down, as if the cable were cut; open connections stall and resume after
+    /// [`up`](Self::up). The kernel drops the routes this link carries (those whose gateway is
+    /// on one of its subnets) and its IPv6 addresses; the nodes keep them: the routes are
+    /// *suspended*, and `up()` puts them back. While suspended, a route may be removed with
+    /// [`Node::del_route`](crate::Node::del_route) (it then does not come back), and another
+    /// route to its destination may be added (a failover).
     pub fn down(&self) -> Result<()> {
         self.set_state(false)
     }
 
-    /// Brings both ends up again, puts back their addresses and their nodes' routes (declared
-    /// or added since), and returns once the link passes traffic.
+    /// Brings both ends up again, puts back their addresses and the suspended routes this link
+    /// carries (declared or added since), and returns once the link passes traffic. A route
+    /// already in place, the same, is fine; so `up()` of a link that is up tries again what an
+    /// earlier `up()` could not do.
+    ///
+    /// A suspended route whose destination is taken (a route to it was added while the link
+    /// was down) cannot come back. `up()` then puts back everything else and returns an error
+    /// that names each such route, what is in its place and the two ways out: remove the route
+    /// in place (`del_route`) and call `up()` again, or forget the suspended one too. The
+    /// routes it could not put back stay suspended, and each `up()` tries again.
     pub fn up(&self) -> Result<()> {
         self.set_state(true)
     }
@@ -201,14 +213,21 @@ impl Link<'_> {
         let topo = self.net.topology();
         let live = self.net.live();
         let [e1, e2] = ends(topo, self.id);
+        // Per node end: its addresses, and the routes of its node this link carries (their
+        // gateway is on one of its subnets).
         let restore = {
             let st = live.lock();
             [&e1, &e2].map(|e| {
-                e.iface.map(|(n, i)| (st.addrs[n][i].clone(), st.routes[n].clone(), topo.nodes[n].name.clone()))
+                e.iface.map(|(n, i)| {
+                    let addrs = st.addrs[n][i].clone();
+                    let on_link = |r: &&RouteSpec| addrs.iter().any(|a| a.contains(&r.1));
+                    let routes: Vec<RouteSpec> = st.routes[n].iter().filter(on_link).copied().collect();
+                    (n, addrs, routes)
+                })
             })
         };
         let what = self.name();
-        live::netlink(&[live.ns(e1.place), live.ns(e2.place)], |h| async move {
+        let failed = live::netlink(&[live.ns(e1.place), live.ns(e2.place)], |h| async move {
             let mut indices = Vec::new();
             for (h, end) in h.iter().zip([&e1, &e2]) {
                 let link = live::link_by_name(h, &end.name).await?;
@@ -219,14 +238,19 @@ impl Link<'_> {
                 live::set_up(h, index, up, &format!("{} (link {what})", end.name)).await?;
                 indices.push(index);
             }
+            let mut failed = Vec::new();
             if !up {
-                return Ok(());
+                return Ok(failed);
             }
             for (((h, end), index), restore) in h.iter().zip([&e1, &e2]).zip(&indices).zip(&restore) {
                 let mut v6 = Vec::new();
-                if let Some((addrs, routes, node)) = restore {
+                if let Some((n, addrs, routes)) = restore {
+                    let node = &topo.nodes[*n].name;
                     live::add_addrs(h, *index, addrs, &format!("{node}:{}", end.name)).await?;
-                    live::restore_routes(h, routes, node).await?;
+                    let not_back = live::restore_routes(h, routes).await?;
+                    if !not_back.is_empty() {
+                        failed.push((*n, not_back));
+                    }
                     v6.extend(addrs.iter().filter_map(|a| match a.addr() {
                         IpAddr::V6(a) => Some((end.name.clone(), a)),
                         IpAddr::V4(_) => None,
@@ -235,10 +259,73 @@ impl Link<'_> {
                 let ns = live.ns(end.place);
                 live::wait_ready(h, &[(*index, end.name.clone())], ns, &v6).await?;
             }
-            Ok(())
+            Ok(failed)
         })?;
         journal::record(format!("link {}: {}", self.name(), if up { "up" } else { "down" }));
-        Ok(())
+        if failed.is_empty() {
+            return Ok(());
+        }
+        let e = self.not_restored(&failed);
+        journal::record(e.to_string());
+        Err(e)
+    }
+
+    /// What `up()` says of the routes it could not put back, per node: each route, what is in
+    /// its place, and the two ways out.
+    fn not_restored(&self, failed: &[(usize, Vec<live::Unrestored>)]) -> Error {
+        let topo = self.net.topology();
+        let st = self.net.live().lock();
+        let declared = |n: usize| topo.nodes[n].routes.iter().map(|r| (r.dest, r.via)).collect::<Vec<RouteSpec>>();
+        let mut parts = Vec::new();
+        for (n, routes) in failed {
+            let (n, declared) = (*n, declared(*n));
+            let origin = |k: &live::KernelRoute| match () {
+                _ if declared.iter().any(|r| k.is(*r)) => "declared",
+                _ if st.routes[n].iter().any(|r| k.is(*r)) => "added by add_route",
+                _ => "not made by netns-test",
+            };
+            let (count, they) = match routes.len() {
+                1 => ("1 route".to_string(), "it stays suspended"),
+                c => (format!("{c} routes"), "they stay suspended"),
+            };
+            let mut text = format!(
+                "{count} of node `{}` could not be put back; {they}, and each up() of this link tries again:",
+                topo.nodes[n].name
+            );
+            for u in routes {
+                let route = show_route(u.route);
+                let own = if declared.contains(&u.route) { "declared" } else { "added by add_route" };
+                let dest = u.route.0.map_or_else(|| "default".to_string(), |d| d.to_string());
+                if let Some(e) = &u.refused {
+                    text += &format!("\n  {route} ({own}): the kernel refused it: {e}");
+                    continue;
+                }
+                let shown: Vec<String> =
+                    u.in_its_place.iter().map(|k| format!("{} ({})", k.show(), origin(k))).collect();
+                let verb = if shown.len() == 1 { "is" } else { "are" };
+                let ours = u.in_its_place.iter().all(|k| st.routes[n].iter().any(|r| k.is(*r)));
+                let ways = match u.in_its_place.as_slice() {
+                    // del_route sees only the routes netns-test keeps.
+                    _ if !ours => format!(
+                        "To put this one back: remove what netns-test did not make the way it was made, then up() \
+                         again; to forget this one: del_route(\"{dest}\")."
+                    ),
+                    [k] => format!(
+                        "To put this one back: del_route(\"{dest}\"), then up() again; to keep the other instead: \
+                         del_route(\"{dest}\") twice (the route in place, then this one), then add_route(\"{dest}\", \
+                         \"{}\").",
+                        k.via.map_or_else(String::new, |v| v.to_string())
+                    ),
+                    _ => format!(
+                        "To put this one back: del_route(\"{dest}\"), then up() again; to keep the others instead: \
+                         del_route(\"{dest}\") twice (the routes in place, then this one), then add_route them again."
+                    ),
+                };
+                text += &format!("\n  {route} ({own}): {} {verb} in its place. {ways}", shown.join(", "));
+            }
+            parts.push(text);
+        }
+        Error::Runtime(format!("link {} is up, but {}", self.name(), parts.join("\n")))
     }
 }
 

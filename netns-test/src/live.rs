@@ -11,6 +11,7 @@ use crate::ns::NetNs;
 use futures_util::TryStreamExt;
 use ipnet::IpNet;
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+use netlink_packet_route::route::{RouteHeader, RouteMessage};
 use netns_test_topology::{Conditions, Topology};
 use rtnetlink::{Handle, LinkUnspec};
 use std::collections::HashMap;
@@ -239,20 +240,114 @@ pub(crate) fn show_route((dest, via): RouteSpec) -> String {
     format!("{} via {via}", dest.map_or_else(|| "default".to_string(), |d| d.to_string()))
 }
 
-/// Puts `routes` back after their link came back; those still there are fine, and so are those
-/// whose gateway is behind another link that is down (they come back with it).
-pub(crate) async fn restore_routes(h: &Handle, routes: &[RouteSpec], node: &str) -> Result<()> {
-    let unreachable =
-        |e: &rtnetlink::Error| matches!(e, rtnetlink::Error::NetlinkError(m) if m.raw_code() == -libc::ENETUNREACH);
-    for r in routes {
-        match h.route().add(route_message(r.0, r.1)).execute().await {
-            Err(e) if !exists(&e) && !unreachable(&e) => {
-                return Err(Error::netlink(format!("putting back route {} in node `{node}`", show_route(*r)))(e))
+/// A route of a node's main table as the kernel has it: a route that is *in place*.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KernelRoute {
+    pub v4: bool,
+    /// `None`: default.
+    pub dest: Option<IpNet>,
+    pub via: Option<IpAddr>,
+    pub oif: Option<u32>,
+    /// The message as dumped, for putting it back.
+    pub msg: RouteMessage,
+}
+
+impl KernelRoute {
+    /// Whether it goes where `r` goes: same family, same destination.
+    pub(crate) fn same_dest(&self, r: RouteSpec) -> bool {
+        self.v4 == r.1.is_ipv4() && self.dest == r.0.filter(|d| d.prefix_len() > 0)
+    }
+
+    /// Whether it is `r`.
+    pub(crate) fn is(&self, r: RouteSpec) -> bool {
+        self.same_dest(r) && self.via == Some(r.1)
+    }
+
+    /// A dumped route of the main table (`None`: another table, or not IPv4 or IPv6).
+    pub(crate) fn from_message(msg: RouteMessage) -> Option<KernelRoute> {
+        use netlink_packet_route::route::{RouteAddress, RouteAttribute};
+        use netlink_packet_route::AddressFamily;
+        let ip = |a: &RouteAddress| match a {
+            RouteAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
+            RouteAddress::Inet6(v6) => Some(IpAddr::V6(*v6)),
+            _ => None,
+        };
+        let v4 = match msg.header.address_family {
+            AddressFamily::Inet => true,
+            AddressFamily::Inet6 => false,
+            _ => return None,
+        };
+        let (mut table, mut dest, mut via, mut oif) = (u32::from(msg.header.table), None, None, None);
+        for a in &msg.attributes {
+            match a {
+                RouteAttribute::Table(t) => table = *t,
+                RouteAttribute::Destination(d) => dest = ip(d),
+                RouteAttribute::Gateway(g) => via = ip(g),
+                RouteAttribute::Oif(i) => oif = Some(*i),
+                _ => {}
             }
-            _ => {}
+        }
+        if table != u32::from(RouteHeader::RT_TABLE_MAIN) {
+            return None;
+        }
+        let dest = match dest {
+            Some(d) if msg.header.destination_prefix_length > 0 => {
+                Some(IpNet::new(d, msg.header.destination_prefix_length).ok()?)
+            }
+            _ => None,
+        };
+        Some(KernelRoute { v4, dest, via, oif, msg })
+    }
+
+    /// `10.2.0.0/24 via 10.1.0.1`, `default via fd00::1`, `10.2.0.0/24 (no gateway)`.
+    pub(crate) fn show(&self) -> String {
+        let dest = self.dest.map_or_else(|| "default".to_string(), |d| d.to_string());
+        match self.via {
+            Some(via) => format!("{dest} via {via}"),
+            None => format!("{dest} (no gateway)"),
         }
     }
-    Ok(())
+}
+
+/// The routes of the main table of `h`'s namespace, both families.
+pub(crate) async fn kernel_routes(h: &Handle) -> Result<Vec<KernelRoute>> {
+    let dump = h.route().get(RouteMessage::default()).execute();
+    let msgs: Vec<RouteMessage> = dump.try_collect().await.map_err(Error::netlink("reading the routes"))?;
+    Ok(msgs.into_iter().filter_map(KernelRoute::from_message).collect())
+}
+
+/// A route `up()` could not put back, and why: the routes to its destination in its place, or
+/// the kernel's refusal.
+#[derive(Debug)]
+pub(crate) struct Unrestored {
+    pub route: RouteSpec,
+    pub in_its_place: Vec<KernelRoute>,
+    pub refused: Option<rtnetlink::Error>,
+}
+
+/// Puts back those of `routes` that are not in place (the node's suspended routes whose link
+/// came back); one in place already, identical, is fine. Returns those it could not put back.
+pub(crate) async fn restore_routes(h: &Handle, routes: &[RouteSpec]) -> Result<Vec<Unrestored>> {
+    let mut now = kernel_routes(h).await?;
+    let mut failed = Vec::new();
+    for &r in routes {
+        if now.iter().any(|k| k.is(r)) {
+            continue;
+        }
+        match h.route().add(route_message(r.0, r.1)).execute().await {
+            Ok(()) => {}
+            Err(e) => {
+                now = kernel_routes(h).await?;
+                let in_its_place: Vec<KernelRoute> = now.iter().filter(|k| k.same_dest(r)).cloned().collect();
+                // EEXIST: another route holds the destination (or, raced, this very one).
+                let refused = (!exists(&e) || in_its_place.is_empty()).then_some(e);
+                if !in_its_place.iter().any(|k| k.is(r)) {
+                    failed.push(Unrestored { route: r, in_its_place, refused });
+                }
+            }
+        }
+    }
+    Ok(failed)
 }
 
 /// Waits until the links `(index, name)` of `h` are operationally up, and every IPv6 address

@@ -349,7 +349,15 @@ fn a_failover_route_can_be_kept_instead(net: &Net) -> netns_test::Result<()> {
     let (h, link) = (net.node("h"), net.link("h", "r1"));
     link.down()?;
     h.add_route("10.2.0.0/24", "10.3.0.254")?;
-    assert!(link.up().is_err());
+    // As the README shows it.
+    assert_eq!(
+        link.up().unwrap_err().to_string(),
+        "link h:eth0 -- r1:eth0 is up, but 1 route of node `h` could not be put back; it stays suspended, and each \
+         up() of this link tries again:\n  10.2.0.0/24 via 10.1.0.254 (declared): 10.2.0.0/24 via 10.3.0.254 (added by \
+         add_route) is in its place. To put this one back: del_route(\"10.2.0.0/24\"), then up() again; to keep the \
+         other instead: del_route(\"10.2.0.0/24\") twice (the route in place, then this one), then \
+         add_route(\"10.2.0.0/24\", \"10.3.0.254\")."
+    );
     h.del_route("10.2.0.0/24")?;
     assert_eq!(h_routes(net), ["default via fd01::fe"], "the route in place went first");
     h.del_route("10.2.0.0/24")?;
@@ -388,5 +396,39 @@ fn adding_a_suspended_route_again_says_it_is_suspended(net: &Net) -> netns_test:
         "add_route(\"10.2.0.0/24\", \"10.1.0.254\") on node `h`: the node already has this route, suspended: its \
          link is down, and up() puts it back"
     );
+    Ok(())
+}
+
+/// Adds `dest` via `via` (IPv4) in the calling thread's namespace straight over netlink, as a
+/// test's own program might: a route netns-test does not know.
+fn add_route_here(dest: std::net::Ipv4Addr, len: u8, via: std::net::Ipv4Addr) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let (conn, h, _) = rtnetlink::new_connection().expect("netlink socket");
+        tokio::spawn(conn);
+        let msg = rtnetlink::RouteMessageBuilder::<std::net::Ipv4Addr>::new()
+            .destination_prefix(dest, len)
+            .gateway(via)
+            .build();
+        h.route().add(msg).execute().await.expect("adding a route");
+    })
+}
+
+/// A route in the way that netns-test did not make: up() says so, and that del_route forgets
+/// the suspended one (del_route sees only the routes netns-test keeps).
+#[netns_test(topology_file = "topologies/failover.topo", timeout = "60s")]
+fn up_names_a_route_in_the_way_it_did_not_make(net: &Net) -> netns_test::Result<()> {
+    let (h, link) = (net.node("h"), net.link("h", "r1"));
+    link.down()?;
+    h.run(|| add_route_here("10.2.0.0".parse().unwrap(), 24, "10.3.0.254".parse().unwrap()));
+    let e = link.up().unwrap_err().to_string();
+    let want = "link h:eth0 -- r1:eth0 is up, but 1 route of node `h` could not be put back; it stays suspended, \
+                and each up() of this link tries again:\n  10.2.0.0/24 via 10.1.0.254 (declared): 10.2.0.0/24 via \
+                10.3.0.254 (not made by netns-test) is in its place. To put this one back: remove what netns-test \
+                did not make the way it was made, then up() again; to forget this one: del_route(\"10.2.0.0/24\").";
+    assert_eq!(e, want);
+    h.del_route("10.2.0.0/24")?;
+    link.up()?;
+    assert_eq!(h_routes(net), ["10.2.0.0/24 via 10.3.0.254", "default via fd01::fe"]);
     Ok(())
 }

@@ -624,3 +624,56 @@ fn a_down_link_stays_down_through_set(net: &Net) -> netns_test::Result<()> {
 fn a_down_bridge_member_stays_down_through_set(net: &Net) -> netns_test::Result<()> {
     stays_down_through_set(net, "h1", "h2", net.link("h1", "br0"))
 }
+
+/// The routes leaving through a link's ends survive the splice as the kernel had them, those
+/// netns-test did not make too (here one with a metric, added straight over netlink).
+#[netns_test(topology = "a=10.0.0.1/24 -- b=10.0.0.2/24", timeout = "60s")]
+fn routes_through_a_link_survive_set(net: &Net) -> netns_test::Result<()> {
+    let routes = || {
+        net.node("a").run(|| {
+            use futures_util::TryStreamExt;
+            use netlink_packet_route::route::{RouteAttribute, RouteMessage};
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let (conn, h, _) = rtnetlink::new_connection().unwrap();
+                tokio::spawn(conn);
+                let msgs: Vec<RouteMessage> =
+                    h.route().get(RouteMessage::default()).execute().try_collect().await.unwrap();
+                let mut out: Vec<String> = (msgs.iter())
+                    .filter(|m| m.header.destination_prefix_length == 24)
+                    .map(|m| {
+                        let attrs: Vec<String> = (m.attributes.iter())
+                            .filter_map(|a| match a {
+                                RouteAttribute::Destination(d) => Some(format!("{d:?}")),
+                                RouteAttribute::Gateway(g) => Some(format!("via {g:?}")),
+                                RouteAttribute::Priority(p) => Some(format!("metric {p}")),
+                                _ => None,
+                            })
+                            .collect();
+                        attrs.join(" ")
+                    })
+                    .collect();
+                out.sort();
+                out
+            })
+        })
+    };
+    net.node("a").run(|| {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let (conn, h, _) = rtnetlink::new_connection().unwrap();
+            tokio::spawn(conn);
+            let msg = rtnetlink::RouteMessageBuilder::<std::net::Ipv4Addr>::new()
+                .destination_prefix("10.9.0.0".parse().unwrap(), 24)
+                .gateway("10.0.0.2".parse().unwrap())
+                .priority(77)
+                .build();
+            h.route().add(msg).execute().await.unwrap();
+        })
+    });
+    let before = routes();
+    assert!(before.iter().any(|r| r.contains("10.9.0.0") && r.contains("metric 77")), "{before:?}");
+    net.link("a", "b").set("delay=1ms")?;
+    assert_eq!(routes(), before);
+    Ok(())
+}

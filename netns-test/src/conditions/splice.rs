@@ -29,6 +29,7 @@ use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, Li
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
+use netlink_packet_route::route::{RouteAttribute, RouteFlags, RouteMessage, RouteProtocol};
 use netns_test_topology::{Conditions, Topology};
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, LinkVeth};
 use std::net::IpAddr;
@@ -53,10 +54,9 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
     let (xi, yi) = (100_000 + 2 * k, 100_001 + 2 * k);
     let [e1, e2] = ends(topo, id);
     let what = describe(topo, id);
-    // What to put back on each node end: its addresses, and its node's routes.
-    let restore = |end: &live::End| {
-        end.iface.map(|(n, i)| (st.addrs[n][i].clone(), st.routes[n].clone(), topo.nodes[n].name.clone()))
-    };
+    // What to put back on each node end: its addresses (its routes and neighbour entries are
+    // read from the kernel below).
+    let restore = |end: &live::End| end.iface.map(|(n, i)| (st.addrs[n][i].clone(), topo.nodes[n].name.clone()));
     let (r1, r2) = (restore(&e1), restore(&e2));
     let bridge = match id {
         LinkId::Member(b, _) => Some(topo.bridges[b].name.clone()),
@@ -72,11 +72,13 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
         let mac2 = mac(&old2);
         // A link that is down stays down (the kernel has dropped its routes and IPv6 addresses).
         let [up1, up2] = [&old1, &old2].map(|m| m.header.flags.contains(LinkFlags::Up));
-        // What each node end has learned of its neighbours; a bridge port has none.
-        let mut learned = Vec::new();
-        for (h, end, old, restore) in [(h1, &e1, &old1, &r1), (h2, &e2, &old2, &r2)] {
-            if let Some((_, _, node)) = restore {
+        // What each node end has learned of its neighbours, and the routes that leave through
+        // it; a bridge port has neither.
+        let (mut learned, mut routes) = (Vec::new(), [Vec::new(), Vec::new()]);
+        for (k, h, end, old, restore) in [(0, h1, &e1, &old1, &r1), (1, h2, &e2, &old2, &r2)] {
+            if let Some((_, node)) = restore {
                 learned.push((h, end, node, neighbours(h, old.header.index, node, &end.name).await?));
+                routes[k] = routes_through(h, old.header.index).await?;
             }
         }
         h1.link().del(old1.header.index).execute().await.map_err(Error::netlink(format!("removing link {what}")))?;
@@ -116,7 +118,9 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
 
         live::set_up(hf, yi, true, &y).await?;
         let mut waits = Vec::new();
-        for (h, end, restore, ns, up) in [(h1, &e1, &r1, ns1, up1), (h2, &e2, &r2, ns2, up2)] {
+        let [routes1, routes2] = routes;
+        for (h, end, restore, ns, up, routes) in [(h1, &e1, &r1, ns1, up1, routes1), (h2, &e2, &r2, ns2, up2, routes2)]
+        {
             let index = live::link_by_name(h, &end.name).await?.header.index;
             if end.iface.is_some() {
                 live::no_dad(ns, &end.name, mtu)?;
@@ -125,13 +129,12 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
                 live::set_up(h, index, true, &end.name).await?;
             }
             let mut v6 = Vec::new();
-            if let Some((addrs, routes, node)) = restore {
-                // Down, the end has only its IPv4 addresses: the rest comes back with `up()`.
+            if let Some((addrs, node)) = restore {
+                // Down, the end has only its IPv4 addresses (and no routes): the rest comes back
+                // with `up()`.
                 let addrs: Vec<_> = addrs.iter().filter(|a| up || a.addr().is_ipv4()).copied().collect();
                 live::add_addrs(h, index, &addrs, &format!("{node}:{}", end.name)).await?;
-                if up {
-                    live::restore_routes(h, routes, node).await?;
-                }
+                put_back_routes(h, routes, &format!("node `{node}` (link {what})")).await?;
                 v6.extend(addrs.iter().filter_map(|a| match a.addr() {
                     IpAddr::V6(v6) => Some((end.name.clone(), v6)),
                     IpAddr::V4(_) => None,
@@ -220,6 +223,42 @@ async fn put_back(h: &Handle, index: u32, entries: Vec<Entry>, what: &str) -> Re
     for (addr, mac, state, flags) in entries {
         let req = h.neighbours().add(index, addr).link_layer_address(&mac).state(state).flags(flags).replace();
         req.execute().await.map_err(Error::netlink(format!("putting back the neighbour entry of {addr} on {what}")))?;
+    }
+    Ok(())
+}
+
+/// The routes of the main table that leave through interface `index`, but those the kernel
+/// makes itself (a subnet's, IPv6's link-local ones): they come back with the addresses.
+async fn routes_through(h: &Handle, index: u32) -> Result<Vec<RouteMessage>> {
+    let routes = live::kernel_routes(h).await?;
+    Ok((routes.into_iter())
+        .filter(|r| r.oif == Some(index) && r.msg.header.protocol != RouteProtocol::Kernel)
+        .map(|r| r.msg)
+        .collect())
+}
+
+/// Puts back routes read by [`routes_through`] on the new end of the same index: as they were
+/// (destination, gateway, interface, metric, preferred source), without what the kernel keeps
+/// about them (cache information, expiry).
+async fn put_back_routes(h: &Handle, routes: Vec<RouteMessage>, what: &str) -> Result<()> {
+    for mut msg in routes {
+        msg.header.flags = RouteFlags::empty();
+        msg.attributes.retain(|a| {
+            matches!(
+                a,
+                RouteAttribute::Destination(_)
+                    | RouteAttribute::Gateway(_)
+                    | RouteAttribute::Oif(_)
+                    | RouteAttribute::Priority(_)
+                    | RouteAttribute::PrefSource(_)
+                    | RouteAttribute::Table(_)
+            )
+        });
+        let shown = live::KernelRoute::from_message(msg.clone()).map_or_else(|| format!("{msg:?}"), |r| r.show());
+        match h.route().add(msg).execute().await {
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EEXIST => {}
+            r => r.map_err(Error::netlink(format!("putting back route {shown} in {what}")))?,
+        }
     }
     Ok(())
 }
