@@ -2,7 +2,8 @@
 //! addresses as they are now, each link's conditions, and netlink requests made at run time.
 //!
 //! The framework keeps this so it can put things back: a link that goes down takes its
-//! routes (and IPv6 addresses) with it in the kernel, and `up()` restores them from here.
+//! routes (and IPv6 addresses) with it in the kernel, and `up()` restores them from here
+//! (what is in place now is read from the kernel each time).
 
 use crate::builder;
 use crate::conditions::{forwarder::Forwarder, ConditionPath};
@@ -22,7 +23,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) use crate::builder::route_message;
 
-/// A route the framework keeps in place: `dest` (`None`: default) via `via`.
+/// A route the framework keeps: `dest` (`None`: default) via `via`.
 pub(crate) type RouteSpec = (Option<IpNet>, IpAddr);
 
 /// Which link: `Topology::links[i]`, or member `m` of bridge `b`.
@@ -58,7 +59,8 @@ pub(crate) struct LinkState {
 
 #[derive(Debug)]
 pub(crate) struct State {
-    /// Per node: the routes in place (declared, plus added, minus deleted).
+    /// Per node: the routes it should have (declared, plus added, minus deleted): in the
+    /// kernel, or *suspended* (their link is down, or `up()` found their destination taken).
     pub routes: Vec<Vec<RouteSpec>>,
     /// Per node, per interface: the addresses in place.
     pub addrs: Vec<Vec<Vec<IpNet>>>,
