@@ -10,8 +10,14 @@ use std::net::IpAddr;
 
 impl Node {
     /// Adds a route: `dest` is `default` or a network (`10.2.0.0/24`), `via` a gateway on one
-    /// of the node's subnets. The framework keeps it: it comes back after its link goes down
-    /// and up.
+    /// of the node's subnets. The node keeps it from then on, as it keeps its declared routes:
+    /// when its link goes down the kernel drops it and it is *suspended*, and
+    /// [`Link::up`](crate::Link::up) of that link puts it back.
+    ///
+    /// A route may be added to a destination whose route is suspended (a failover: the link to
+    /// the first gateway is down, the traffic goes another way). When that link comes back,
+    /// the destination is taken: `up()` then says so and leaves the suspended route suspended
+    /// (see there). A route to a destination that has one in place is refused.
     ///
     /// ```no_run
     /// # fn f(net: &netns_test::Net) -> netns_test::Result<()> {
@@ -33,8 +39,18 @@ impl Node {
             }
         }
         let route: RouteSpec = (dest_net, via_ip);
+        let kernel = live::netlink(&[self.ns()], |h| async move { live::kernel_routes(&h[0]).await })?;
         if self.live().lock().routes[self.index()].contains(&route) {
-            return Err(Error::Runtime(format!("{call}: the node already has this route")));
+            let why = match kernel.iter().find(|k| k.same_dest(route) && !k.is(route)) {
+                Some(k) => format!(
+                    "suspended: {} is in its place (del_route({:?}) then up() of its link puts it back)",
+                    k.show(),
+                    show_dest(dest_net)
+                ),
+                None if kernel.iter().any(|k| k.is(route)) => "in place".to_string(),
+                None => "suspended: its link is down, and up() puts it back".to_string(),
+            };
+            return Err(Error::Runtime(format!("{call}: the node already has this route, {why}")));
         }
         let addrs = self.live_addrs();
         let msg = live::route_message(dest_net, via_ip);
@@ -42,7 +58,13 @@ impl Node {
         match r {
             Ok(()) => {}
             Err(e) if errno(&e) == Some(libc::EEXIST) => {
-                return Err(Error::Runtime(format!("{call}: the node already has a route to {}", show_dest(dest_net))))
+                let there: Vec<String> = kernel.iter().filter(|k| k.same_dest(route)).map(|k| k.show()).collect();
+                return Err(Error::Runtime(format!(
+                    "{call}: the node already has a route to {} ({}); del_route({:?}) first",
+                    show_dest(dest_net),
+                    there.join(", "),
+                    show_dest(dest_net)
+                )));
             }
             Err(e) if errno(&e) == Some(libc::ENETUNREACH) => {
                 return Err(Error::Runtime(format!(
@@ -58,34 +80,52 @@ impl Node {
         Ok(())
     }
 
-    /// Removes the node's route to `dest` (`default` removes the default routes), declared or
-    /// added; it does not come back.
+    /// Removes the node's routes to `dest` (`default`: the default routes of both families),
+    /// declared or added, for good. Per destination (and, for `default`, per family): if
+    /// routes to it are in place, those are removed and any suspended ones stay (they come
+    /// back with their link); if none is in place, the suspended ones are removed (they will
+    /// not come back). So after a failover (the route through a link that is down suspended, a
+    /// route through another added), `del_route` removes the failover route, and `up()` of
+    /// the link brings the first one back.
     pub fn del_route(&self, dest: &str) -> Result<()> {
         let call = format!("del_route({dest:?}) on node `{}`", self.name());
         let dest_net = parse_dest(dest).map_err(|e| Error::Runtime(format!("{call}: {e}")))?;
-        let gone: Vec<RouteSpec> =
+        let kept: Vec<RouteSpec> =
             self.live().lock().routes[self.index()].iter().filter(|r| r.0 == dest_net).copied().collect();
-        if gone.is_empty() {
+        if kept.is_empty() {
             return Err(Error::Runtime(format!(
                 "{call}: the node has no route to {} (it has: {})",
                 show_dest(dest_net),
                 self.live().lock().routes[self.index()].iter().map(|r| show_route(*r)).collect::<Vec<_>>().join(", ")
             )));
         }
-        let msgs: Vec<_> = gone.iter().map(|r| live::route_message(r.0, r.1)).collect();
+        let kernel = live::netlink(&[self.ns()], |h| async move { live::kernel_routes(&h[0]).await })?;
+        let in_place = |r: &RouteSpec| kernel.iter().any(|k| k.is(*r));
+        // Per family: `default` is two destinations.
+        let mut gone = Vec::new();
+        for v4 in [true, false] {
+            let family: Vec<RouteSpec> = kept.iter().filter(|r| r.1.is_ipv4() == v4).copied().collect();
+            let placed: Vec<RouteSpec> = family.iter().filter(|r| in_place(r)).copied().collect();
+            match placed.is_empty() {
+                true => gone.extend(family.into_iter().map(|r| (r, false))),
+                false => gone.extend(placed.into_iter().map(|r| (r, true))),
+            }
+        }
+        let msgs: Vec<_> = gone.iter().filter(|g| g.1).map(|(r, _)| live::route_message(r.0, r.1)).collect();
         live::netlink(&[self.ns()], |h| async move {
             for m in msgs {
                 match h[0].route().del(m).execute().await {
-                    // Its link is down: the kernel dropped it already.
+                    // Gone meanwhile (its link went down).
                     Err(e) if errno(&e) == Some(libc::ESRCH) => {}
                     r => r.map_err(Error::netlink(call.clone()))?,
                 }
             }
             Ok(())
         })?;
-        self.live().lock().routes[self.index()].retain(|r| r.0 != dest_net);
-        for r in gone {
-            journal::record(format!("node {}: route {} deleted", self.name(), show_route(r)));
+        self.live().lock().routes[self.index()].retain(|r| !gone.iter().any(|g| g.0 == *r));
+        for (r, placed) in gone {
+            let how = if placed { "" } else { " (it was suspended; it will not come back)" };
+            journal::record(format!("node {}: route {} deleted{how}", self.name(), show_route(r)));
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use crate::builder::LinkWant;
 use crate::conditions::{self, ConditionPath};
 use crate::error::{Error, Result};
 use crate::journal;
-use crate::live::{self, describe, ends, LinkId};
+use crate::live::{self, describe, ends, show_route, LinkId, RouteSpec};
 use netns_test_topology::{parse_link_options, Conditions, Topology};
 use std::net::IpAddr;
 
@@ -75,14 +75,26 @@ pub(crate) fn all_links(topo: &Topology) -> Vec<LinkId> {
 }
 
 impl Link<'_> {
-    /// Takes both ends down, as if the cable were cut. The kernel drops the routes through
-    /// them; open connections stall and resume after [`up`](Self::up).
+    /// Takes both ends down, as if the cable were cut; open connections stall and resume after
+    /// [`up`](Self::up). The kernel drops the routes this link carries (those whose gateway is
+    /// on one of its subnets) and its IPv6 addresses; the nodes keep them: the routes are
+    /// *suspended*, and `up()` puts them back. While suspended, a route may be removed with
+    /// [`Node::del_route`](crate::Node::del_route) (it then does not come back), and another
+    /// route to its destination may be added (a failover).
     pub fn down(&self) -> Result<()> {
         self.set_state(false)
     }
 
-    /// Brings both ends up again, puts back their addresses and their nodes' routes (declared
-    /// or added since), and returns once the link passes traffic.
+    /// Brings both ends up again, puts back their addresses and the suspended routes this link
+    /// carries (declared or added since), and returns once the link passes traffic. A route
+    /// already in place, the same, is fine; so `up()` of a link that is up tries again what an
+    /// earlier `up()` could not do.
+    ///
+    /// A suspended route whose destination is taken (a route to it was added while the link
+    /// was down) cannot come back. `up()` then puts back everything else and returns an error
+    /// that names each such route, what is in its place and the two ways out: remove the route
+    /// in place (`del_route`) and call `up()` again, or forget the suspended one too. The
+    /// routes it could not put back stay suspended, and each `up()` tries again.
     pub fn up(&self) -> Result<()> {
         self.set_state(true)
     }
@@ -90,7 +102,9 @@ impl Link<'_> {
     /// Gives the link the options in `options`, written as in a topology's `[...]`:
     /// `"delay=50ms, loss=2%"`. The conditions replace those the link had (what is not named
     /// is off); an `mtu` changes both ends' MTU. Same messages as at compile time when the text
-    /// is wrong.
+    /// is wrong. An `mtu` below IPv6's minimum (1280), at which the kernel takes IPv6 off a
+    /// link, is refused while the link's ends (or, for a bridge member, the bridge) have IPv6
+    /// addresses, and nothing is changed.
     pub fn set(&self, options: &str) -> Result<()> {
         let o = parse_link_options(options)
             .map_err(|e| Error::InvalidOptions { text: options.to_string(), rendered: e.render(options) })?;
@@ -132,6 +146,20 @@ impl Link<'_> {
         let live = self.net.live();
         let [e1, e2] = ends(self.net.topology(), self.id);
         let what = self.name();
+        if mtu < live::IPV6_MIN_MTU {
+            let (doomed, bridge) = self.ipv6_addrs();
+            if !doomed.is_empty() {
+                let min = live::IPV6_MIN_MTU;
+                let fix = match bridge {
+                    false => format!("del_addr them first, or use an MTU of {min} or more"),
+                    true => format!("use an MTU of {min} or more (a bridge's addresses stay for the whole test)"),
+                };
+                return Err(Error::Runtime(format!(
+                    "link {what}: mtu {mtu} is below IPv6's minimum ({min}): the kernel would remove {}; {fix}",
+                    doomed.join(" and ")
+                )));
+            }
+        }
         let set = |h: &rtnetlink::Handle, index: u32, name: &str| {
             let req = h.link().set(rtnetlink::LinkUnspec::new_with_index(index).mtu(mtu).build()).execute();
             let err = Error::netlink(format!("setting mtu {mtu} on {name} (link {what})"));
@@ -157,36 +185,74 @@ impl Link<'_> {
         Ok(())
     }
 
+    /// The IPv6 addresses an MTU below IPv6's minimum would take away: the node ends' (`fd00::1/64
+    /// from a:eth0`), and a bridge's own when this is one of its members (the kernel gives a
+    /// bridge its smallest port's MTU); and whether a bridge's are among them.
+    fn ipv6_addrs(&self) -> (Vec<String>, bool) {
+        let topo = self.net.topology();
+        let st = self.net.live().lock();
+        let v6 = |addrs: &[ipnet::IpNet], place: &str| {
+            let list: Vec<String> = addrs.iter().filter(|a| a.addr().is_ipv6()).map(|a| a.to_string()).collect();
+            (!list.is_empty()).then(|| format!("{} from {place}", list.join(", ")))
+        };
+        let mut out: Vec<String> = ends(topo, self.id)
+            .iter()
+            .filter_map(|e| {
+                e.iface.and_then(|(n, i)| v6(&st.addrs[n][i], &format!("{}:{}", topo.nodes[n].name, e.name)))
+            })
+            .collect();
+        let bridge = match self.id {
+            LinkId::Member(b, _) => v6(&topo.bridges[b].addrs, &format!("bridge {}", topo.bridges[b].name)),
+            LinkId::Veth(_) => None,
+        };
+        let has_bridge = bridge.is_some();
+        out.extend(bridge);
+        (out, has_bridge)
+    }
+
     fn set_state(&self, up: bool) -> Result<()> {
         let topo = self.net.topology();
         let live = self.net.live();
         let [e1, e2] = ends(topo, self.id);
+        // Per node end: its addresses, and the routes of its node this link carries (their
+        // gateway is on one of its subnets).
         let restore = {
             let st = live.lock();
             [&e1, &e2].map(|e| {
-                e.iface.map(|(n, i)| (st.addrs[n][i].clone(), st.routes[n].clone(), topo.nodes[n].name.clone()))
+                e.iface.map(|(n, i)| {
+                    let addrs = st.addrs[n][i].clone();
+                    let on_link = |r: &&RouteSpec| addrs.iter().any(|a| a.contains(&r.1));
+                    let routes: Vec<RouteSpec> = st.routes[n].iter().filter(on_link).copied().collect();
+                    (n, addrs, routes)
+                })
             })
         };
         let what = self.name();
-        live::netlink(&[live.ns(e1.place), live.ns(e2.place)], |h| async move {
+        let failed = live::netlink(&[live.ns(e1.place), live.ns(e2.place)], |h| async move {
             let mut indices = Vec::new();
             for (h, end) in h.iter().zip([&e1, &e2]) {
-                let index = live::link_by_name(h, &end.name).await?.header.index;
+                let link = live::link_by_name(h, &end.name).await?;
+                let index = link.header.index;
                 if up && end.iface.is_some() {
-                    live::no_dad(live.ns(end.place), &end.name)?;
+                    live::no_dad(live.ns(end.place), &end.name, live::link_mtu(&link).unwrap_or(1500))?;
                 }
                 live::set_up(h, index, up, &format!("{} (link {what})", end.name)).await?;
                 indices.push(index);
             }
+            let mut failed = Vec::new();
             if !up {
-                return Ok(());
+                return Ok(failed);
             }
             let wants = self.wants(&h, &indices);
             for (((h, end), restore), want) in h.iter().zip([&e1, &e2]).zip(&restore).zip(wants) {
                 let mut v6 = Vec::new();
-                if let Some((addrs, routes, node)) = restore {
+                if let Some((n, addrs, routes)) = restore {
+                    let node = &topo.nodes[*n].name;
                     live::add_addrs(h, want.index, addrs, &format!("{node}:{}", end.name)).await?;
-                    live::restore_routes(h, routes, node).await?;
+                    let not_back = live::restore_routes(h, routes).await?;
+                    if !not_back.is_empty() {
+                        failed.push((*n, not_back));
+                    }
                     v6.extend(addrs.iter().filter_map(|a| match a.addr() {
                         IpAddr::V6(a) => Some((end.name.clone(), a)),
                         IpAddr::V4(_) => None,
@@ -194,10 +260,73 @@ impl Link<'_> {
                 }
                 live::wait_ready(h, &[want], live.ns(end.place), &v6).await?;
             }
-            Ok(())
+            Ok(failed)
         })?;
         journal::record(format!("link {}: {}", self.name(), if up { "up" } else { "down" }));
-        Ok(())
+        if failed.is_empty() {
+            return Ok(());
+        }
+        let e = self.not_restored(&failed);
+        journal::record(e.to_string());
+        Err(e)
+    }
+
+    /// What `up()` says of the routes it could not put back, per node: each route, what is in
+    /// its place, and the two ways out.
+    fn not_restored(&self, failed: &[(usize, Vec<live::Unrestored>)]) -> Error {
+        let topo = self.net.topology();
+        let st = self.net.live().lock();
+        let declared = |n: usize| topo.nodes[n].routes.iter().map(|r| (r.dest, r.via)).collect::<Vec<RouteSpec>>();
+        let mut parts = Vec::new();
+        for (n, routes) in failed {
+            let (n, declared) = (*n, declared(*n));
+            let origin = |k: &live::KernelRoute| match () {
+                _ if declared.iter().any(|r| k.is(*r)) => "declared",
+                _ if st.routes[n].iter().any(|r| k.is(*r)) => "added by add_route",
+                _ => "not made by netns-test",
+            };
+            let (count, they) = match routes.len() {
+                1 => ("1 route".to_string(), "it stays suspended"),
+                c => (format!("{c} routes"), "they stay suspended"),
+            };
+            let mut text = format!(
+                "{count} of node `{}` could not be put back; {they}, and each up() of this link tries again:",
+                topo.nodes[n].name
+            );
+            for u in routes {
+                let route = show_route(u.route);
+                let own = if declared.contains(&u.route) { "declared" } else { "added by add_route" };
+                let dest = u.route.0.map_or_else(|| "default".to_string(), |d| d.to_string());
+                if let Some(e) = &u.refused {
+                    text += &format!("\n  {route} ({own}): the kernel refused it: {e}");
+                    continue;
+                }
+                let shown: Vec<String> =
+                    u.in_its_place.iter().map(|k| format!("{} ({})", k.show(), origin(k))).collect();
+                let verb = if shown.len() == 1 { "is" } else { "are" };
+                let ours = u.in_its_place.iter().all(|k| st.routes[n].iter().any(|r| k.is(*r)));
+                let ways = match u.in_its_place.as_slice() {
+                    // del_route sees only the routes netns-test keeps.
+                    _ if !ours => format!(
+                        "To put this one back: remove what netns-test did not make the way it was made, then up() \
+                         again; to forget this one: del_route(\"{dest}\")."
+                    ),
+                    [k] => format!(
+                        "To put this one back: del_route(\"{dest}\"), then up() again; to keep the other instead: \
+                         del_route(\"{dest}\") twice (the route in place, then this one), then add_route(\"{dest}\", \
+                         \"{}\").",
+                        k.via.map_or_else(String::new, |v| v.to_string())
+                    ),
+                    _ => format!(
+                        "To put this one back: del_route(\"{dest}\"), then up() again; to keep the others instead: \
+                         del_route(\"{dest}\") twice (the routes in place, then this one), then add_route them again."
+                    ),
+                };
+                text += &format!("\n  {route} ({own}): {} {verb} in its place. {ways}", shown.join(", "));
+            }
+            parts.push(text);
+        }
+        Error::Runtime(format!("link {} is up, but {}", self.name(), parts.join("\n")))
     }
 
     /// Both ends to wait for, each naming the other as its peer: `h` and `indices` are the

@@ -2,7 +2,8 @@
 //! addresses as they are now, each link's conditions, and netlink requests made at run time.
 //!
 //! The framework keeps this so it can put things back: a link that goes down takes its
-//! routes (and IPv6 addresses) with it in the kernel, and `up()` restores them from here.
+//! routes (and IPv6 addresses) with it in the kernel, and `up()` restores them from here
+//! (what is in place now is read from the kernel each time).
 
 use crate::builder;
 use crate::conditions::{forwarder::Forwarder, ConditionPath};
@@ -10,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::kernel::ns::NetNs;
 use futures_util::TryStreamExt;
 use ipnet::IpNet;
-use netlink_packet_route::link::LinkMessage;
+use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+use netlink_packet_route::route::{RouteHeader, RouteMessage};
 use netns_test_topology::{Conditions, Topology};
 use rtnetlink::{Handle, LinkUnspec};
 use std::collections::HashMap;
@@ -21,7 +23,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) use crate::builder::route_message;
 
-/// A route the framework keeps in place: `dest` (`None`: default) via `via`.
+/// A route the framework keeps: `dest` (`None`: default) via `via`.
 pub(crate) type RouteSpec = (Option<IpNet>, IpAddr);
 
 /// Which link: `Topology::links[i]`, or member `m` of bridge `b`.
@@ -57,7 +59,8 @@ pub(crate) struct LinkState {
 
 #[derive(Debug)]
 pub(crate) struct State {
-    /// Per node: the routes in place (declared, plus added, minus deleted).
+    /// Per node: the routes it should have (declared, plus added, minus deleted): in the
+    /// kernel, or *suspended* (their link is down, or `up()` found their destination taken).
     pub routes: Vec<Vec<RouteSpec>>,
     /// Per node, per interface: the addresses in place.
     pub addrs: Vec<Vec<Vec<IpNet>>>,
@@ -190,12 +193,32 @@ pub(crate) async fn link_by_name(h: &Handle, name: &str) -> Result<LinkMessage> 
     }
 }
 
+/// IPv6's minimum link MTU (RFC 8200). The kernel gives a link below it no IPv6 at all: no
+/// `net/ipv6/conf/<link>`, no link-local address, no IPv6 address, and makes it all afresh
+/// (from `conf/default`) when the MTU rises to it again.
+pub(crate) const IPV6_MIN_MTU: u32 = 1280;
+
+/// The MTU of a link as the kernel has it.
+pub(crate) fn link_mtu(m: &LinkMessage) -> Option<u32> {
+    m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Mtu(m) => Some(*m),
+        _ => None,
+    })
+}
+
 /// No duplicate detection for the link-local address the kernel makes when `name` comes up
 /// (1–2 s during which neighbour discovery through it stalls); written in its namespace.
-pub(crate) fn no_dad(ns: &NetNs, name: &str) -> Result<()> {
-    ns.run(|| crate::kernel::ns::write_sysctl(&format!("net/ipv6/conf/{name}/accept_dad"), "0"))
+/// Nothing to do for a link whose MTU is below [`IPV6_MIN_MTU`]: it has no IPv6 to detect
+/// duplicates on, nor the sysctl (and if its MTU rises later, its new conf comes from
+/// `conf/default`, 0 in every node); nor on a kernel without IPv6. Any other failure is an
+/// error.
+pub(crate) fn no_dad(ns: &NetNs, name: &str, mtu: u32) -> Result<()> {
+    if mtu < IPV6_MIN_MTU {
+        return Ok(());
+    }
+    ns.run(|| crate::kernel::ns::NetSysctls::here()?.ipv6(&format!("conf/{name}/accept_dad"), "0"))
         .and_then(|r| r)
-        .map_err(Error::io(format!("turning off duplicate address detection on {name}")))
+        .map_err(Error::io(format!("turning off duplicate address detection on {name} (mtu {mtu})")))
 }
 
 pub(crate) async fn set_up(h: &Handle, index: u32, up: bool, what: &str) -> Result<()> {
@@ -227,20 +250,114 @@ pub(crate) fn show_route((dest, via): RouteSpec) -> String {
     format!("{} via {via}", dest.map_or_else(|| "default".to_string(), |d| d.to_string()))
 }
 
-/// Puts `routes` back after their link came back; those still there are fine, and so are those
-/// whose gateway is behind another link that is down (they come back with it).
-pub(crate) async fn restore_routes(h: &Handle, routes: &[RouteSpec], node: &str) -> Result<()> {
-    let unreachable =
-        |e: &rtnetlink::Error| matches!(e, rtnetlink::Error::NetlinkError(m) if m.raw_code() == -libc::ENETUNREACH);
-    for r in routes {
-        match h.route().add(route_message(r.0, r.1)).execute().await {
-            Err(e) if !exists(&e) && !unreachable(&e) => {
-                return Err(Error::netlink(format!("putting back route {} in node `{node}`", show_route(*r)))(e))
+/// A route of a node's main table as the kernel has it: a route that is *in place*.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KernelRoute {
+    pub v4: bool,
+    /// `None`: default.
+    pub dest: Option<IpNet>,
+    pub via: Option<IpAddr>,
+    pub oif: Option<u32>,
+    /// The message as dumped, for putting it back.
+    pub msg: RouteMessage,
+}
+
+impl KernelRoute {
+    /// Whether it goes where `r` goes: same family, same destination.
+    pub(crate) fn same_dest(&self, r: RouteSpec) -> bool {
+        self.v4 == r.1.is_ipv4() && self.dest == r.0.filter(|d| d.prefix_len() > 0)
+    }
+
+    /// Whether it is `r`.
+    pub(crate) fn is(&self, r: RouteSpec) -> bool {
+        self.same_dest(r) && self.via == Some(r.1)
+    }
+
+    /// A dumped route of the main table (`None`: another table, or not IPv4 or IPv6).
+    pub(crate) fn from_message(msg: RouteMessage) -> Option<KernelRoute> {
+        use netlink_packet_route::route::{RouteAddress, RouteAttribute};
+        use netlink_packet_route::AddressFamily;
+        let ip = |a: &RouteAddress| match a {
+            RouteAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
+            RouteAddress::Inet6(v6) => Some(IpAddr::V6(*v6)),
+            _ => None,
+        };
+        let v4 = match msg.header.address_family {
+            AddressFamily::Inet => true,
+            AddressFamily::Inet6 => false,
+            _ => return None,
+        };
+        let (mut table, mut dest, mut via, mut oif) = (u32::from(msg.header.table), None, None, None);
+        for a in &msg.attributes {
+            match a {
+                RouteAttribute::Table(t) => table = *t,
+                RouteAttribute::Destination(d) => dest = ip(d),
+                RouteAttribute::Gateway(g) => via = ip(g),
+                RouteAttribute::Oif(i) => oif = Some(*i),
+                _ => {}
             }
-            _ => {}
+        }
+        if table != u32::from(RouteHeader::RT_TABLE_MAIN) {
+            return None;
+        }
+        let dest = match dest {
+            Some(d) if msg.header.destination_prefix_length > 0 => {
+                Some(IpNet::new(d, msg.header.destination_prefix_length).ok()?)
+            }
+            _ => None,
+        };
+        Some(KernelRoute { v4, dest, via, oif, msg })
+    }
+
+    /// `10.2.0.0/24 via 10.1.0.1`, `default via fd00::1`, `10.2.0.0/24 (no gateway)`.
+    pub(crate) fn show(&self) -> String {
+        let dest = self.dest.map_or_else(|| "default".to_string(), |d| d.to_string());
+        match self.via {
+            Some(via) => format!("{dest} via {via}"),
+            None => format!("{dest} (no gateway)"),
         }
     }
-    Ok(())
+}
+
+/// The routes of the main table of `h`'s namespace, both families.
+pub(crate) async fn kernel_routes(h: &Handle) -> Result<Vec<KernelRoute>> {
+    let dump = h.route().get(RouteMessage::default()).execute();
+    let msgs: Vec<RouteMessage> = dump.try_collect().await.map_err(Error::netlink("reading the routes"))?;
+    Ok(msgs.into_iter().filter_map(KernelRoute::from_message).collect())
+}
+
+/// A route `up()` could not put back, and why: the routes to its destination in its place, or
+/// the kernel's refusal.
+#[derive(Debug)]
+pub(crate) struct Unrestored {
+    pub route: RouteSpec,
+    pub in_its_place: Vec<KernelRoute>,
+    pub refused: Option<rtnetlink::Error>,
+}
+
+/// Puts back those of `routes` that are not in place (the node's suspended routes whose link
+/// came back); one in place already, identical, is fine. Returns those it could not put back.
+pub(crate) async fn restore_routes(h: &Handle, routes: &[RouteSpec]) -> Result<Vec<Unrestored>> {
+    let mut now = kernel_routes(h).await?;
+    let mut failed = Vec::new();
+    for &r in routes {
+        if now.iter().any(|k| k.is(r)) {
+            continue;
+        }
+        match h.route().add(route_message(r.0, r.1)).execute().await {
+            Ok(()) => {}
+            Err(e) => {
+                now = kernel_routes(h).await?;
+                let in_its_place: Vec<KernelRoute> = now.iter().filter(|k| k.same_dest(r)).cloned().collect();
+                // EEXIST: another route holds the destination (or, raced, this very one).
+                let refused = (!exists(&e) || in_its_place.is_empty()).then_some(e);
+                if !in_its_place.iter().any(|k| k.is(r)) {
+                    failed.push(Unrestored { route: r, in_its_place, refused });
+                }
+            }
+        }
+    }
+    Ok(failed)
 }
 
 /// Waits until the link ends of `links` (in `h`'s namespace) are operationally up, and every

@@ -197,3 +197,238 @@ fn an_added_ipv6_address_has_joined_its_solicited_node_group(net: &Net) -> netns
     }
     Ok(())
 }
+
+/// The routes with a gateway in the main table of the calling thread's namespace, as the kernel
+/// has them: `10.2.0.0/24 via 10.1.0.254`, `default via fd01::fe`; sorted.
+fn routes_here() -> Vec<String> {
+    use futures_util::TryStreamExt;
+    use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
+    let addr = |a: &RouteAddress| match a {
+        RouteAddress::Inet(v4) => IpAddr::V4(*v4),
+        RouteAddress::Inet6(v6) => IpAddr::V6(*v6),
+        other => panic!("unexpected route address {other:?}"),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let (conn, h, _) = rtnetlink::new_connection().expect("netlink socket");
+        tokio::spawn(conn);
+        let msgs: Vec<RouteMessage> = h.route().get(RouteMessage::default()).execute().try_collect().await.unwrap();
+        let mut out = Vec::new();
+        for m in msgs {
+            let mut table = u32::from(m.header.table);
+            let (mut dest, mut via) = (None, None);
+            for a in &m.attributes {
+                match a {
+                    RouteAttribute::Table(t) => table = *t,
+                    RouteAttribute::Destination(d) => dest = Some(addr(d)),
+                    RouteAttribute::Gateway(g) => via = Some(addr(g)),
+                    _ => {}
+                }
+            }
+            let (254, Some(via)) = (table, via) else { continue };
+            let dest = match dest {
+                Some(d) if m.header.destination_prefix_length > 0 => {
+                    format!("{d}/{}", m.header.destination_prefix_length)
+                }
+                _ => "default".to_string(),
+            };
+            out.push(format!("{dest} via {via}"));
+        }
+        out.sort();
+        out
+    })
+}
+
+fn h_routes(net: &Net) -> Vec<String> {
+    net.node("h").run(routes_here)
+}
+
+/// Which router `h`'s ping to `to` crossed (`h`'s source address follows its route, and `s`
+/// answers through the same router), from the routers' forwarding counters.
+fn crosses(net: &Net, to: &str) -> &'static str {
+    let snmp6 = |field: &str| -> u64 {
+        let text = std::fs::read_to_string("/proc/thread-self/net/snmp6").expect("read snmp6");
+        let line = text.lines().find(|l| l.split_whitespace().next() == Some(field)).expect("field");
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    let count = |r: &str, v6: bool| {
+        net.node(r).run(|| if v6 { snmp6("Ip6OutForwDatagrams") } else { netns_test_e2e::snmp("Ip", "ForwDatagrams") })
+    };
+    let v6 = to.contains(':');
+    let before = [count("r1", v6), count("r2", v6)];
+    net.node("h").ping(ip(to), Duration::from_secs(5)).unwrap_or_else(|e| panic!("h cannot reach {to}: {e}"));
+    let after = [count("r1", v6), count("r2", v6)];
+    match (after[0] > before[0], after[1] > before[1]) {
+        (true, false) => "r1",
+        (false, true) => "r2",
+        other => panic!("ping to {to} forwarded by r1, r2: {other:?}"),
+    }
+}
+
+/// The first sequence of issue 18: a declared route goes down with its link, a failover route is
+/// added and then deleted; up() brings the declared one back (del_route used to forget it too).
+#[netns_test(topology_file = "topologies/failover.topo", timeout = "60s")]
+fn del_route_removes_the_route_in_place_not_the_suspended_one(net: &Net) -> netns_test::Result<()> {
+    let (h, link) = (net.node("h"), net.link("h", "r1"));
+    assert_eq!(crosses(net, "10.2.0.9"), "r1");
+    link.down()?;
+    assert_eq!(h_routes(net), Vec::<String>::new(), "the kernel dropped the routes through r1");
+    h.add_route("10.2.0.0/24", "10.3.0.254")?;
+    h.add_route("default", "fd03::fe")?;
+    assert_eq!(h_routes(net), ["10.2.0.0/24 via 10.3.0.254", "default via fd03::fe"]);
+    assert_eq!(crosses(net, "10.2.0.9"), "r2");
+    assert_eq!(crosses(net, "fd02::9"), "r2");
+    h.del_route("10.2.0.0/24")?;
+    h.del_route("default")?;
+    assert_eq!(h_routes(net), Vec::<String>::new(), "the failover routes are gone");
+    link.up()?;
+    assert_eq!(h_routes(net), ["10.2.0.0/24 via 10.1.0.254", "default via fd01::fe"], "the declared ones are back");
+    assert_eq!(crosses(net, "10.2.0.9"), "r1");
+    assert_eq!(crosses(net, "fd02::9"), "r1");
+    Ok(())
+}
+
+/// With no route to it in place, del_route removes the suspended ones: they do not come back.
+#[netns_test(topology_file = "topologies/failover.topo", timeout = "60s")]
+fn del_route_of_a_suspended_route_keeps_it_from_coming_back(net: &Net) -> netns_test::Result<()> {
+    let (h, link) = (net.node("h"), net.link("h", "r1"));
+    link.down()?;
+    h.del_route("10.2.0.0/24")?;
+    link.up()?;
+    assert_eq!(h_routes(net), ["default via fd01::fe"]);
+    let e = h.ping(ip("10.2.0.9"), Duration::from_millis(300)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NetworkUnreachable, "{e}");
+    // Gone from what the node keeps too.
+    let e = h.del_route("10.2.0.0/24").unwrap_err().to_string();
+    assert!(e.contains("the node has no route to 10.2.0.0/24 (it has: default via fd01::fe)"), "{e}");
+    Ok(())
+}
+
+/// The second sequence of issue 18: a failover route added while the declared one is suspended
+/// holds its destination when the link comes back. up() brings the link and everything else
+/// back, then says which routes it could not put back and what is in their way (it used to
+/// skip them without a word). They stay suspended: each up() tries again.
+#[netns_test(topology_file = "topologies/failover.topo", timeout = "60s")]
+fn up_names_every_route_it_could_not_put_back(net: &Net) -> netns_test::Result<()> {
+    let (h, link) = (net.node("h"), net.link("h", "r1"));
+    link.down()?;
+    h.add_route("10.2.0.0/24", "10.3.0.254")?;
+    h.add_route("default", "fd03::fe")?;
+    let e = link.up().unwrap_err().to_string();
+    for part in [
+        "link h:eth0 -- r1:eth0 is up, but 2 routes of node `h` could not be put back",
+        "10.2.0.0/24 via 10.1.0.254 (declared): 10.2.0.0/24 via 10.3.0.254 (added by add_route) is in its place",
+        "default via fd01::fe (declared): default via fd03::fe (added by add_route) is in its place",
+        "del_route(\"10.2.0.0/24\")",
+        "del_route(\"default\")",
+    ] {
+        assert!(e.contains(part), "`{part}` not in: {e}");
+    }
+    // The link is up, with its addresses; the failover routes hold.
+    assert_eq!(h_routes(net), ["10.2.0.0/24 via 10.3.0.254", "default via fd03::fe"]);
+    net.ping("h", ip("10.1.0.254")).expect("the link is up");
+    net.ping("h", ip("fd01::fe")).expect("with its IPv6 address");
+    assert_eq!(crosses(net, "10.2.0.9"), "r2");
+    // Still suspended: up() again says so again.
+    let again = link.up().unwrap_err().to_string();
+    assert_eq!(again, e);
+    // Out of the way, the declared ones come back with up().
+    h.del_route("10.2.0.0/24")?;
+    h.del_route("default")?;
+    link.up()?;
+    assert_eq!(h_routes(net), ["10.2.0.0/24 via 10.1.0.254", "default via fd01::fe"]);
+    assert_eq!(crosses(net, "10.2.0.9"), "r1");
+    assert_eq!(crosses(net, "fd02::9"), "r1");
+    Ok(())
+}
+
+/// The other way out of the same conflict: keep the failover route and forget the suspended
+/// one (del_route twice: the route in place, then, none being in place, the suspended one).
+#[netns_test(topology_file = "topologies/failover.topo", timeout = "60s")]
+fn a_failover_route_can_be_kept_instead(net: &Net) -> netns_test::Result<()> {
+    let (h, link) = (net.node("h"), net.link("h", "r1"));
+    link.down()?;
+    h.add_route("10.2.0.0/24", "10.3.0.254")?;
+    // As the README shows it.
+    assert_eq!(
+        link.up().unwrap_err().to_string(),
+        "link h:eth0 -- r1:eth0 is up, but 1 route of node `h` could not be put back; it stays suspended, and each \
+         up() of this link tries again:\n  10.2.0.0/24 via 10.1.0.254 (declared): 10.2.0.0/24 via 10.3.0.254 (added by \
+         add_route) is in its place. To put this one back: del_route(\"10.2.0.0/24\"), then up() again; to keep the \
+         other instead: del_route(\"10.2.0.0/24\") twice (the route in place, then this one), then \
+         add_route(\"10.2.0.0/24\", \"10.3.0.254\")."
+    );
+    h.del_route("10.2.0.0/24")?;
+    assert_eq!(h_routes(net), ["default via fd01::fe"], "the route in place went first");
+    h.del_route("10.2.0.0/24")?;
+    h.add_route("10.2.0.0/24", "10.3.0.254")?;
+    link.up()?;
+    assert_eq!(h_routes(net), ["10.2.0.0/24 via 10.3.0.254", "default via fd01::fe"]);
+    assert_eq!(crosses(net, "10.2.0.9"), "r2");
+    Ok(())
+}
+
+/// A route already in place, identical, is no conflict: up() of a link that is up is fine; and a
+/// route whose gateway is behind another link that is still down is no business of this up()
+/// (it comes back with its own link).
+#[netns_test(topology_file = "topologies/failover.topo", timeout = "60s")]
+fn up_is_quiet_about_routes_in_place_and_routes_of_other_links(net: &Net) -> netns_test::Result<()> {
+    let h = net.node("h");
+    net.link("h", "r1").up()?;
+    assert_eq!(h_routes(net), ["10.2.0.0/24 via 10.1.0.254", "default via fd01::fe"]);
+    h.add_route("10.4.0.0/24", "10.3.0.254")?;
+    net.link("h", "r1").down()?;
+    net.link("h", "r2").down()?;
+    net.link("h", "r1").up()?;
+    assert_eq!(h_routes(net), ["10.2.0.0/24 via 10.1.0.254", "default via fd01::fe"]);
+    net.link("h", "r2").up()?;
+    assert_eq!(h_routes(net), ["10.2.0.0/24 via 10.1.0.254", "10.4.0.0/24 via 10.3.0.254", "default via fd01::fe"]);
+    Ok(())
+}
+
+/// add_route of a route the node keeps, suspended, says so.
+#[netns_test(topology_file = "topologies/failover.topo", timeout = "60s")]
+fn adding_a_suspended_route_again_says_it_is_suspended(net: &Net) -> netns_test::Result<()> {
+    net.link("h", "r1").down()?;
+    let e = net.node("h").add_route("10.2.0.0/24", "10.1.0.254").unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "add_route(\"10.2.0.0/24\", \"10.1.0.254\") on node `h`: the node already has this route, suspended: its \
+         link is down, and up() puts it back"
+    );
+    Ok(())
+}
+
+/// Adds `dest` via `via` (IPv4) in the calling thread's namespace straight over netlink, as a
+/// test's own program might: a route netns-test does not know.
+fn add_route_here(dest: std::net::Ipv4Addr, len: u8, via: std::net::Ipv4Addr) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let (conn, h, _) = rtnetlink::new_connection().expect("netlink socket");
+        tokio::spawn(conn);
+        let msg = rtnetlink::RouteMessageBuilder::<std::net::Ipv4Addr>::new()
+            .destination_prefix(dest, len)
+            .gateway(via)
+            .build();
+        h.route().add(msg).execute().await.expect("adding a route");
+    })
+}
+
+/// A route in the way that netns-test did not make: up() says so, and that del_route forgets
+/// the suspended one (del_route sees only the routes netns-test keeps).
+#[netns_test(topology_file = "topologies/failover.topo", timeout = "60s")]
+fn up_names_a_route_in_the_way_it_did_not_make(net: &Net) -> netns_test::Result<()> {
+    let (h, link) = (net.node("h"), net.link("h", "r1"));
+    link.down()?;
+    h.run(|| add_route_here("10.2.0.0".parse().unwrap(), 24, "10.3.0.254".parse().unwrap()));
+    let e = link.up().unwrap_err().to_string();
+    let want = "link h:eth0 -- r1:eth0 is up, but 1 route of node `h` could not be put back; it stays suspended, \
+                and each up() of this link tries again:\n  10.2.0.0/24 via 10.1.0.254 (declared): 10.2.0.0/24 via \
+                10.3.0.254 (not made by netns-test) is in its place. To put this one back: remove what netns-test \
+                did not make the way it was made, then up() again; to forget this one: del_route(\"10.2.0.0/24\").";
+    assert_eq!(e, want);
+    h.del_route("10.2.0.0/24")?;
+    link.up()?;
+    assert_eq!(h_routes(net), ["10.2.0.0/24 via 10.3.0.254", "default via fd01::fe"]);
+    Ok(())
+}

@@ -13,7 +13,7 @@
 
 use super::indices::IfIndices;
 use crate::error::{Error, Result};
-use crate::live::{describe, LinkId};
+use crate::live::{describe, LinkId, IPV6_MIN_MTU};
 use futures_util::future::try_join_all;
 use futures_util::TryStreamExt;
 use netlink_packet_route::link::{LinkAttribute, State};
@@ -413,9 +413,6 @@ pub(super) fn wait_ipv6(
 /// solicited-node group from a work queue that needs the rtnl lock.
 const IPV6_LATE: &str = "the kernel joins an address's solicited-node group from a work queue that needs the rtnl \
                          lock, which freeing a large earlier topology can hold for seconds";
-
-/// IPv6's minimum link MTU (RFC 8200); the kernel turns IPv6 off on a link below it.
-const IPV6_MIN_MTU: u32 = 1280;
 
 /// A bridge's MTU as the kernel sets it: its members' smallest (`None`: all default).
 fn bridge_mtu(topo: &Topology, b: usize) -> Option<u32> {
