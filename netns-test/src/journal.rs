@@ -41,6 +41,8 @@ pub(crate) fn since_body_start() -> Duration {
 /// Records one runtime change.
 #[allow(dead_code)] // called by the runtime helpers that change a built topology
 pub(crate) fn record(what: impl Into<String>) {
+    // What programs wrote before this change is logged before it.
+    crate::logs::settle(crate::logs::SETTLE);
     let (at, what) = (since_body_start(), what.into());
     if crate::env::tracing() {
         eprintln!("netns-test: {} {what}", stamp(at));

@@ -19,7 +19,7 @@
 use std::collections::VecDeque;
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::Command;
@@ -35,6 +35,8 @@ pub(crate) const LINE_MAX: usize = 4096;
 const FILE_MAX: u64 = 32 << 20;
 /// The file's name in the test's directory.
 pub(crate) const FILE_NAME: &str = "log.txt";
+/// How long an event or a run-time change waits for programs' output written before it.
+pub(crate) const SETTLE: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// One line of a node's log.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +91,10 @@ fn store() -> std::sync::MutexGuard<'static, Store> {
 /// Records one line: kept, written to the file (in a test child), echoed with
 /// `NETNS_TEST_TRACE=1`.
 pub(crate) fn record(node: &Arc<str>, source: String, level: Option<&'static str>, mut text: String) {
+    if level.is_some() {
+        // An event: what programs wrote before it is logged first.
+        settle(SETTLE);
+    }
     if text.len() > LINE_MAX {
         let cut = (0..=LINE_MAX).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
         let more = text.len() - cut;
@@ -108,8 +114,41 @@ pub(crate) fn record(node: &Arc<str>, source: String, level: Option<&'static str
     st.lines.push_back(line);
 }
 
-/// Every line kept so far, oldest first.
+/// The read ends of the programs' pipes being read, to see whether output is still waiting.
+static READING: Mutex<Vec<Arc<OwnedFd>>> = Mutex::new(Vec::new());
+
+/// Waits (up to `max`) until no program output written so far waits in a pipe or in a reader:
+/// what a program wrote before the failure is part of the report, and what it wrote before an
+/// event or a run-time change comes before it in the log.
+pub(crate) fn settle(max: std::time::Duration) {
+    if READING.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+        return;
+    }
+    let deadline = Instant::now() + max;
+    let waiting = || -> usize {
+        let reading = READING.lock().unwrap_or_else(|e| e.into_inner());
+        reading
+            .iter()
+            .map(|fd| {
+                let mut n: libc::c_int = 0;
+                // SAFETY: FIONREAD into an int, on a descriptor we hold.
+                if unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) } == 0 {
+                    n.max(0) as usize
+                } else {
+                    0
+                }
+            })
+            .sum()
+    };
+    let busy = || BUSY.load(std::sync::atomic::Ordering::SeqCst) > 0;
+    while (waiting() > 0 || busy()) && Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+}
+
+/// Every line kept so far, oldest first (output still waiting in a program's pipe first read).
 pub(crate) fn snapshot() -> Logs {
+    settle(std::time::Duration::from_secs(2));
     let st = store();
     let (file, file_note) = match &st.file {
         Sink::Unopened => (None, None),
@@ -212,10 +251,14 @@ pub(crate) fn capture_output(cmd: &mut Command, node: &str, program: &OsStr) {
     let Ok((read, write)) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) else { return };
     let name = std::path::Path::new(program).file_name().unwrap_or(program).to_string_lossy().into_owned();
     let node: Arc<str> = Arc::from(node);
-    let reader =
-        std::thread::Builder::new().name(format!("netns-log-{node}")).spawn(move || read_lines(read, &node, name));
+    let read = Arc::new(read);
+    READING.lock().unwrap_or_else(|e| e.into_inner()).push(read.clone());
+    let reader = std::thread::Builder::new().name(format!("netns-log-{node}")).spawn(move || {
+        read_lines(&read, &node, name);
+        READING.lock().unwrap_or_else(|e| e.into_inner()).retain(|r| !Arc::ptr_eq(r, &read));
+    });
     if reader.is_err() {
-        return; // the pipe's read end went with the closure: the program's output stays as it was
+        return; // no reader: the program's output stays where it was
     }
     let write = Arc::new(write);
     // SAFETY: fstat and dup2 only: async-signal-safe, no allocation.
@@ -245,21 +288,45 @@ fn test_output() -> Option<(u64, u64)> {
     })
 }
 
+/// Readers holding bytes read from a pipe but not yet recorded.
+static BUSY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Records each line the program writes until every copy of the pipe's write end is closed.
-fn read_lines(read: OwnedFd, node: &Arc<str>, program: String) {
-    let mut r = io::BufReader::new(File::from(read));
-    let mut buf = Vec::new();
+fn read_lines(read: &OwnedFd, node: &Arc<str>, program: String) {
+    use std::sync::atomic::Ordering;
+    let mut buf = vec![0u8; 64 << 10];
+    let mut line: Vec<u8> = Vec::new();
+    let put = |line: &mut Vec<u8>| {
+        record(node, program.clone(), None, String::from_utf8_lossy(line).into_owned());
+        line.clear();
+    };
     loop {
-        buf.clear();
-        match r.by_ref().take(LINE_MAX as u64 + 1).read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                if buf.last() == Some(&b'\n') {
-                    buf.pop();
+        // SAFETY: reading into a buffer we own, from a descriptor that outlives this call.
+        let n = unsafe { libc::read(read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        if n <= 0 {
+            if !line.is_empty() {
+                put(&mut line);
+            }
+            return;
+        }
+        BUSY.fetch_add(1, Ordering::SeqCst);
+        for chunk in buf[..n as usize].split_inclusive(|&b| b == b'\n') {
+            match chunk.strip_suffix(b"\n") {
+                Some(end) => {
+                    line.extend_from_slice(end);
+                    put(&mut line);
                 }
-                record(node, program.clone(), None, String::from_utf8_lossy(&buf).into_owned());
+                None if line.len() + chunk.len() > LINE_MAX => {
+                    line.extend_from_slice(chunk);
+                    put(&mut line);
+                }
+                None => line.extend_from_slice(chunk),
             }
         }
+        BUSY.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -38,6 +38,8 @@ pub(crate) const LOG_LINES: usize = 5_000;
 pub(crate) const LOG_TEXT: usize = 500;
 /// The most bytes a page takes.
 pub(crate) const MAX_PAGE: usize = 5 << 20;
+/// Timeline rows per chunk (a chunk is laid out only when scrolled to).
+const TIMELINE_CHUNK: usize = 200;
 /// Byte budgets of the parts that grow with the test.
 const PACKETS_BUDGET: usize = 2_400 << 10;
 const LOGS_BUDGET: usize = 1 << 20;
@@ -266,9 +268,13 @@ impl Page {
         }
         let (x0, y0) = (x0.max(0.0), y0.max(0.0));
         let (w, h) = ((x1.min(side) - x0).max(200.0), (y1.min(side) - y0).max(120.0));
+        // Small networks drawn a little larger, so their text reads well.
+        let zoom = (1000.0 / w).clamp(1.0, 1.5);
         let _ = write!(
             o,
-            "<div class=\"svgwrap\"><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"{x0:.0} {y0:.0} {w:.0} {h:.0}\" width=\"{w:.0}\" height=\"{h:.0}\" role=\"img\" aria-label=\"the topology\">\n"
+            "<div class=\"svgwrap\"><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"{x0:.0} {y0:.0} {w:.0} {h:.0}\" width=\"{:.0}\" height=\"{:.0}\" role=\"img\" aria-label=\"the topology\">\n",
+            w * zoom,
+            h * zoom
         );
         let states = LinkStates { dump };
         // Lines first, their labels over them, boxes on top.
@@ -484,21 +490,32 @@ impl Page {
         let _ = write!(
             o,
             "<a href=\"#\" id=\"filter-all-nodes\">show all</a> <span class=\"sub\" id=\"timeline-shown\"></span></div>\n\
-             <div class=\"scroll\"><table id=\"timeline-table\"><thead><tr><th>time</th><th>node</th><th>what</th></tr></thead><tbody>\n"
+             <div class=\"scroll\"><div class=\"tl\" id=\"timeline-rows\"><div class=\"row head\"><span>time</span><span>node</span><span>what</span></div>\n"
         );
-        for (at, _, kind, nodes, html) in &rows {
+        // Rows in chunks that the browser lays out only when they are scrolled to: thousands of
+        // log lines load in well under a second.
+        for (i, (at, _, kind, nodes, html)) in rows.iter().enumerate() {
+            if i % TIMELINE_CHUNK == 0 {
+                if i > 0 {
+                    o.push_str("</div>");
+                }
+                o.push_str("<div class=\"chunk\">");
+            }
             let tags: String = nodes.split_whitespace().map(|n| format!("[{}]", esc(n))).collect::<Vec<_>>().join(" ");
             let _ = writeln!(
                 o,
-                "<tr class=\"k-{kind}\" data-kind=\"{kind}\" data-nodes=\"{}\" data-t=\"{at:.6}\"><td class=\"t\">{}</td><td class=\"n\">{tags}</td><td class=\"x\">{html}</td></tr>",
+                "<div class=\"row k-{kind}\" data-kind=\"{kind}\" data-nodes=\"{}\" data-t=\"{at:.6}\"><span class=\"t\">{}</span><span class=\"n\">{tags}</span><span class=\"x\">{html}</span></div>",
                 esc(nodes),
                 stamp(*at)
             );
         }
+        if !rows.is_empty() {
+            o.push_str("</div>");
+        }
         let _ = write!(
             o,
-            "<tr class=\"k-verdict\" data-kind=\"failure\" data-nodes=\"\" data-t=\"{last:.6}\"><td class=\"t\">{}</td><td class=\"n\"></td>\
-             <td class=\"x\"><span class=\"kind\">verdict</span><!--{VERDICT}-->{}<!--/{VERDICT}--></td></tr>\n</tbody></table></div></section>\n",
+            "<div class=\"row k-verdict\" data-kind=\"failure\" data-nodes=\"\" data-t=\"{last:.6}\"><span class=\"t\">{}</span><span class=\"n\"></span>\
+             <span class=\"x\"><span class=\"kind\">verdict</span><!--{VERDICT}-->{}<!--/{VERDICT}--></span></div>\n</div></div></section>\n",
             stamp(last),
             verdict_html(&run.verdict.clone().unwrap_or(Verdict { kind: "pending", text: "not known yet".into() }))
         );

@@ -18,7 +18,7 @@
   }
 
   // The timeline's filters: by node and by kind.
-  var rows = $$("#timeline tbody tr");
+  var rows = $$("#timeline .row:not(.head)");
   function applyFilters() {
     var nodes = {}, kinds = {};
     $$("#filters input[data-node]").forEach(function (c) { nodes[c.dataset.node] = c.checked; });
@@ -27,7 +27,7 @@
     rows.forEach(function (r) {
       var k = r.dataset.kind, ns = r.dataset.nodes ? r.dataset.nodes.split(" ") : [];
       var ok = kinds[k] !== false && (ns.length === 0 || ns.some(function (n) { return nodes[n] !== false; }));
-      r.hidden = !ok;
+      if (r.hidden === ok) r.hidden = !ok; // touch only what changes
       if (ok) shown++;
     });
     var c = $("#timeline-shown");
@@ -84,7 +84,7 @@
   if (tables.length) {
     document.body.classList.add("has-packets");
     $("#timeline").addEventListener("click", function (e) {
-      var td = e.target.closest ? e.target.closest("td.t") : null;
+      var td = e.target.closest ? e.target.closest(".row .t") : null;
       if (!td) return;
       var t = parseFloat(td.parentElement.dataset.t), best = null;
       tables.forEach(function (tb) {
