@@ -57,9 +57,17 @@ pub(crate) fn create(path: &str, name: &str) -> io::Result<(PathBuf, File)> {
     let make = |dir: &Path| {
         std::fs::create_dir_all(dir)?;
         let file = dir.join(name);
-        File::create(&file).map(|f| (file, f))
+        replace(&file).map(|f| (file, f))
     };
     make(&dir).or_else(|e| make(&fallback).map_err(|e2| io::Error::new(e2.kind(), format!("{e}; {e2}"))))
+}
+
+/// A new, empty file at `path`, in place of any file there. Not truncated in place: ext4 makes
+/// a file truncated and written again reach the disk when it is closed (tens of milliseconds
+/// here), which a new file does not.
+pub(crate) fn replace(path: &Path) -> io::Result<File> {
+    let _ = std::fs::remove_file(path);
+    File::create(path)
 }
 
 /// The file `name` of the test `path`, in whichever of the two directories has it.

@@ -116,7 +116,7 @@ pub(crate) fn fill(html: &str, verdict: &Verdict, output: &str) -> String {
 /// Fills the regions of the page at `path` (see [`fill`]).
 pub(crate) fn fill_file(path: &Path, verdict: &Verdict, output: &str) -> io::Result<()> {
     let html = std::fs::read_to_string(path)?;
-    std::fs::write(path, fill(&html, verdict, output))
+    io::Write::write_all(&mut crate::out_dir::replace(path)?, fill(&html, verdict, output).as_bytes())
 }
 
 /// Replaces what is between `<!--mark-->` and `<!--/mark-->`, everywhere. Every text of the
@@ -937,7 +937,8 @@ fn ns_html(o: &mut String, ns: &str, s: &NsState) {
 /// A white card with `lines` centred on `(x, y)`.
 fn card(o: &mut String, class: &str, x: f64, y: f64, lines: &[String], bold: bool) {
     let (w, h) = layout::text_size(lines);
-    let (w, h) = (w + 4.0, h);
+    // Bold text is wider than the estimate.
+    let w = if bold { w * 1.2 + 6.0 } else { w + 4.0 };
     let _ = write!(
         o,
         "<g class=\"{class}\"><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" rx=\"3\"/>",

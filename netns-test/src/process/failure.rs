@@ -28,13 +28,23 @@ pub(super) fn wanted() -> bool {
 /// text, if there is any.
 pub(super) fn show(core: &Core, body_node: &str, failure: &str) -> Option<String> {
     let at = crate::journal::since_body_start().as_secs_f64();
+    let start = std::time::Instant::now();
     let mut report = forensics::failure_report(core, Some(body_node));
     if let Some(run) = &mut report.run {
         run.failure = Some((at, failure.to_string()));
     }
+    let gathered = start.elapsed();
     let mut text = report.text();
     if report.run.is_some() {
         text.push_str(&written(forensics::write_page(&report)));
+    }
+    if crate::env::tracing() {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        eprintln!(
+            "netns-test: failure report gathered in {:.2} ms, text and page made and written in {:.2} ms",
+            ms(gathered),
+            ms(start.elapsed() - gathered)
+        );
     }
     eprint!("{text}");
     if crate::env::pause_on_fail() {
