@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Item 6 of BENCHMARKS.md: what failure forensics cost a PASSING test. Runs the per-test suite
-# (100 isolated tests, 2 nodes, a TCP round trip each; release) with the state dump off
-# (NETNS_TEST_DUMP=0), on (the default), and with packet capture (fail, all), interleaved
-# round by round so the machine's drift hits every configuration alike.
+# (100 isolated tests, 2 nodes, a TCP round trip each; release) with the state dump and the
+# report page both off (NETNS_TEST_DUMP=0 NETNS_TEST_REPORT=0), the dump alone off, the defaults
+# (dump and report page on), and with packet capture (fail, all), interleaved round by round so
+# the machine's drift hits every configuration alike.
 # Usage: bench/forensics.sh [ROUNDS] (default 15). Called by bench/run.sh; runs alone too.
 # PROFILE=debug measures the debug build (what `cargo test` users get) instead of release.
 set -euo pipefail
@@ -14,22 +15,25 @@ mkdir -p "$OUT"
 profile=(--release); [ "${PROFILE:-release}" = debug ] && profile=()
 T=$(cargo test -q "${profile[@]}" -p netns-test-bench --features per-test --test per_test --no-run --message-format=json 2>/dev/null |
     jq -r 'select(.executable != null and .target.name == "per_test") | .executable')
-configs=("NETNS_TEST_DUMP=0" "NETNS_TEST_DUMP=1" "NETNS_TEST_CAPTURE=fail" "NETNS_TEST_CAPTURE=all")
+configs=("NETNS_TEST_DUMP=0 NETNS_TEST_REPORT=0" "NETNS_TEST_DUMP=0" "NETNS_TEST_DUMP=1" "NETNS_TEST_CAPTURE=fail" "NETNS_TEST_CAPTURE=all")
+ONLY=${ONLY:-} # ONLY=3: the first three configurations only
 declare -A times
-for c in "${configs[@]}"; do env "$c" "$T" isolated --test-threads=1 >/dev/null 2>&1; done # warm-up
+[ -n "$ONLY" ] && configs=("${configs[@]:0:$ONLY}")
+# shellcheck disable=SC2086 # $c is one or two assignments
+for c in "${configs[@]}"; do env $c "$T" isolated --test-threads=1 >/dev/null 2>&1; done # warm-up
 for ((r = 0; r < rounds; r++)); do
     for c in "${configs[@]}"; do
         sleep 0.3 # let the kernel finish freeing the previous round's namespaces
         t0=$(date +%s%N)
-        env "$c" "$T" isolated --test-threads=1 >/dev/null 2>&1
+        env $c "$T" isolated --test-threads=1 >/dev/null 2>&1
         t1=$(date +%s%N)
         times[$c]+="$(( (t1 - t0) / 1000 )) " # µs for 100 tests
     done
 done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-base=$(echo "${times[NETNS_TEST_DUMP=0]}" | median)
+base=$(echo "${times[${configs[0]}]}" | median)
 {
-    echo "| configuration | ms/test median | min–max | vs dump off |"
+    echo "| configuration | ms/test median | min–max | vs all off |"
     echo "|---|---:|---:|---:|"
     for c in "${configs[@]}"; do
         m=$(echo "${times[$c]}" | median)

@@ -1,11 +1,13 @@
 //! `netns-test`: check, bring up, enter and draw topology files, rootless.
 //!
 //! `main` reads the command line and dispatches; `live` builds a topology in this process's own
-//! namespaces, `show` prints it (text or JSON), `enter` runs programs in its nodes, `graph` draws it.
+//! namespaces, `show` prints it (text or JSON), `enter` runs programs in its nodes, `graph` draws it, `report`
+//! lists and opens the report pages failing tests left.
 
 mod enter;
 mod graph;
 mod live;
+mod report;
 mod show;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +37,7 @@ Exit status:
   netns-test exec fixtures/router.topo h1 -- ip route
   netns-test shell fixtures/router.topo r
   netns-test graph fixtures/two-lans.topo > two-lans.svg
+  netns-test report                      # the report pages failing tests left, newest first
 
 Everything runs in user and network namespaces this process creates: no root, no sudo, and
 nothing is left behind when it exits.
@@ -106,6 +109,20 @@ Leave the shell to tear the topology down. $NETNS_TEST_NODE names the node insid
         #[arg(long)]
         dot: bool,
     },
+    /// List the report pages failing tests left (verdict, time, test, path), newest first.
+    #[command(after_help = "Examples:
+  netns-test report                          # under target/netns-test
+  netns-test report target/netns-test
+  netns-test report --open link_down         # open a test's report.html with xdg-open
+A failing test writes target/netns-test/<crate>::<test>/report.html (NETNS_TEST_REPORT=0: none,
+=all: passing tests too); a test that passes again removes its old one.")]
+    Report {
+        /// The directory holding one directory per test (default: target/netns-test).
+        dir: Option<PathBuf>,
+        /// Open the report of the test with this name (or the one whose name contains it).
+        #[arg(long, value_name = "NAME")]
+        open: Option<String>,
+    },
 }
 
 /// Exit status for an unreadable or invalid file, or a failed expectation.
@@ -125,6 +142,7 @@ fn main() -> ExitCode {
         }
         Cmd::Exec { file, node, command } => enter::exec(&file, &node, &command),
         Cmd::Shell { file, node } => enter::shell(&file, node.as_deref()),
+        Cmd::Report { dir, open } => report::run(dir.as_deref(), open.as_deref()),
         Cmd::Graph { file, dot } => match load(&file) {
             Ok(t) => {
                 print!("{}", if dot { graph::dot(&t) } else { graph::svg(&t) });

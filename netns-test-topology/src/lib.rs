@@ -22,6 +22,7 @@ mod duration;
 mod error;
 mod expect;
 mod firewall;
+pub mod layout;
 mod links;
 mod model;
 mod nat;

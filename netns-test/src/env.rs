@@ -27,6 +27,10 @@ pub(crate) const FIXTURE_TABLE: &str = "NETNS_TEST_FIXTURE_TABLE";
 pub(crate) const DUMP: &str = "NETNS_TEST_DUMP";
 /// `fail` or `all`: capture every interface's packets, keep the files of failing (or all) tests.
 pub(crate) const CAPTURE: &str = "NETNS_TEST_CAPTURE";
+/// `0`: no report page for failing tests (on by default); `all`: one for passing tests too.
+pub(crate) const REPORT: &str = "NETNS_TEST_REPORT";
+/// `all`: a failure prints every log line of its nodes, not only the last 50.
+pub(crate) const LOGS: &str = "NETNS_TEST_LOGS";
 /// `1`: keep a failing test's topology up until the user presses Enter.
 pub(crate) const PAUSE_ON_FAIL: &str = "NETNS_TEST_PAUSE_ON_FAIL";
 /// `off`: link conditions take the userspace path even where the kernel has netem (to test it).
@@ -83,6 +87,31 @@ pub(crate) fn dump() -> bool {
 /// `NETNS_TEST_CAPTURE`'s value, if set.
 pub(crate) fn capture() -> Option<&'static str> {
     get(CAPTURE)
+}
+
+/// Which tests get a report page (`NETNS_TEST_REPORT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Report {
+    /// `0`: none.
+    Off,
+    /// Failing tests (the default).
+    Fail,
+    /// `all`: every test.
+    All,
+}
+
+/// `NETNS_TEST_REPORT`: `0` off, `all` for passing tests too, failing tests otherwise.
+pub(crate) fn report() -> Report {
+    match get(REPORT) {
+        Some("0") => Report::Off,
+        Some("all") => Report::All,
+        _ => Report::Fail,
+    }
+}
+
+/// Whether `NETNS_TEST_LOGS=all` asks for every log line in the failure output.
+pub(crate) fn all_logs() -> bool {
+    get(LOGS) == Some("all")
 }
 
 /// Whether `NETNS_TEST_PAUSE_ON_FAIL=1` asks to hold a failing test's topology up.

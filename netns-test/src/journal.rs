@@ -10,14 +10,27 @@
 //! dump shows the entries, and `NETNS_TEST_TRACE=1` echoes each to stderr as it happens.
 
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 static START: OnceLock<Instant> = OnceLock::new();
+/// The same moment on the wall clock (packet captures are stamped with it).
+static START_WALL: OnceLock<SystemTime> = OnceLock::new();
 static ENTRIES: Mutex<Vec<(Duration, String)>> = Mutex::new(Vec::new());
+static PHASES: Mutex<Vec<(Instant, String)>> = Mutex::new(Vec::new());
 
 /// Sets time zero: the moment the test body starts. Later calls change nothing.
 pub(crate) fn mark_body_start() {
-    START.get_or_init(Instant::now);
+    START.get_or_init(|| {
+        START_WALL.get_or_init(SystemTime::now);
+        Instant::now()
+    });
+}
+
+/// Seconds from the body's start to `at`, a wall-clock time since the Unix epoch (a packet's
+/// capture stamp); `None` before the body started.
+pub(crate) fn offset_of_wall(at: Duration) -> Option<f64> {
+    let start = START_WALL.get()?.duration_since(UNIX_EPOCH).ok()?;
+    Some(at.as_secs_f64() - start.as_secs_f64())
 }
 
 /// Time since the body started (zero before it has).
@@ -28,11 +41,34 @@ pub(crate) fn since_body_start() -> Duration {
 /// Records one runtime change.
 #[allow(dead_code)] // called by the runtime helpers that change a built topology
 pub(crate) fn record(what: impl Into<String>) {
+    // What programs wrote before this change is logged before it.
+    crate::logs::settle(crate::logs::SETTLE);
     let (at, what) = (since_body_start(), what.into());
     if crate::env::tracing() {
         eprintln!("netns-test: {} {what}", stamp(at));
     }
     ENTRIES.lock().unwrap_or_else(|e| e.into_inner()).push((at, what));
+}
+
+/// Seconds from the body's start to `at`: negative before it (a build phase), measured from now
+/// while the body has not started.
+pub(crate) fn offset(at: Instant) -> f64 {
+    let zero = START.get().copied().unwrap_or_else(Instant::now);
+    match at.checked_duration_since(zero) {
+        Some(after) => after.as_secs_f64(),
+        None => -(zero - at).as_secs_f64(),
+    }
+}
+
+/// Records that a phase of the test's life ended now (`topology built`): the report's timeline
+/// shows them before the body's start.
+pub(crate) fn phase(what: impl Into<String>) {
+    PHASES.lock().unwrap_or_else(|e| e.into_inner()).push((Instant::now(), what.into()));
+}
+
+/// The phases recorded so far, oldest first.
+pub(crate) fn phases() -> Vec<(Instant, String)> {
+    PHASES.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// Every change recorded so far, oldest first.
@@ -66,5 +102,17 @@ mod tests {
         assert!(e[0].0 >= Duration::from_millis(2) && e[0].0 <= e[1].0);
         assert_eq!(stamp(Duration::from_micros(12_345)), "+12.345 ms");
         assert_eq!(stamp(Duration::from_millis(3_042)), "+3.042 s");
+    }
+
+    #[test]
+    fn phases_before_the_body_have_negative_offsets() {
+        let before = Instant::now();
+        phase("topology built");
+        mark_body_start();
+        // (Another test of this process may have started the clock earlier.)
+        assert!(offset(before) <= offset(Instant::now()));
+        assert!(offset(Instant::now()) >= 0.0);
+        assert!(offset(START.get().unwrap().checked_sub(Duration::from_millis(5)).unwrap()) < -0.004);
+        assert_eq!(phases().last().unwrap().1, "topology built");
     }
 }

@@ -317,11 +317,15 @@ mod journal;
 mod kernel;
 mod link;
 mod live;
+mod logs;
 mod names;
+mod out_dir;
 
 mod process;
 mod runtime;
 mod sandbox;
+#[cfg(feature = "tracing")]
+pub mod tracing;
 
 #[doc(hidden)]
 pub mod __private {

@@ -57,8 +57,14 @@ macro_rules! placed {
         #[doc = concat!("let out = net.node(\"", $example, "\").command(\"cat\").arg(\"/proc/net/dev\").output().unwrap();")]
         /// # }
         /// ```
+        ///
+        /// In a test, what the program writes to the stdout and stderr it inherits becomes part of
+        /// the node's log (printed with the failure, tagged `[node]`, and on the report page);
+        /// output the test redirects (`.output()`, `Stdio::piped()`, a file) is left alone.
         pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
-            self.view.command(program.as_ref())
+            let mut cmd = self.view.command(program.as_ref());
+            crate::logs::capture_output(&mut cmd, self.name(), program.as_ref());
+            cmd
         }
 
         /// Like [`command`](Self::command), for tokio.

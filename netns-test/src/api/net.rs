@@ -47,7 +47,22 @@ impl Net {
         let base = Base::capture(&|| names.overlay()).map_err(Error::io("preparing the nodes' views"))?;
         let in_place = node0.in_place(&topology);
         let built = builder::build(&topology, node0)?;
+        crate::journal::phase(format!(
+            "topology built: {} nodes, {} bridges, {} links",
+            topology.nodes.len(),
+            topology.bridges.len(),
+            topology.links.len() + topology.bridges.iter().map(|b| b.members.len()).sum::<usize>()
+        ));
         let node_ns: Vec<Arc<NetNs>> = built.nodes.into_iter().map(Arc::new).collect();
+        let id = |ns: &NetNs| {
+            // SAFETY: fstat of a descriptor we hold, into a zeroed struct.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            (unsafe { libc::fstat(std::os::fd::AsRawFd::as_raw_fd(ns), &mut st) } == 0)
+                .then_some((st.st_dev as u64, st.st_ino as u64))
+        };
+        let named = std::iter::once((&root, "bridges".to_string()))
+            .chain(node_ns.iter().map(|n| &**n).zip(topology.nodes.iter().map(|n| n.name.clone())));
+        crate::logs::name_places(named.filter_map(|(ns, name)| Some((id(ns)?, name))));
         let root = Arc::new(root);
         let topology = Arc::new(topology);
         let core = Arc::new(Core::new(topology.clone(), Live::new(&topology, root.clone(), node_ns.clone())));
@@ -70,6 +85,11 @@ impl Net {
             (0..topology.bridges.len()).map(|index| Bridge { core: core.clone(), index, view: root.clone() }).collect();
         let net = Net { core, nodes, bridges };
         crate::link::apply_declared(&net)?;
+        if net.core.topology.links.iter().any(|l| !l.conditions.is_empty())
+            || net.core.topology.bridges.iter().any(|b| b.conditions.iter().any(|c| !c.is_empty()))
+        {
+            crate::journal::phase("declared link conditions applied");
+        }
         Ok(net)
     }
 

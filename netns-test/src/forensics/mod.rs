@@ -21,6 +21,8 @@
 //! (`shared_tables.rs`). Nothing here calls back into the handles or the harness.
 
 mod capture;
+mod packets;
+mod page;
 mod read;
 mod report;
 mod shaping;
@@ -32,9 +34,12 @@ use crate::core::Core;
 use crate::journal;
 use crate::live::Place;
 use capture::Capture;
-pub(crate) use report::{Captures, Dump, FailureReport};
+use netns_test_topology::Topology;
+pub(crate) use report::{Captures, Dump, FailureReport, Verdict};
+use report::{LinkPackets, Run};
 use state::Section;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -58,6 +63,8 @@ pub(crate) struct Settings {
     /// `NETNS_TEST_DUMP` (on unless `0`).
     pub(crate) dump: bool,
     pub(crate) capture: CaptureMode,
+    /// `NETNS_TEST_REPORT` (failing tests unless `0`; `all`: every test).
+    pub(crate) report: crate::env::Report,
 }
 
 impl Settings {
@@ -67,12 +74,12 @@ impl Settings {
             Some("all") => CaptureMode::All,
             _ => CaptureMode::Off,
         };
-        Settings { dump: crate::env::dump(), capture }
+        Settings { dump: crate::env::dump(), capture, report: crate::env::report() }
     }
 
     /// Whether a failure report would hold anything.
     pub(crate) fn any(&self) -> bool {
-        self.dump || self.capture != CaptureMode::Off
+        self.dump || self.capture != CaptureMode::Off || self.report != crate::env::Report::Off
     }
 }
 
@@ -84,11 +91,9 @@ static CAPTURE: Mutex<Option<(CaptureMode, Capture)>> = Mutex::new(None);
 pub(crate) fn body_starts(core: &Core) {
     let settings = Settings::from_env();
     if settings.capture != CaptureMode::Off {
-        let path = test_path();
-        let path = path.as_str();
         let nodes: Vec<(String, &crate::kernel::ns::NetNs)> =
             core.nodes().map(|(name, ns)| (name.to_string(), ns)).collect();
-        let [dir, fallback] = capture_dirs(path);
+        let [dir, fallback] = crate::out_dir::dirs(&crate::out_dir::this_test());
         match Capture::start(&dir, &nodes).or_else(|_| Capture::start(&fallback, &nodes)) {
             Ok(c) => *lock() = Some((settings.capture, c)),
             Err(e) => eprintln!("netns-test: packet capture not started in {}: {e}", fallback.display()),
@@ -97,8 +102,18 @@ pub(crate) fn body_starts(core: &Core) {
     journal::mark_body_start();
 }
 
-/// The body passed: captures are closed, and deleted unless `NETNS_TEST_CAPTURE=all`.
-pub(crate) fn body_passed() {
+/// The body passed: captures are closed, and deleted unless `NETNS_TEST_CAPTURE=all`; the log
+/// file goes unless `NETNS_TEST_REPORT=all`, which makes a report of the passing test: returned.
+pub(crate) fn body_passed(core: &Core, body_node: &str) -> Option<FailureReport> {
+    let settings = Settings::from_env();
+    if settings.report == crate::env::Report::All {
+        let report = failure_report(core, Some(body_node));
+        if let Some(c) = report.captures.as_ref().filter(|_| settings.capture == CaptureMode::All) {
+            print!("{}", c.text());
+        }
+        return Some(report);
+    }
+    crate::logs::passed();
     if let Some((mode, c)) = lock().take() {
         let dir = c.dir().to_path_buf();
         let files = c.stop();
@@ -107,18 +122,172 @@ pub(crate) fn body_passed() {
             _ => drop(std::fs::remove_dir_all(dir)),
         }
     }
+    None
 }
 
-/// What a failure shows: the state of the network now (unless `NETNS_TEST_DUMP=0`), and the
-/// packet captures, which stop here.
-pub(crate) fn failure_report(core: &Core) -> FailureReport {
+/// Writes the report page of `report` into the test's directory; its path.
+pub(crate) fn write_page(report: &FailureReport) -> std::io::Result<std::path::PathBuf> {
+    page::write(report)
+}
+
+/// Adds the verdict and the test's output to the page at `path`.
+pub(crate) fn fill_page(path: &Path, verdict: &Verdict, output: &str) -> std::io::Result<()> {
+    page::fill_file(path, verdict, output)
+}
+
+/// The report page's file name.
+pub(crate) const PAGE_FILE: &str = page::FILE_NAME;
+
+/// How many packets a report page shows at most, over every capture file.
+pub(crate) const PAGE_PACKETS: usize = 10_000;
+
+/// What a failure shows: the state of the network now (unless `NETNS_TEST_DUMP=0`), the packet
+/// captures, which stop here, the nodes' logs, and (unless `NETNS_TEST_REPORT=0`) what the report
+/// page needs besides, for a body that ran in `body_node`.
+pub(crate) fn failure_report(core: &Core, body_node: Option<&str>) -> FailureReport {
     let settings = Settings::from_env();
     let dump = settings.dump.then(|| Dump::read(core));
     let captures = lock().take().map(|(_, c)| {
         let dir = c.dir().to_path_buf();
         Captures { dir, files: c.stop() }
     });
-    FailureReport { dump, captures }
+    let logs = crate::logs::snapshot();
+    let run = (settings.report != crate::env::Report::Off).then(|| {
+        let mac = |node: &str, iface: &str| {
+            let ns = dump.as_ref()?.namespaces.iter().find(|n| n.title == format!("node {node}"))?;
+            let link = ns.state.as_ref().ok()?.links.iter().find(|l| l.name == iface)?;
+            <[u8; 6]>::try_from(link.mac.as_deref()?).ok()
+        };
+        let packets = captures.as_ref().map_or_else(Vec::new, |c| {
+            let files: Vec<&str> = c.files.iter().filter(|f| f.error.is_none()).map(|f| f.file.as_str()).collect();
+            link_packets(&core.topology, &c.dir, &files, &mac)
+        });
+        let secs = |d: Duration| d.as_secs_f64();
+        Run {
+            test: crate::out_dir::this_test(),
+            topology: core.topology.clone(),
+            body_node: body_node.map(str::to_string),
+            zero: "the body's start",
+            phases: journal::phases().into_iter().map(|(at, what)| (journal::offset(at), what)).collect(),
+            journal: journal::entries().into_iter().map(|(at, what)| (secs(at), what)).collect(),
+            failure: None,
+            verdict: None,
+            output: None,
+            packets,
+            notes: Vec::new(),
+        }
+    });
+    FailureReport { dump, captures, logs, run }
+}
+
+/// The packets of each link (each end's file, where there is one among `files`), then of each
+/// node's `lo` that saw any.
+fn link_packets(
+    t: &Topology,
+    dir: &Path,
+    files: &[&str],
+    mac: &dyn Fn(&str, &str) -> Option<[u8; 6]>,
+) -> Vec<LinkPackets> {
+    let end = |r: netns_test_topology::IfaceRef| {
+        let (node, iface) = t.iface_name(r);
+        (node.to_string(), iface.to_string())
+    };
+    let mut groups: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for (i, l) in t.links.iter().enumerate() {
+        groups.push((crate::live::describe(t, crate::live::LinkId::Veth(i)), vec![end(l.a), end(l.b)]));
+    }
+    for (b, br) in t.bridges.iter().enumerate() {
+        for (m, r) in br.members.iter().enumerate() {
+            groups.push((crate::live::describe(t, crate::live::LinkId::Member(b, m)), vec![end(*r)]));
+        }
+    }
+    for n in &t.nodes {
+        if files.contains(&format!("{}-lo.pcap", n.name).as_str()) {
+            groups.push((format!("{}:lo", n.name), vec![(n.name.clone(), "lo".into())]));
+        }
+    }
+    let file = |(node, iface): &(String, String)| format!("{node}-{iface}.pcap");
+    let ends: Vec<packets::End> = groups
+        .iter()
+        .flat_map(|(_, ends)| ends.iter())
+        .filter(|e| files.contains(&file(e).as_str()))
+        .map(|e| packets::End { file: file(e), mac: mac(&e.0, &e.1) })
+        .collect();
+    let mut decoded = packets::decode(dir, &ends, PAGE_PACKETS).into_iter();
+    let mut out = Vec::new();
+    for (title, group) in groups {
+        let mut nodes: Vec<String> = group.iter().map(|(n, _)| n.clone()).collect();
+        nodes.dedup();
+        let ends: Vec<(String, packets::PacketFile)> = group
+            .iter()
+            .filter(|e| files.contains(&file(e).as_str()))
+            .filter_map(|e| Some((format!("{}:{}", e.0, e.1), decoded.next()?)))
+            .collect();
+        // `lo` only when it saw something.
+        if !ends.is_empty() && !(title.ends_with(":lo") && ends.iter().all(|(_, f)| f.total == 0)) {
+            out.push(LinkPackets { title, nodes, ends });
+        }
+    }
+    out
+}
+
+/// The report of a test whose child could not make one (killed, lost, its topology never built):
+/// what its parent knows. The topology (from its source), the verdict, the end of its output,
+/// the log file and the capture files the child left in the test's directory.
+pub(crate) fn parent_report(
+    test: &str,
+    topology: &str,
+    body_node: &str,
+    verdict: Verdict,
+    output: String,
+) -> Option<FailureReport> {
+    let topology = Arc::new(Topology::parse(topology).ok()?);
+    let path = crate::out_dir::test_path(test);
+    let mut notes = vec![format!(
+        "The test process could not write this page itself ({}): what follows is what its parent knows — the \
+         verdict, the output, and the files the test left (its log, its packet captures). The network's state at \
+         the end is not known.",
+        verdict.text.lines().next().unwrap_or_default()
+    )];
+    let mut logs = crate::logs::Logs::default();
+    if let Some(file) = crate::out_dir::find(&path, crate::logs::FILE_NAME) {
+        match std::fs::read_to_string(&file) {
+            Ok(text) => {
+                logs.lines = crate::logs::parse_file(&text);
+                logs.total = logs.lines.len() as u64;
+                logs.file = Some(file);
+            }
+            Err(e) => notes.push(format!("The log file {} could not be read: {e}", file.display())),
+        }
+    }
+    let dir = crate::out_dir::dirs(&path).into_iter().find(|d| d.is_dir());
+    let pcaps: Vec<String> = dir
+        .as_ref()
+        .and_then(|d| std::fs::read_dir(d).ok())
+        .map(|rd| rd.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.ends_with(".pcap")).collect())
+        .unwrap_or_default();
+    let packets = match &dir {
+        Some(d) if !pcaps.is_empty() => {
+            notes.push("Packet times count from each file's first packet.".into());
+            let names: Vec<&str> = pcaps.iter().map(String::as_str).collect();
+            link_packets(&topology, d, &names, &|_, _| None)
+        }
+        _ => Vec::new(),
+    };
+    let run = Run {
+        test: path,
+        topology,
+        body_node: Some(body_node.to_string()),
+        zero: "the body's start",
+        phases: Vec::new(),
+        journal: Vec::new(),
+        failure: None,
+        verdict: Some(verdict),
+        output: Some(output),
+        packets,
+        notes,
+    };
+    Some(FailureReport { dump: None, captures: None, logs, run: Some(run) })
 }
 
 /// The state dump as text: `+12.345 ms into the body`, then every node and the bridges, then the
@@ -140,31 +309,6 @@ fn known_sections(core: &Core, place: Place) -> Vec<Section> {
             .collect(),
         Place::Root => Vec::new(),
     }
-}
-
-/// Where the captures of the test `path` go: `target/netns-test/<path>`, where the cargo target
-/// directory is the one holding the test binary and a `CACHEDIR.TAG` (`./target` if there is
-/// none); else, if that is not writable (a suite run by another user than the one who built
-/// it), `<temporary directory>/netns-test-<uid>/<path>`.
-fn capture_dirs(path: &str) -> [PathBuf; 2] {
-    let exe = std::env::current_exe().unwrap_or_default();
-    let target = exe.ancestors().find(|d| d.join("CACHEDIR.TAG").is_file()).unwrap_or(Path::new("target"));
-    // The user outside the test's user namespace (inside, everyone is 0): `0 <uid> 1`.
-    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
-    let uid = map.split_whitespace().nth(1).unwrap_or("0").to_string();
-    [target.join("netns-test").join(path), std::env::temp_dir().join(format!("netns-test-{uid}")).join(path)]
-}
-
-/// `<crate>::<test>`, the name `#[netns_test]` gives the test: the test binary's name without
-/// cargo's hash, and the test's name in it.
-fn test_path() -> String {
-    let exe = std::env::current_exe().unwrap_or_default();
-    let stem = exe.file_name().and_then(|n| n.to_str()).unwrap_or("test");
-    let krate = match stem.rsplit_once('-') {
-        Some((krate, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => krate,
-        _ => stem,
-    };
-    format!("{krate}::{}", crate::env::child_test().unwrap_or("test"))
 }
 
 fn lock() -> std::sync::MutexGuard<'static, Option<(CaptureMode, Capture)>> {

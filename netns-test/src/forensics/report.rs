@@ -1,20 +1,25 @@
 //! The failure report as a value: what the network looked like when the test failed, what it
-//! changed at run time, and where its packet captures are. Renderers put it into words (`text.rs`
-//! for the terminal); none of them reads the kernel.
+//! changed at run time, its nodes' logs, and where its packet captures are. Renderers put it into
+//! words (`text.rs` for the terminal, `page.rs` for the report page); none of them reads the kernel.
 //!
 //! ```ignore
-//! let report = FailureReport { dump: Some(Dump::read(core)), captures: None };
+//! let report = FailureReport { dump: Some(Dump::read(core)), ..Default::default() };
 //! eprint!("{}", report.text());
+//! let html = report.page(); // with `run`: the report page
 //! ```
 
 use super::capture::FileSummary;
+use super::packets::PacketFile;
 use super::state::NsState;
 use super::{known_sections, read, shaping, LOCK_WAIT};
 use crate::core::Core;
 use crate::journal;
 use crate::live::Place;
+use crate::logs::Logs;
+use netns_test_topology::Topology;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything a failing test shows besides its own message.
@@ -24,6 +29,56 @@ pub(crate) struct FailureReport {
     pub(crate) dump: Option<Dump>,
     /// The packet captures, if they were on.
     pub(crate) captures: Option<Captures>,
+    /// The nodes' log lines so far.
+    pub(crate) logs: Logs,
+    /// What the report page shows besides (`None` when no page is made).
+    pub(crate) run: Option<Run>,
+}
+
+/// The test's life, for the report page: what it was, what happened when, how it ended.
+#[derive(Debug)]
+pub(crate) struct Run {
+    /// `<crate>::<test>`
+    pub(crate) test: String,
+    pub(crate) topology: Arc<Topology>,
+    /// The node the body ran in.
+    pub(crate) body_node: Option<String>,
+    /// Where times are counted from: the body's start, or (the parent's page of a test that
+    /// could not make its own) the test process's start.
+    pub(crate) zero: &'static str,
+    /// The phases before the body (seconds since the body started: negative).
+    pub(crate) phases: Vec<(f64, String)>,
+    /// The run-time changes, when (seconds since the body started) and what.
+    pub(crate) journal: Vec<(f64, String)>,
+    /// When the body failed and its message (`None`: it passed, or the parent does not know).
+    pub(crate) failure: Option<(f64, String)>,
+    /// The verdict, when known where the page is made (the parent's page); else the parent
+    /// fills it in.
+    pub(crate) verdict: Option<Verdict>,
+    /// The end of the test's output, when known (the parent's page).
+    pub(crate) output: Option<String>,
+    /// The capture files, decoded.
+    pub(crate) packets: Vec<LinkPackets>,
+    /// What could not be shown, and why.
+    pub(crate) notes: Vec<String>,
+}
+
+/// How a test ended, in words and as a kind (`passed`, `failed`, `timed-out`, ...).
+#[derive(Debug, Clone)]
+pub(crate) struct Verdict {
+    pub(crate) kind: &'static str,
+    pub(crate) text: String,
+}
+
+/// The packets seen on one link (or `lo`), each end's file decoded.
+#[derive(Debug)]
+pub(crate) struct LinkPackets {
+    /// `a:eth0 -- b:eth0`, `a:eth1 -- br0`, `a:lo`
+    pub(crate) title: String,
+    /// The nodes it touches.
+    pub(crate) nodes: Vec<String>,
+    /// Each end's file: the end (`a:eth0`) and what it held.
+    pub(crate) ends: Vec<(String, PacketFile)>,
 }
 
 /// The state of every namespace at one moment, and the run-time changes until then.

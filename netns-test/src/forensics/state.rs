@@ -146,29 +146,13 @@ pub(crate) fn render(title: &str, ns: &NsState) -> String {
         }
     }
     for r in &ns.routes {
-        let mut line = String::from("  route ");
-        if let Some(kind) = r.kind {
-            let _ = write!(line, "{kind} ");
-        }
-        line.push_str(&r.dest.map_or("default".into(), |d| d.to_string()));
-        if let Some(via) = r.via {
-            let _ = write!(line, " via {via}");
-        }
-        if let Some(dev) = &r.dev {
-            let _ = write!(line, " dev {dev}");
-        }
-        if let Some(t) = r.table {
-            let _ = write!(line, " table {t}");
-        }
-        out.push_str(&line);
-        out.push('\n');
+        let _ = writeln!(out, "  route {}", route(r));
     }
     if ns.routes.is_empty() && ns.links.iter().any(|l| !l.addrs.is_empty()) {
         out.push_str("  (no routes)\n");
     }
     for n in &ns.neighbours {
-        let mac = n.mac.as_deref().map(|m| format!(" {}", hex(m))).unwrap_or_default();
-        let _ = writeln!(out, "  neigh {} {}{mac} {}", n.addr, n.dev, n.state);
+        let _ = writeln!(out, "  neigh {}", neighbour(n));
     }
     for (key, value) in &ns.sysctls {
         let _ = writeln!(out, "  sysctl {key}={value}");
@@ -182,8 +166,54 @@ pub(crate) fn render(title: &str, ns: &NsState) -> String {
     out
 }
 
+/// `unreachable 10.9.0.0/16 table 100`, `default via 10.0.0.1 dev eth0`.
+pub(super) fn route(r: &RouteState) -> String {
+    let mut line = String::new();
+    if let Some(kind) = r.kind {
+        let _ = write!(line, "{kind} ");
+    }
+    line.push_str(&r.dest.map_or("default".into(), |d| d.to_string()));
+    if let Some(via) = r.via {
+        let _ = write!(line, " via {via}");
+    }
+    if let Some(dev) = &r.dev {
+        let _ = write!(line, " dev {dev}");
+    }
+    if let Some(t) = r.table {
+        let _ = write!(line, " table {t}");
+    }
+    line
+}
+
+/// `10.0.0.1 eth0 02:00:00:00:00:02 REACHABLE`
+pub(super) fn neighbour(n: &Neighbour) -> String {
+    let mac = n.mac.as_deref().map(|m| format!(" {}", hex(m))).unwrap_or_default();
+    format!("{} {}{mac} {}", n.addr, n.dev, n.state)
+}
+
+/// The conditions alone, short: `delay 20ms±5ms loss 10% rate 10mbit` (empty: none).
+pub(super) fn conditions(c: &Conditions) -> String {
+    let mut out = String::new();
+    if !c.delay.is_zero() {
+        let _ = write!(out, "delay {}", duration(c.delay));
+        if !c.jitter.is_zero() {
+            let _ = write!(out, "±{}", duration(c.jitter));
+        }
+        out.push(' ');
+    }
+    for (name, p) in [("loss", c.loss), ("duplicate", c.duplicate), ("reorder", c.reorder)] {
+        if !p.is_zero() {
+            let _ = write!(out, "{name} {p} ");
+        }
+    }
+    if let Some(r) = c.rate {
+        let _ = write!(out, "rate {r} ");
+    }
+    out.trim_end().to_string()
+}
+
 /// `delay 20ms±5ms loss 10% each way (userspace forwarder; from here: 27 relayed, 3 lost)`.
-fn shaping(s: &Shaping) -> String {
+pub(super) fn shaping(s: &Shaping) -> String {
     let c = &s.conditions;
     let mut out = String::new();
     if !c.delay.is_zero() {
@@ -236,7 +266,7 @@ fn duration(d: std::time::Duration) -> String {
 }
 
 /// `UP`; `DOWN` when set down; `NO-CARRIER` when up but without carrier (its peer is down).
-fn link_state(l: &LinkState) -> &str {
+pub(super) fn link_state(l: &LinkState) -> &str {
     match (l.admin_up, l.oper.as_str()) {
         (false, _) => "DOWN",
         (true, "UP" | "UNKNOWN") => "UP",
@@ -245,12 +275,12 @@ fn link_state(l: &LinkState) -> &str {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
 }
 
 /// Bytes, short: `830`, `1.1K`, `12M`, `3.4G`.
-fn size(bytes: u64) -> String {
+pub(super) fn size(bytes: u64) -> String {
     let mut v = bytes as f64;
     for unit in ["", "K", "M", "G", "T"] {
         if v < 1000.0 || unit == "T" {

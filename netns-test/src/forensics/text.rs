@@ -8,6 +8,9 @@
 //!   +1.002 ms link a:eth0 -- b:eth0: down
 //! netns-test: packet captures (at most 16 MiB per file) in target/netns-test/e2e::t/
 //!   a.pcap 4, b.pcap 4
+//! netns-test: the nodes' log lines (2):
+//!   +0.412 ms [b] ping: PING 10.0.0.1 (10.0.0.1) 56(84) bytes of data.
+//!   +1.003 ms [a] INFO my_crate::server: listening port=7000
 //! ```
 
 use super::report::{Captures, Dump, FailureReport};
@@ -26,7 +29,58 @@ impl FailureReport {
         if let Some(c) = &self.captures {
             out.push_str(&c.text());
         }
+        out.push_str(&self.logs_text(if crate::env::all_logs() { usize::MAX } else { LAST_LOG_LINES }));
         out
+    }
+
+    /// The last `last` log lines of the nodes, in time order, each tagged `[node]`.
+    pub(crate) fn logs_text(&self, last: usize) -> String {
+        let logs = &self.logs;
+        if logs.lines.is_empty() {
+            return String::new();
+        }
+        let shown = logs.lines.len().min(last);
+        let mut out = String::from("netns-test: ");
+        if (shown as u64) < logs.total {
+            let _ = write!(
+                out,
+                "the last {shown} of {} log lines of the nodes (NETNS_TEST_LOGS=all shows them all",
+                logs.total
+            );
+            match &logs.file {
+                Some(f) => {
+                    let _ = write!(out, "; every one is in {})", f.display());
+                }
+                None => out.push(')'),
+            }
+        } else {
+            let _ = write!(out, "the nodes' log lines ({shown})");
+        }
+        out.push_str(":\n");
+        for l in &logs.lines[logs.lines.len() - shown..] {
+            let source = match l.level {
+                Some(level) => format!("{level} {}", l.source),
+                None => l.source.clone(),
+            };
+            let mut text = l.text.lines();
+            let _ = writeln!(out, "  {} [{}] {source}: {}", stamp(l.at), l.node, text.next().unwrap_or(""));
+            for more in text {
+                let _ = writeln!(out, "      {more}");
+            }
+        }
+        out
+    }
+}
+
+/// How many log lines a failure prints unless `NETNS_TEST_LOGS=all`.
+pub(crate) const LAST_LOG_LINES: usize = 50;
+
+/// `+12.345 ms`, `-3.100 ms`, `+1.042 s` (seconds since the body started).
+fn stamp(at: f64) -> String {
+    let sign = if at < 0.0 { "-" } else { "+" };
+    match at.abs() {
+        s if s < 1.0 => format!("{sign}{:.3} ms", s * 1e3),
+        s => format!("{sign}{s:.3} s"),
     }
 }
 

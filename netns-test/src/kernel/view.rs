@@ -57,6 +57,11 @@ impl Here {
         enter_raw(self.mnt.as_raw_fd(), self.uts.as_raw_fd(), self.net.as_raw_fd())
     }
 
+    /// The identity (device, inode) of the network namespace.
+    pub(crate) fn net_id(&self) -> io::Result<(u64, u64)> {
+        ns_id(&self.net)
+    }
+
     /// Moves the calling thread here for good (new threads, runtime workers).
     pub(crate) fn enter_for_good(self: &Arc<Self>) -> io::Result<()> {
         self.enter_raw()?;

@@ -35,6 +35,7 @@ pub(super) fn run(spec: &Spec, body: &dyn Fn(&Net) -> Outcome) -> ! {
     report.send(&Report::Started);
     crate::sandbox::mark_isolated();
 
+    crate::journal::phase("the test process checked its sandbox");
     let (net, node) = match build(spec) {
         Ok(built) => built,
         Err(msg) => {
@@ -43,11 +44,13 @@ pub(super) fn run(spec: &Spec, body: &dyn Fn(&Net) -> Outcome) -> ! {
             std::process::exit(FAILED_EXIT);
         }
     };
+    #[cfg(feature = "tracing")]
+    crate::tracing::install();
     // Last before the body: captures start and the journal's clock is set.
     crate::forensics::body_starts(net.core());
     std::thread::scope(|s| {
         // Only when a failure would show something: the pass path pays nothing otherwise.
-        let watch = failure::wanted().then(|| grace::watch(s, net.core()));
+        let watch = failure::wanted().then(|| grace::watch(s, net.core(), spec.node));
         let outcome = node.run(|| match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&net))) {
             Ok(outcome) => outcome,
             Err(payload) => Err(crate::error::panic_message(&*payload)),
@@ -59,11 +62,12 @@ pub(super) fn run(spec: &Spec, body: &dyn Fn(&Net) -> Outcome) -> ! {
                 std::thread::park();
             }
         }
-        let outcome =
-            outcome.inspect(|()| crate::forensics::body_passed()).map_err(|msg| match failure::show(net.core()) {
+        let outcome = outcome.inspect(|()| failure::passed(net.core(), spec.node)).map_err(|msg| {
+            match failure::show(net.core(), spec.node, &msg) {
                 Some(context) => format!("{msg}\n{context}"),
                 None => msg,
-            });
+            }
+        });
         // Inside the scope: the watcher is not joined and the topology is not dropped (waking
         // and joining threads costs about a millisecond here); the exit ends both.
         finish(report, outcome)

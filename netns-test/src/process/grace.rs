@@ -4,7 +4,7 @@
 //! ```ignore
 //! // child, around the body:
 //! std::thread::scope(|s| {
-//!     let watch = grace::watch(s, net.core());
+//!     let watch = grace::watch(s, net.core(), spec.node);
 //!     /* ... the body ... */
 //!     if !watch.stop() { /* timed out meanwhile: the watcher exits the process */ }
 //! });
@@ -49,7 +49,7 @@ pub(super) struct Watch(OwnedFd);
 
 /// Starts watching for the parent's signal: on it, the failure context is printed and TEST
 /// exits (the body is stuck, or it would not have timed out).
-pub(super) fn watch<'s>(scope: &'s std::thread::Scope<'s, '_>, core: &'s Core) -> Watch {
+pub(super) fn watch<'s>(scope: &'s std::thread::Scope<'s, '_>, core: &'s Core, body_node: &'static str) -> Watch {
     let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("netns-test: cannot create a pipe");
     WAKE.store(write.as_raw_fd(), Ordering::SeqCst);
     extern "C" fn on_signal(_: libc::c_int) {
@@ -71,7 +71,7 @@ pub(super) fn watch<'s>(scope: &'s std::thread::Scope<'s, '_>, core: &'s Core) -
         while unsafe { libc::read(read.as_raw_fd(), (&mut byte as *mut u8).cast(), 1) } < 0 {}
         if byte == TIMED_OUT {
             eprintln!("netns-test: the test timed out; its state at the timeout:");
-            super::failure::show(core);
+            super::failure::show(core, body_node, "the test timed out (still running at its timeout)");
             let _ = std::io::stderr().flush();
             std::process::exit(super::FAILED_EXIT);
         }

@@ -39,6 +39,8 @@ pub(super) struct Seen {
     pub(super) elapsed: Duration,
     /// When the body's verdict arrived (only when tracing).
     pub(super) verdict_at: Option<Duration>,
+    /// The end of the test's output, for its report page.
+    pub(super) output: String,
 }
 
 /// Set once this process has made a sandbox: user namespaces are available to it, so a later
@@ -51,6 +53,7 @@ pub(super) fn run(spec: &Spec) -> Verdict {
     // Before the child: the kernel's machine-wide drop counters, to explain a failure.
     let tables = shared_tables::snapshot();
     let start = Instant::now();
+    // A report page older than this is an earlier run's.
     // No probe first: the sandbox's own first step is making a user namespace, and a refusal
     // comes back with the step and errno the probe would have found (see `diagnose::which_step`).
     // Under nextest, where each test is a process of its own, a probe cost every test a fork and
@@ -86,8 +89,13 @@ pub(super) fn run(spec: &Spec) -> Verdict {
             ms(seen.elapsed)
         );
     }
-    let verdict = judge(spec, &seen);
-    with_shared_tables(verdict, &seen, tables)
+    let verdict = with_shared_tables(judge(spec, &seen), &seen, tables);
+    let page = seen.reports.iter().rev().find_map(|r| match r {
+        Report::Page(path) => Some(std::path::PathBuf::from(path)),
+        _ => None,
+    });
+    super::failure::page(spec, &verdict, page.as_deref(), &seen.output);
+    verdict
 }
 
 /// A failure after the body started, while the kernel dropped packets for want of room in the
@@ -171,7 +179,8 @@ fn supervise(name: &str, started: Started, timeout: Duration, start: Instant) ->
         (false, Ok(raw)) => Supervision::Exited(ExitStatus::from_raw(i32::from_ne_bytes(raw))),
         (false, Err(_)) => Supervision::Lost(sandbox),
     };
-    Seen { reports: Report::decode_all(&report.bytes), end, elapsed: start.elapsed(), verdict_at }
+    let output = replay.tail();
+    Seen { reports: Report::decode_all(&report.bytes), end, elapsed: start.elapsed(), verdict_at, output }
 }
 
 /// Kills the sandbox: I's process group holds I, INIT and (unless it left) TEST, and INIT's death
@@ -247,7 +256,7 @@ pub(super) fn judge(spec: &Spec, seen: &Seen) -> Verdict {
         Supervision::Exited(status) => status,
     };
     let (started, verdict) = match seen.reports.as_slice() {
-        [Report::Started, rest @ ..] => (true, rest.iter().find(|r| !matches!(r, Report::Paused(_)))),
+        [Report::Started, rest @ ..] => (true, rest.iter().find(|r| r.is_verdict())),
         _ => (false, None),
     };
     let failed_with = match verdict {

@@ -14,13 +14,10 @@
 //! typed, then discards it. Without a terminal it says so and resumes at once.
 
 use super::report::Report;
-use super::TEST_PID;
 use crate::core::Core;
 use std::fmt::Write as _;
-use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
-use std::os::fd::FromRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -102,12 +99,7 @@ pub(super) fn hold(name: &str, i_pid: u32, payload: &str) -> Duration {
 
 /// Sends [`Report::Paused`] with `text` to the parent; false if this is not the test process.
 fn report_paused(text: String) -> bool {
-    // SAFETY: getpid cannot fail.
-    let Some(fd) = crate::env::report_fd().filter(|_| unsafe { libc::getpid() } == TEST_PID) else { return false };
-    // SAFETY: the report pipe is open for the whole life of the test process; we write to it
-    // without taking it over (ManuallyDrop: the child's Reporter owns it).
-    let mut pipe = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(fd) });
-    pipe.write_all(&Report::Paused(text).encode()).is_ok()
+    Report::Paused(text).send_from_test()
 }
 
 /// One `nsenter` line per node: the test's user namespace (for the rights to enter the others)

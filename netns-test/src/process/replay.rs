@@ -13,12 +13,24 @@
 
 /// The most bytes held back waiting for a newline.
 const MAX_PENDING: usize = 64 * 1024;
+/// How much of the end of the output is kept for the report page.
+const TAIL: usize = 64 * 1024;
 
 #[derive(Default)]
-pub(super) struct Replay(Vec<u8>);
+pub(super) struct Replay(Vec<u8>, Vec<u8>);
 
 impl Replay {
+    /// The last [`TAIL`] bytes or so of everything pushed (more when one push was bigger).
+    pub(super) fn tail(&self) -> String {
+        String::from_utf8_lossy(&self.1).into_owned()
+    }
+
     pub(super) fn push(&mut self, bytes: &[u8]) {
+        if self.1.len() + bytes.len() > 2 * TAIL {
+            let drop = (self.1.len() + bytes.len()).saturating_sub(TAIL).min(self.1.len());
+            self.1.drain(..drop);
+        }
+        self.1.extend_from_slice(bytes);
         let before = self.0.len();
         self.0.extend_from_slice(bytes);
         let cut = match bytes.iter().rposition(|&b| b == b'\n') {

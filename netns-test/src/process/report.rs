@@ -23,6 +23,8 @@ pub(crate) enum Report {
     /// The test failed and waits for the user (`NETNS_TEST_PAUSE_ON_FAIL=1`): what the parent
     /// needs to show (see `forensics::pause`). Not a verdict.
     Paused(String),
+    /// The test wrote its report page at this path (the parent adds the verdict). Not a verdict.
+    Page(String),
 }
 
 const STARTED: u8 = b'S';
@@ -30,6 +32,7 @@ const OK: u8 = b'O';
 const FAILED: u8 = b'F';
 const PAUSED: u8 = b'P';
 const BUILD_FAILED: u8 = b'B';
+const PAGE: u8 = b'H';
 
 impl Report {
     pub(crate) fn encode(&self) -> Vec<u8> {
@@ -39,6 +42,7 @@ impl Report {
             Report::Failed(msg) => with_text(FAILED, msg),
             Report::Paused(text) => with_text(PAUSED, text),
             Report::BuildFailed(msg) => with_text(BUILD_FAILED, msg),
+            Report::Page(path) => with_text(PAGE, path),
         }
     }
 
@@ -50,6 +54,26 @@ impl Report {
         }
     }
 
+    /// Whether this report is a verdict (not a pause or a page).
+    pub(crate) fn is_verdict(&self) -> bool {
+        !matches!(self, Report::Paused(_) | Report::Page(_))
+    }
+
+    /// Sends this report to the parent from any thread of the test process; false from
+    /// anywhere else (a forked copy of the body, a program it started).
+    pub(crate) fn send_from_test(&self) -> bool {
+        use std::io::Write;
+        use std::os::fd::FromRawFd;
+        // SAFETY: getpid cannot fail.
+        let Some(fd) = crate::env::report_fd().filter(|_| unsafe { libc::getpid() } == super::TEST_PID) else {
+            return false;
+        };
+        // SAFETY: the report pipe is open for the whole life of the test process; we write to it
+        // without taking it over (ManuallyDrop: the child's Reporter owns it).
+        let mut pipe = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
+        pipe.write_all(&self.encode()).is_ok()
+    }
+
     /// Every complete frame of `wire`, in order; stops at anything incomplete or unknown.
     pub(crate) fn decode_all(mut wire: &[u8]) -> Vec<Report> {
         let mut out = Vec::new();
@@ -57,13 +81,14 @@ impl Report {
             let (report, rest) = match tag {
                 STARTED => (Report::Started, rest),
                 OK => (Report::Ok, rest),
-                FAILED | PAUSED | BUILD_FAILED if rest.len() >= 8 => {
+                FAILED | PAUSED | BUILD_FAILED | PAGE if rest.len() >= 8 => {
                     let len = u64::from_le_bytes(rest[..8].try_into().unwrap());
                     let Some(msg) = rest[8..].get(..len.min(usize::MAX as u64) as usize) else { break };
                     let text = String::from_utf8_lossy(msg).into_owned();
                     let report = match tag {
                         FAILED => Report::Failed(text),
                         PAUSED => Report::Paused(text),
+                        PAGE => Report::Page(text),
                         _ => Report::BuildFailed(text),
                     };
                     (report, &rest[8 + msg.len()..])
@@ -97,6 +122,7 @@ mod tests {
             Report::Paused("a\t3\n\nstate".into()),
             Report::Failed("a\nb ✓".repeat(100_000)),
             Report::BuildFailed("no room".into()),
+            Report::Page("/t/report.html".into()),
             Report::Ok,
         ];
         let wire: Vec<u8> = sent.iter().flat_map(Report::encode).collect();
