@@ -13,8 +13,8 @@
 //! `SO_REUSEPORT`, so two expectations may probe the same port at the same time.
 
 use crate::core::Core;
+use crate::core::Place;
 use crate::kernel::ns::NetNs;
-use crate::live::Place;
 use netns_test_topology::{Expect, Probe, Target};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io;
@@ -128,7 +128,7 @@ type At<'a> = (&'a str, &'a NetNs);
 
 fn probe(core: &Core, e: &Expect, addr: IpAddr, timeout: Duration) -> Probed {
     let t = &core.topology;
-    let at = |n: usize| (t.nodes[n].name.as_str(), core.live.ns(Place::Node(n)));
+    let at = |n: usize| (t.nodes[n].name.as_str(), core.ns(Place::Node(n)));
     let from = at(e.from);
     // Validation made sure a TCP or UDP target address belongs to a node.
     let owner = || at(t.node_with_addr(addr).expect("validated: the address belongs to a node"));

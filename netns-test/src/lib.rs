@@ -303,9 +303,9 @@
 //! [`Net::build`] refuses to run outside namespaces the process made for itself, so it can never
 //! configure the host's network.
 
+mod addressing;
 mod api;
 mod builder;
-mod changes;
 mod conditions;
 mod core;
 mod env;
@@ -315,8 +315,7 @@ pub mod fixtures;
 mod forensics;
 mod journal;
 mod kernel;
-mod link;
-mod live;
+mod links;
 mod logs;
 mod names;
 mod out_dir;
@@ -333,11 +332,10 @@ pub mod __private {
 }
 mod private;
 
-pub use api::{Bridge, Interface, Net, Node};
+pub use api::{Bridge, Interface, Link, Net, Node};
 pub use conditions::{kernel_has_netem, ConditionPath};
 pub use error::{Error, Result};
 pub use expect::{Expectations, Probed};
-pub use link::Link;
 pub use netns_test_macros::netns_test;
 pub use netns_test_topology as topology;
 pub use netns_test_topology::Topology;

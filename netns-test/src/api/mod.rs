@@ -1,4 +1,4 @@
-//! The public handles: [`Net`], [`Node`], [`Bridge`], [`Interface`] (and `Link`): thin, each
+//! The public handles: [`Net`], [`Node`], [`Bridge`], [`Interface`], [`Link`]: thin, each
 //! method a short call down into a feature room or the core.
 //!
 //! ```no_run
@@ -10,11 +10,13 @@
 
 mod bridge;
 mod interface;
+mod link;
 mod net;
 mod node;
 
 pub use bridge::Bridge;
 pub use interface::Interface;
+pub use link::Link;
 pub use net::Net;
 pub use node::Node;
 

@@ -6,7 +6,6 @@ use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::kernel::ns::NetNs;
 use crate::kernel::view::{Base, NsView};
-use crate::live::Live;
 use netns_test_topology::Topology;
 use std::io;
 use std::net::IpAddr;
@@ -65,7 +64,7 @@ impl Net {
         crate::logs::name_places(named.filter_map(|(ns, name)| Some((id(ns)?, name))));
         let root = Arc::new(root);
         let topology = Arc::new(topology);
-        let core = Arc::new(Core::new(topology.clone(), Live::new(&topology, root.clone(), node_ns.clone())));
+        let core = Arc::new(Core::new(topology.clone(), root.clone(), node_ns.clone()));
         let nodes = node_ns
             .into_iter()
             .enumerate()
@@ -84,17 +83,13 @@ impl Net {
         let bridges =
             (0..topology.bridges.len()).map(|index| Bridge { core: core.clone(), index, view: root.clone() }).collect();
         let net = Net { core, nodes, bridges };
-        crate::link::apply_declared(&net)?;
+        crate::conditions::apply_declared(&net.core)?;
         if net.core.topology.links.iter().any(|l| !l.conditions.is_empty())
             || net.core.topology.bridges.iter().any(|b| b.conditions.iter().any(|c| !c.is_empty()))
         {
             crate::journal::phase("declared link conditions applied");
         }
         Ok(net)
-    }
-
-    pub(crate) fn live(&self) -> &Live {
-        &self.core.live
     }
 
     pub(crate) fn core(&self) -> &Core {

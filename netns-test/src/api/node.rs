@@ -2,9 +2,8 @@
 
 use super::{placed, Interface};
 use crate::core::Core;
-use crate::kernel::ns::NetNs;
+use crate::error::Result;
 use crate::kernel::view::NsView;
-use crate::live::Live;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -23,18 +22,6 @@ pub struct Node {
 }
 
 impl Node {
-    pub(crate) fn live(&self) -> &Live {
-        &self.core.live
-    }
-
-    pub(crate) fn index(&self) -> usize {
-        self.index
-    }
-
-    pub(crate) fn ns(&self) -> &NetNs {
-        self.view.netns()
-    }
-
     /// The node's name in the topology.
     pub fn name(&self) -> &str {
         &self.core.topology.nodes[self.index].name
@@ -55,7 +42,7 @@ impl Node {
     /// then those added with [`add_addr`](Self::add_addr), without those removed with
     /// [`del_addr`](Self::del_addr). ([`Interface::addrs`] stays what the topology declares.)
     pub fn addrs(&self) -> Vec<IpAddr> {
-        self.core.live.lock().addrs[self.index].iter().flatten().map(|a| a.addr()).collect()
+        self.core.lock().addrs[self.index].iter().flatten().map(|a| a.addr()).collect()
     }
 
     /// The node's first IPv4 address now (see [`addrs`](Self::addrs)).
@@ -84,6 +71,48 @@ impl Node {
     /// ```
     pub fn firewall_rules(&self) -> Option<String> {
         crate::kernel::nft::rules_text(&self.core.topology.nodes[self.index])
+    }
+
+    /// Adds a route: `dest` is `default` or a network (`10.2.0.0/24`), `via` a gateway on one
+    /// of the node's subnets. The node keeps it from then on, as it keeps its declared routes:
+    /// when its link goes down the kernel drops it and it is *suspended*, and
+    /// [`Link::up`](crate::Link::up) of that link puts it back.
+    ///
+    /// A route may be added to a destination whose route is suspended (a failover: the link to
+    /// the first gateway is down, the traffic goes another way). When that link comes back,
+    /// the destination is taken: `up()` then says so and leaves the suspended route suspended
+    /// (see there). A route to a destination that has one in place is refused.
+    ///
+    /// ```no_run
+    /// # fn f(net: &netns_test::Net) -> netns_test::Result<()> {
+    /// net.node("h1").add_route("10.2.0.0/24", "10.1.0.1")?;
+    /// net.node("h1").add_route("default", "10.1.0.1")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn add_route(&self, dest: &str, via: &str) -> Result<()> {
+        crate::addressing::add_route(&self.core, self.index, dest, via)
+    }
+
+    /// Removes the node's routes to `dest` (`default`: the default routes of both families),
+    /// declared or added, for good. Per destination (and, for `default`, per family): if
+    /// routes to it are in place, those are removed and any suspended ones stay (they come
+    /// back with their link); if none is in place, the suspended ones are removed (they will
+    /// not come back). So after a failover (the route through a link that is down suspended, a
+    /// route through another added), `del_route` removes the failover route, and `up()` of
+    /// the link brings the first one back.
+    pub fn del_route(&self, dest: &str) -> Result<()> {
+        crate::addressing::del_route(&self.core, self.index, dest)
+    }
+
+    /// Adds an address to interface `iface`: `node.add_addr("eth0", "10.0.0.9/24")`. IPv6
+    /// addresses skip duplicate detection and are usable when this returns.
+    pub fn add_addr(&self, iface: &str, addr: &str) -> Result<()> {
+        crate::addressing::add_addr(&self.core, self.index, iface, addr)
+    }
+
+    /// Removes an address from interface `iface`: `node.del_addr("eth0", "10.0.0.9/24")`.
+    pub fn del_addr(&self, iface: &str, addr: &str) -> Result<()> {
+        crate::addressing::del_addr(&self.core, self.index, iface, addr)
     }
 
     placed!("b");

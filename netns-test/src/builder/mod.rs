@@ -21,16 +21,13 @@ mod ready;
 mod requests;
 mod trace;
 
-pub(crate) use ready::{not_up, still_down, LinkWant};
-pub(crate) use requests::route_message;
-
 use crate::error::{Error, Result};
 use crate::kernel::ns::{NetNs, NetSysctls};
-use crate::live::LinkId;
 use futures_util::future::{try_join_all, BoxFuture};
 use futures_util::StreamExt;
 use indices::IfIndices;
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use netns_test_topology::LinkId;
 use netns_test_topology::Topology;
 use requests::{End, NodeEnd, Request};
 use rtnetlink::Handle;
@@ -293,7 +290,7 @@ const LINK_EVENTS_PER_BATCH: usize = 128;
 /// Every link (veths in declaration order, then bridge members), in batches of at most
 /// [`LINK_EVENTS_PER_BATCH`] carrier events.
 fn link_batches(topo: &Topology) -> Vec<Vec<LinkId>> {
-    crate::link::all_links(topo).chunks(LINK_EVENTS_PER_BATCH / 2).map(<[LinkId]>::to_vec).collect()
+    topo.link_ids().collect::<Vec<_>>().chunks(LINK_EVENTS_PER_BATCH / 2).map(<[LinkId]>::to_vec).collect()
 }
 
 /// Per node with an end in `batch`: its `lo` up the first time (`lo_up` remembers), then each
@@ -363,7 +360,7 @@ mod tests {
         let chains: Vec<String> = (0..40).map(|i| format!("x{i} -- y{i}\ny{i} -- z{i}")).collect();
         let topo = Topology::parse(&format!("bridge br0 {{ {} }}\n{}", members.join(", "), chains.join("\n"))).unwrap();
         let b = link_batches(&topo);
-        assert_eq!(b.concat(), crate::link::all_links(&topo), "every link once, in order");
+        assert_eq!(b.concat(), topo.link_ids().collect::<Vec<_>>(), "every link once, in order");
         assert!(b.iter().all(|batch| 2 * batch.len() <= LINK_EVENTS_PER_BATCH), "{b:?}");
     }
 

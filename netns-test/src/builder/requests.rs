@@ -11,7 +11,7 @@ use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST};
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth};
 use netlink_packet_route::RouteNetlinkMessage;
-use rtnetlink::{AddressMessageBuilder, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
+use rtnetlink::{AddressMessageBuilder, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::RawFd;
 
@@ -106,31 +106,9 @@ pub(crate) fn address(index: u32, addr: IpAddr, prefix: u8, what: &str) -> Reque
 
 /// A route through a gateway, to `dest` or (without one) the default route, in node `node`.
 pub(crate) fn route(dest: Option<IpNet>, via: IpAddr, node: &str) -> Request {
-    let msg = route_message(dest, via);
+    let msg = crate::kernel::netlink::route_message(dest, via);
     let dest = dest.map_or("default".to_string(), |d| d.to_string());
     Request::new(RouteNetlinkMessage::NewRoute(msg), format!("adding route {dest} via {via} in node `{node}`"))
-}
-
-/// The route to `dest` (`None`: default) via `via`, as added and deleted.
-pub(crate) fn route_message(dest: Option<IpNet>, via: IpAddr) -> netlink_packet_route::route::RouteMessage {
-    match (via, dest) {
-        (IpAddr::V4(via), dest) => {
-            let b = RouteMessageBuilder::<Ipv4Addr>::new().gateway(via);
-            match dest {
-                Some(IpNet::V4(d)) => b.destination_prefix(d.addr(), d.prefix_len()),
-                _ => b,
-            }
-            .build()
-        }
-        (IpAddr::V6(via), dest) => {
-            let b = RouteMessageBuilder::<Ipv6Addr>::new().gateway(via);
-            match dest {
-                Some(IpNet::V6(d)) => b.destination_prefix(d.addr(), d.prefix_len()),
-                _ => b,
-            }
-            .build()
-        }
-    }
 }
 
 #[cfg(test)]

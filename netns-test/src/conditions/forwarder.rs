@@ -19,11 +19,12 @@ use netns_test_topology::Conditions;
 use std::collections::BinaryHeap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::core::Counters;
 use crate::kernel::ns::NetNs;
 
 /// Packets held at most per direction (netem's `limit`, which the kernel path also sets).
@@ -35,34 +36,12 @@ const BUF: usize = VNET_HDR + 65_536 + 64;
 /// Frames read from one side before looking at the other and at due packets.
 const BATCH: usize = 64;
 
-/// What one direction did, for traces and tests.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub forwarded: AtomicU64,
-    pub lost: AtomicU64,
-    pub duplicated: AtomicU64,
-    pub reordered: AtomicU64,
-    /// Dropped because [`LIMIT`] packets were already waiting.
-    pub overflow: AtomicU64,
-}
-
-/// One direction's [`Counters`] at one moment: `relayed` counts the frames sent on (duplicates
-/// included), the others what happened to the frames read.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Counts {
-    pub relayed: u64,
-    pub lost: u64,
-    pub duplicated: u64,
-    pub reordered: u64,
-    pub overflow: u64,
-}
-
 /// Shared between the forwarder thread and its owner.
 #[derive(Debug, Default)]
 struct Shared {
     conditions: Mutex<Conditions>,
-    /// `[x -> y, y -> x]`.
-    counters: [Counters; 2],
+    /// `[x -> y, y -> x]`, shared with the core (what the failure dump shows).
+    counters: Arc<[Counters; 2]>,
 }
 
 /// A running forwarder; dropping it stops and joins its thread.
@@ -101,38 +80,15 @@ impl Forwarder {
         *self.shared.conditions.lock().unwrap_or_else(|p| p.into_inner()) = c;
     }
 
-    /// What it did with the frames of each side so far, `[from x, from y]`.
-    pub(crate) fn counts(&self) -> [Counts; 2] {
-        self.shared.counters.each_ref().map(|c| {
-            let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
-            Counts {
-                relayed: n(&c.forwarded),
-                lost: n(&c.lost),
-                duplicated: n(&c.duplicated),
-                reordered: n(&c.reordered),
-                overflow: n(&c.overflow),
-            }
-        })
+    /// Its counters, `[from x, from y]`, as they go on counting.
+    pub(crate) fn counters(&self) -> Arc<[Counters; 2]> {
+        self.shared.counters.clone()
     }
 
     /// What each direction did: `forwarded 2000, lost 21, ...`.
     pub(crate) fn summary(&self) -> String {
-        let [to, back] = &self.shared.counters;
+        let [to, back] = &*self.shared.counters;
         format!("{} there, {} back", to.summary(), back.summary())
-    }
-}
-
-impl Counters {
-    fn summary(&self) -> String {
-        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        format!(
-            "{} forwarded, {} lost, {} duplicated, {} reordered, {} over the limit",
-            n(&self.forwarded),
-            n(&self.lost),
-            n(&self.duplicated),
-            n(&self.reordered),
-            n(&self.overflow)
-        )
     }
 }
 

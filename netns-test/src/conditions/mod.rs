@@ -8,39 +8,16 @@ pub(crate) mod forwarder;
 mod splice;
 pub(crate) mod tc;
 
+pub use crate::core::ConditionPath;
+
+use crate::core::Core;
 use crate::error::{Error, Result};
+use crate::kernel::netlink::{link_by_name, link_mtu, netlink};
 use crate::kernel::ns::NetNs;
-use crate::live::{self, describe, ends, LinkId, Live};
-use netlink_packet_route::link::LinkAttribute;
-use netns_test_topology::{Conditions, Topology};
+use forwarder::Forwarder;
+use netns_test_topology::{Conditions, LinkId};
+use std::collections::HashMap;
 use std::sync::OnceLock;
-
-/// How a link gets its conditions; [`Link::path`](crate::Link::path) tells which ran.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConditionPath {
-    /// A plain veth pair: no conditions.
-    #[default]
-    None,
-    /// Only a rate: a `tbf` qdisc on each end.
-    Tbf,
-    /// The kernel's `netem` on each end (with a `tbf` under it for a rate).
-    Netem,
-    /// The kernel has no `netem`: frames cross a forwarder thread of the test's own, between two
-    /// veth pairs (a rate is still a `tbf` on each end).
-    Userspace,
-}
-
-impl std::fmt::Display for ConditionPath {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            ConditionPath::None => "plain veth",
-            ConditionPath::Tbf => "tbf",
-            ConditionPath::Netem => "netem",
-            ConditionPath::Userspace => "userspace forwarder",
-        })
-    }
-}
 
 /// Whether link conditions beyond `rate` use the kernel's `netem`: the kernel has it, and
 /// `NETNS_TEST_NETEM=off` does not ask for the userspace path. Probed once per process, in a
@@ -56,7 +33,7 @@ pub fn kernel_has_netem() -> bool {
                 .unwrap_or_else(|p| std::panic::resume_unwind(p))
                 .map_err(Error::io("creating a namespace to probe for netem"))?;
             let c = netns_test_topology::parse_link_options("delay=1ms").expect("valid").conditions;
-            live::netlink(&[&ns], |h| async move {
+            netlink(&[&ns], |h| async move {
                 let msg = tc::qdiscs(1, &c, 1500, true).remove(0);
                 Ok(tc::add(&h[0], msg).await.is_ok())
             })
@@ -69,10 +46,23 @@ pub fn kernel_has_netem() -> bool {
     })
 }
 
+/// The forwarders of one network, the conditions feature's own state (in
+/// [`Core::feature`](crate::core::Core::feature)): their namespace, made on first use, and one
+/// forwarder per link that crosses one.
+#[derive(Debug, Default)]
+pub(crate) struct Forwarders {
+    pub(crate) ns: Option<NetNs>,
+    /// Names the next forwarder's interfaces (`fw0x`, `fw0y`, ...).
+    pub(crate) next: u32,
+    pub(crate) by_link: HashMap<LinkId, Forwarder>,
+}
+
 /// Gives link `id` the conditions `c` (replacing what it had); returns the path that applies.
-pub(crate) fn apply(topo: &Topology, live: &Live, id: LinkId, c: Conditions) -> Result<ConditionPath> {
-    let mut st = live.lock();
-    let has_forwarder = st.links.get(&id).is_some_and(|l| l.forwarder.is_some());
+pub(crate) fn apply(core: &Core, id: LinkId, c: Conditions) -> Result<ConditionPath> {
+    // Held for the whole change: conditions change one link at a time.
+    let fws = core.feature::<Forwarders>();
+    let mut fws = fws.lock().unwrap_or_else(|p| p.into_inner());
+    let has_forwarder = fws.by_link.contains_key(&id);
     let path = match () {
         _ if has_forwarder => ConditionPath::Userspace,
         _ if c.needs_netem() && kernel_has_netem() => ConditionPath::Netem,
@@ -81,30 +71,59 @@ pub(crate) fn apply(topo: &Topology, live: &Live, id: LinkId, c: Conditions) -> 
         _ => ConditionPath::None,
     };
     if path == ConditionPath::Userspace && !has_forwarder {
-        let fw = splice::splice(topo, live, &mut st, id)?;
-        st.links.entry(id).or_default().forwarder = Some(fw);
+        let fw = splice::splice(core, &mut fws, id)?;
+        core.lock().links.entry(id).or_default().counters = Some(fw.counters());
+        fws.by_link.insert(id, fw);
     }
-    let state = st.links.entry(id).or_default();
-    if let Some(fw) = &state.forwarder {
+    if let Some(fw) = fws.by_link.get(&id) {
         fw.set(c);
     }
-    let [e1, e2] = ends(topo, id);
-    let what = describe(topo, id);
-    live::netlink(&[live.ns(e1.place), live.ns(e2.place)], |hs| async move {
+    let [e1, e2] = core.ends(id);
+    let what = core.link_name(id);
+    netlink(&[core.ns(e1.place), core.ns(e2.place)], |hs| async move {
         for (h, end) in hs.iter().zip([&e1, &e2]) {
-            let link = live::link_by_name(h, &end.name).await?;
-            let mtu = link.attributes.iter().find_map(|a| match a {
-                LinkAttribute::Mtu(m) => Some(*m),
-                _ => None,
-            });
-            let msgs = tc::qdiscs(link.header.index, &c, mtu.unwrap_or(1500), path == ConditionPath::Netem);
+            let link = link_by_name(h, &end.name).await?;
+            let mtu = link_mtu(&link).unwrap_or(1500);
+            let msgs = tc::qdiscs(link.header.index, &c, mtu, path == ConditionPath::Netem);
             tc::replace(h, link.header.index, msgs).await.map_err(|e| qdisc_error(&what, &end.name, path, e))?;
         }
         Ok(())
     })?;
-    state.conditions = c;
-    state.path = path;
+    let mut now = core.lock();
+    let link = now.links.entry(id).or_default();
+    link.conditions = c;
+    link.path = path;
     Ok(path)
+}
+
+/// Gives every link the conditions its topology declares; run once after building.
+pub(crate) fn apply_declared(core: &Core) -> Result<()> {
+    for id in core.topology.link_ids() {
+        let c = core.topology.link_conditions(id);
+        if !c.is_empty() {
+            let path = apply(core, id, c)?;
+            if crate::env::tracing() {
+                eprintln!("netns-test: link {}: {c} ({path})", core.link_name(id));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets `mtu` on the forwarder ends of link `id`, if it crosses a forwarder: they pass nothing
+/// larger than their own MTU.
+pub(crate) fn set_forwarder_mtu(core: &Core, id: LinkId, mtu: u32) -> Result<()> {
+    let fws = core.feature::<Forwarders>();
+    let fws = fws.lock().unwrap_or_else(|p| p.into_inner());
+    let (Some(fw), Some(ns)) = (fws.by_link.get(&id), &fws.ns) else { return Ok(()) };
+    let ends = fw.ends;
+    netlink(&[ns], |h| async move {
+        for i in ends {
+            let req = h[0].link().set(rtnetlink::LinkUnspec::new_with_index(i).mtu(mtu).build()).execute();
+            req.await.map_err(Error::netlink(format!("setting mtu {mtu} on a forwarder end")))?;
+        }
+        Ok(())
+    })
 }
 
 fn qdisc_error(link: &str, end: &str, path: ConditionPath, e: rtnetlink::Error) -> Error {

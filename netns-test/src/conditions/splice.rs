@@ -21,25 +21,28 @@
 //! reordering apply per packet as on a real link.
 
 use super::forwarder::Forwarder;
-use crate::builder::LinkWant;
+use super::Forwarders;
+use crate::core::{Core, End};
 use crate::error::{Error, Result};
+use crate::kernel::netlink::{self as nl, KernelRoute};
 use crate::kernel::ns::{write_sysctl, NetNs};
-use crate::live::{self, describe, ends, LinkId, Live, State};
+use crate::kernel::ready::{wait_ready, LinkWant};
 use futures_util::TryStreamExt;
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
 use netlink_packet_route::route::{RouteAttribute, RouteFlags, RouteMessage, RouteProtocol};
-use netns_test_topology::{Conditions, Topology};
+use netns_test_topology::{Conditions, LinkId};
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, LinkVeth};
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 
 /// Recreates link `id` through a new forwarder (passing frames unchanged until told otherwise).
-pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -> Result<Forwarder> {
+pub(crate) fn splice(core: &Core, fws: &mut Forwarders, id: LinkId) -> Result<Forwarder> {
+    let topo = &core.topology;
     let start = std::time::Instant::now();
-    if st.forwarder_ns.is_none() {
+    if fws.ns.is_none() {
         // No IPv6 on the forwarder's interfaces: they would send router and neighbour
         // solicitations of their own into the link.
         let ns = NetNs::new_with(|| {
@@ -47,29 +50,32 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
             write_sysctl("net/ipv6/conf/default/disable_ipv6", "1")
         })
         .map_err(Error::io("creating the forwarders' namespace"))?;
-        st.forwarder_ns = Some(ns);
+        fws.ns = Some(ns);
     }
-    let k = st.next_forwarder;
-    st.next_forwarder += 1;
+    let k = fws.next;
+    fws.next += 1;
     let (x, y) = (format!("fw{k}x"), format!("fw{k}y"));
     let (xi, yi) = (100_000 + 2 * k, 100_001 + 2 * k);
-    let [e1, e2] = ends(topo, id);
-    let what = describe(topo, id);
+    let [e1, e2] = core.ends(id);
+    let what = core.link_name(id);
     // What to put back on each node end: its addresses (its routes and neighbour entries are
     // read from the kernel below).
-    let restore = |end: &live::End| end.iface.map(|(n, i)| (st.addrs[n][i].clone(), topo.nodes[n].name.clone()));
-    let (r1, r2) = (restore(&e1), restore(&e2));
+    let (r1, r2) = {
+        let now = core.lock();
+        let restore = |end: &End| end.iface.map(|(n, i)| (now.addrs[n][i].clone(), topo.nodes[n].name.clone()));
+        (restore(&e1), restore(&e2))
+    };
     let bridge = match id {
         LinkId::Member(b, _) => Some(topo.bridges[b].name.clone()),
         LinkId::Veth(_) => None,
     };
-    let fns = st.forwarder_ns.as_ref().expect("made above");
-    let (ns1, ns2) = (live.ns(e1.place), live.ns(e2.place));
-    live::netlink(&[fns, ns1, ns2], |h| async move {
+    let fns = fws.ns.as_ref().expect("made above");
+    let (ns1, ns2) = (core.ns(e1.place), core.ns(e2.place));
+    nl::netlink(&[fns, ns1, ns2], |h| async move {
         let (hf, h1, h2) = (&h[0], &h[1], &h[2]);
-        let old1 = live::link_by_name(h1, &e1.name).await?;
-        let old2 = live::link_by_name(h2, &e2.name).await?;
-        let (mac1, mtu) = (mac(&old1), live::link_mtu(&old1).unwrap_or(1500));
+        let old1 = nl::link_by_name(h1, &e1.name).await?;
+        let old2 = nl::link_by_name(h2, &e2.name).await?;
+        let (mac1, mtu) = (mac(&old1), nl::link_mtu(&old1).unwrap_or(1500));
         let mac2 = mac(&old2);
         // A link that is down stays down (the kernel has dropped its routes and IPv6 addresses).
         let [up1, up2] = [&old1, &old2].map(|m| m.header.flags.contains(LinkFlags::Up));
@@ -98,7 +104,7 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
         let err = Error::netlink(format!("creating {y}--{} for link {what}", e2.name));
         match &bridge {
             Some(br) => {
-                let br_index = live::link_by_name(h2, br).await?.header.index;
+                let br_index = nl::link_by_name(h2, br).await?.header.index;
                 let peer = LinkUnspec::new_with_name(&y).index(yi).setns_by_fd(fns.as_raw_fd()).mtu(mtu).build();
                 let port = veth(&e2.name, mtu).index(old2.header.index).address(mac2).controller(br_index);
                 let port = if up2 { port.up() } else { port };
@@ -117,25 +123,25 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
             }
         }
 
-        live::set_up(hf, yi, true, &y).await?;
+        nl::set_up(hf, yi, true, &y).await?;
         let mut waits = Vec::new();
         let mut fw_ends = Vec::new();
         let [routes1, routes2] = routes;
         let sides = [(h1, &e1, &r1, ns1, up1, routes1, (xi, &x)), (h2, &e2, &r2, ns2, up2, routes2, (yi, &y))];
         for (h, end, restore, ns, up, routes, (fi, fname)) in sides {
-            let index = live::link_by_name(h, &end.name).await?.header.index;
+            let index = nl::link_by_name(h, &end.name).await?.header.index;
             if end.iface.is_some() {
-                live::no_dad(ns, &end.name, mtu)?;
+                nl::no_dad(ns, &end.name, mtu)?;
             }
             if up {
-                live::set_up(h, index, true, &end.name).await?;
+                nl::set_up(h, index, true, &end.name).await?;
             }
             let mut v6 = Vec::new();
             if let Some((addrs, node)) = restore {
                 // Down, the end has only its IPv4 addresses (and no routes): the rest comes back
                 // with `up()`.
                 let addrs: Vec<_> = addrs.iter().filter(|a| up || a.addr().is_ipv4()).copied().collect();
-                live::add_addrs(h, index, &addrs, &format!("{node}:{}", end.name)).await?;
+                nl::add_addrs(h, index, &addrs, &format!("{node}:{}", end.name)).await?;
                 put_back_routes(h, routes, &format!("node `{node}` (link {what})")).await?;
                 v6.extend(addrs.iter().filter_map(|a| match a.addr() {
                     IpAddr::V6(v6) => Some((end.name.clone(), v6)),
@@ -144,7 +150,7 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
             }
             // A forwarder end whose peer is down has no carrier: neither is waited for.
             if up {
-                let name = live::end_name(topo, end);
+                let name = core.end_name(end);
                 let link = format!("{name} -- {fname} (the forwarder of link {what})");
                 let peer = Some((hf.clone(), fi, fname.clone()));
                 waits.push((h, vec![LinkWant { index, name: name.clone(), link: link.clone(), peer }], ns, v6));
@@ -153,19 +159,19 @@ pub(crate) fn splice(topo: &Topology, live: &Live, st: &mut State, id: LinkId) -
         }
         waits.push((hf, fw_ends, fns, Vec::new()));
         for (h, links, ns, v6) in waits {
-            live::wait_ready(h, &links, ns, &v6).await?;
+            wait_ready(h, &links, ns, &v6).await?;
         }
         for (h, end, node, entries) in learned {
-            let index = live::link_by_name(h, &end.name).await?.header.index;
+            let index = nl::link_by_name(h, &end.name).await?.header.index;
             put_back(h, index, entries, &format!("{node}:{} (link {what})", end.name)).await?;
         }
         Ok(())
     })?;
-    let fw = Forwarder::start(fns, xi, yi, Conditions::default(), &describe(topo, id))
-        .map_err(Error::io(format!("starting the forwarder of link {}", describe(topo, id))))?;
+    let fw = Forwarder::start(fns, xi, yi, Conditions::default(), &core.link_name(id))
+        .map_err(Error::io(format!("starting the forwarder of link {}", core.link_name(id))))?;
     if crate::env::tracing() {
         let ms = start.elapsed().as_secs_f64() * 1e3;
-        eprintln!("netns-test: link {} now crosses userspace forwarder {k} ({ms:.2} ms)", describe(topo, id));
+        eprintln!("netns-test: link {} now crosses userspace forwarder {k} ({ms:.2} ms)", core.link_name(id));
     }
     Ok(fw)
 }
@@ -235,7 +241,7 @@ async fn put_back(h: &Handle, index: u32, entries: Vec<Entry>, what: &str) -> Re
 /// The routes of the main table that leave through interface `index`, but those the kernel
 /// makes itself (a subnet's, IPv6's link-local ones): they come back with the addresses.
 async fn routes_through(h: &Handle, index: u32) -> Result<Vec<RouteMessage>> {
-    let routes = live::kernel_routes(h).await?;
+    let routes = nl::kernel_routes(h).await?;
     Ok((routes.into_iter())
         .filter(|r| r.oif == Some(index) && r.msg.header.protocol != RouteProtocol::Kernel)
         .map(|r| r.msg)
@@ -259,7 +265,7 @@ async fn put_back_routes(h: &Handle, routes: Vec<RouteMessage>, what: &str) -> R
                     | RouteAttribute::Table(_)
             )
         });
-        let shown = live::KernelRoute::from_message(msg.clone()).map_or_else(|| format!("{msg:?}"), |r| r.show());
+        let shown = KernelRoute::from_message(msg.clone()).map_or_else(|| format!("{msg:?}"), |r| r.show());
         match h.route().add(msg).execute().await {
             Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EEXIST => {}
             r => r.map_err(Error::netlink(format!("putting back route {shown} in {what}")))?,

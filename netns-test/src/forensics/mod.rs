@@ -31,8 +31,8 @@ mod state;
 mod text;
 
 use crate::core::Core;
+use crate::core::Place;
 use crate::journal;
-use crate::live::Place;
 use capture::Capture;
 use netns_test_topology::Topology;
 pub(crate) use report::{Captures, Dump, FailureReport, Verdict};
@@ -194,11 +194,11 @@ fn link_packets(
     };
     let mut groups: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for (i, l) in t.links.iter().enumerate() {
-        groups.push((crate::live::describe(t, crate::live::LinkId::Veth(i)), vec![end(l.a), end(l.b)]));
+        groups.push((t.link_name(netns_test_topology::LinkId::Veth(i)), vec![end(l.a), end(l.b)]));
     }
     for (b, br) in t.bridges.iter().enumerate() {
         for (m, r) in br.members.iter().enumerate() {
-            groups.push((crate::live::describe(t, crate::live::LinkId::Member(b, m)), vec![end(*r)]));
+            groups.push((t.link_name(netns_test_topology::LinkId::Member(b, m)), vec![end(*r)]));
         }
     }
     for n in &t.nodes {

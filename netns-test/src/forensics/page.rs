@@ -756,10 +756,10 @@ fn declared_conditions(t: &Topology, w: Wire) -> Option<String> {
 
 fn link_title(t: &Topology, w: Wire) -> String {
     let id = match w {
-        Wire::Link(i) => crate::live::LinkId::Veth(i),
-        Wire::Member { bridge, member } => crate::live::LinkId::Member(bridge, member),
+        Wire::Link(i) => netns_test_topology::LinkId::Veth(i),
+        Wire::Member { bridge, member } => netns_test_topology::LinkId::Member(bridge, member),
     };
-    crate::live::describe(t, id)
+    t.link_name(id)
 }
 
 /// The nodes a journal entry is about: `node b: …`, `link a:eth0 -- b:eth0: …`.

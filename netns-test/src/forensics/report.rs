@@ -13,8 +13,8 @@ use super::packets::PacketFile;
 use super::state::NsState;
 use super::{known_sections, read, shaping, LOCK_WAIT};
 use crate::core::Core;
+use crate::core::Place;
 use crate::journal;
-use crate::live::Place;
 use crate::logs::Logs;
 use netns_test_topology::Topology;
 use std::io;
@@ -113,7 +113,7 @@ impl Dump {
     /// anywhere, in any namespace.
     pub(crate) fn read(core: &Core) -> Dump {
         let at = journal::since_body_start();
-        let shaped = shaping::read(&core.topology, &core.live, LOCK_WAIT);
+        let shaped = shaping::read(core, LOCK_WAIT);
         let mut places: Vec<(String, Place)> =
             core.nodes().enumerate().map(|(i, (name, _))| (format!("node {name}"), Place::Node(i))).collect();
         if core.bridges_ns().is_some() {
@@ -147,7 +147,7 @@ impl Dump {
 /// The state of one namespace, read inside it, with the sections the core knows of it; `lo`
 /// left out of the bridges' namespace, where it plays no part.
 fn read_namespace(core: &Core, place: Place) -> Result<NsState, String> {
-    let state = core.live.ns(place).run(read::read_here).and_then(|r| r);
+    let state = core.ns(place).run(read::read_here).and_then(|r| r);
     let mut state = state.map_err(|e: io::Error| format!("cannot read its state: {e}"))?;
     state.extra.extend(known_sections(core, place));
     if place == Place::Root {

@@ -8,9 +8,7 @@
 //! ```
 
 use super::state::Shaping;
-use crate::link::{all_links, declared};
-use crate::live::{ends, Live, Place};
-use netns_test_topology::Topology;
+use crate::core::{Core, Place};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -32,17 +30,17 @@ impl Shaped {
 /// Reads the conditions of every link, waiting at most `wait` for the runtime's state: a dump
 /// at a timeout may find the body stuck in a link change that holds it. Without it, the
 /// conditions the topology declares are given, marked as such.
-pub(crate) fn read(topo: &Topology, live: &Live, wait: Duration) -> Shaped {
+pub(crate) fn read(core: &Core, wait: Duration) -> Shaped {
     let mut out = Shaped::default();
-    match live.try_lock_for(wait) {
+    match core.try_lock_for(wait) {
         Some(st) => {
             for (&id, l) in &st.links {
-                if l.conditions.is_empty() && l.forwarder.is_none() {
+                if l.conditions.is_empty() && l.counters.is_none() {
                     continue;
                 }
                 // The forwarder counts per side: [frames from the first end, from the second].
-                let counts = l.forwarder.as_ref().map(|f| f.counts());
-                for (k, end) in ends(topo, id).into_iter().enumerate() {
+                let counts = l.counters.as_ref().map(|c| c.each_ref().map(|c| c.counts()));
+                for (k, end) in core.ends(id).into_iter().enumerate() {
                     let s = Shaping { conditions: l.conditions, path: Some(l.path), sent: counts.map(|c| c[k]) };
                     out.ends.insert((end.place, end.name), s);
                 }
@@ -54,10 +52,10 @@ pub(crate) fn read(topo: &Topology, live: &Live, wait: Duration) -> Shaped {
                  conditions are shown as declared, changes made at run time are not",
                 wait.as_millis()
             ));
-            for id in all_links(topo) {
-                let c = declared(topo, id);
+            for id in core.topology.link_ids() {
+                let c = core.topology.link_conditions(id);
                 if !c.is_empty() {
-                    for end in ends(topo, id) {
+                    for end in core.ends(id) {
                         out.ends.insert((end.place, end.name), Shaping { conditions: c, path: None, sent: None });
                     }
                 }
@@ -70,27 +68,26 @@ pub(crate) fn read(topo: &Topology, live: &Live, wait: Duration) -> Shaped {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conditions::ConditionPath;
+    use crate::core::{ConditionPath, LinkNow};
     use crate::kernel::ns::NetNs;
-    use crate::live::{LinkId, LinkState};
-    use netns_test_topology::parse_link_options;
+    use netns_test_topology::{parse_link_options, LinkId, Topology};
     use std::sync::Arc;
 
-    fn setup() -> (Topology, Live) {
-        let topo = Topology::parse("a -- b [loss=5%]\nbridge br0 { c, d }").unwrap();
-        let live = Live::new(&topo, Arc::new(NetNs::current().unwrap()), vec![]);
-        (topo, live)
+    fn setup() -> (Arc<Topology>, Core) {
+        let topo = Arc::new(Topology::parse("a -- b [loss=5%]\nbridge br0 { c, d }").unwrap());
+        let core = Core::new(topo.clone(), Arc::new(NetNs::current().unwrap()), vec![]);
+        (topo, core)
     }
 
     #[test]
     fn both_ends_of_each_link_with_conditions_from_the_live_state() {
-        let (topo, live) = setup();
+        let (topo, core) = setup();
         let c = parse_link_options("delay=10ms").unwrap().conditions;
-        let state = LinkState { conditions: c, path: ConditionPath::Netem, forwarder: None };
-        live.lock().links.insert(LinkId::Member(0, 1), state);
+        let state = LinkNow { conditions: c, path: ConditionPath::Netem, counters: None };
+        core.lock().links.insert(LinkId::Member(0, 1), state);
         // Cleared since: no conditions, no forwarder, nothing to show.
-        live.lock().links.insert(LinkId::Veth(0), LinkState::default());
-        let shaped = read(&topo, &live, Duration::ZERO);
+        core.lock().links.insert(LinkId::Veth(0), LinkNow::default());
+        let shaped = read(&core, Duration::ZERO);
         assert_eq!(shaped.note, None);
         let want = Shaping { conditions: c, path: Some(ConditionPath::Netem), sent: None };
         let d = topo.node_index("d").unwrap();
@@ -101,10 +98,10 @@ mod tests {
 
     #[test]
     fn the_declared_conditions_and_a_note_when_the_state_is_locked() {
-        let (topo, live) = setup();
-        let _held = live.lock();
+        let (topo, core) = setup();
+        let _held = core.lock();
         let start = std::time::Instant::now();
-        let shaped = read(&topo, &live, Duration::from_millis(50));
+        let shaped = read(&core, Duration::from_millis(50));
         assert!(start.elapsed() >= Duration::from_millis(50), "it waited");
         assert!(shaped.note.as_deref().is_some_and(|n| n.contains("locked for 50 ms")), "{:?}", shaped.note);
         let loss = parse_link_options("loss=5%").unwrap().conditions;

@@ -18,8 +18,7 @@
 //! Pure: the data comes from `read.rs` (netlink) and `shaping.rs` (the runtime's state) or from
 //! a unit test.
 
-use crate::conditions::forwarder::Counts;
-use crate::conditions::ConditionPath;
+use crate::core::{ConditionPath, Counts};
 use ipnet::IpNet;
 use netns_test_topology::Conditions;
 use std::fmt::Write;

@@ -1,6 +1,7 @@
 //! The bottom floor: thin helpers over the kernel that know nothing of topologies or tests.
 //! Namespaces (`ns`), a node's view of `/proc`, `/sys` and its hostname (`view`), IPv6 address
-//! states (`ipv6`), ICMP echo (`ping`), packet sockets (`packet`) and nf_tables messages (`nft`).
+//! states (`ipv6`), netlink requests at run time (`netlink`) and link readiness (`ready`), ICMP
+//! echo (`ping`), packet sockets (`packet`) and nf_tables messages (`nft`).
 //!
 //! ```ignore
 //! let ns = kernel::ns::NetNs::new_with(|| Ok(()))?;     // an anonymous network namespace
@@ -8,8 +9,10 @@
 //! ```
 
 pub(crate) mod ipv6;
+pub(crate) mod netlink;
 pub(crate) mod nft;
 pub(crate) mod ns;
 pub(crate) mod packet;
 pub(crate) mod ping;
+pub(crate) mod ready;
 pub(crate) mod view;
