@@ -1,7 +1,7 @@
 //! What the test changed at run time, timestamped relative to the body's start.
 //!
 //! ```ignore
-//! journal::mark_body_start();
+//! clock::mark_body_start();
 //! journal::record("link b:eth0 down");
 //! assert_eq!(journal::entries()[0].1, "link b:eth0 down");
 //! ```
@@ -9,34 +9,12 @@
 //! Runtime helpers (links going down, conditions set, routes added) record here; the failure
 //! dump shows the entries, and `NETNS_TEST_TRACE=1` echoes each to stderr as it happens.
 
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use crate::clock::since_body_start;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-static START: OnceLock<Instant> = OnceLock::new();
-/// The same moment on the wall clock (packet captures are stamped with it).
-static START_WALL: OnceLock<SystemTime> = OnceLock::new();
 static ENTRIES: Mutex<Vec<(Duration, String)>> = Mutex::new(Vec::new());
 static PHASES: Mutex<Vec<(Instant, String)>> = Mutex::new(Vec::new());
-
-/// Sets time zero: the moment the test body starts. Later calls change nothing.
-pub(crate) fn mark_body_start() {
-    START.get_or_init(|| {
-        START_WALL.get_or_init(SystemTime::now);
-        Instant::now()
-    });
-}
-
-/// Seconds from the body's start to `at`, a wall-clock time since the Unix epoch (a packet's
-/// capture stamp); `None` before the body started.
-pub(crate) fn offset_of_wall(at: Duration) -> Option<f64> {
-    let start = START_WALL.get()?.duration_since(UNIX_EPOCH).ok()?;
-    Some(at.as_secs_f64() - start.as_secs_f64())
-}
-
-/// Time since the body started (zero before it has).
-pub(crate) fn since_body_start() -> Duration {
-    START.get().map_or(Duration::ZERO, Instant::elapsed)
-}
 
 /// Records one runtime change.
 #[allow(dead_code)] // called by the runtime helpers that change a built topology
@@ -48,16 +26,6 @@ pub(crate) fn record(what: impl Into<String>) {
         eprintln!("netns-test: {} {what}", stamp(at));
     }
     ENTRIES.lock().unwrap_or_else(|e| e.into_inner()).push((at, what));
-}
-
-/// Seconds from the body's start to `at`: negative before it (a build phase), measured from now
-/// while the body has not started.
-pub(crate) fn offset(at: Instant) -> f64 {
-    let zero = START.get().copied().unwrap_or_else(Instant::now);
-    match at.checked_duration_since(zero) {
-        Some(after) => after.as_secs_f64(),
-        None => -(zero - at).as_secs_f64(),
-    }
 }
 
 /// Records that a phase of the test's life ended now (`topology built`): the report's timeline
@@ -90,7 +58,7 @@ mod tests {
 
     #[test]
     fn entries_are_timestamped_from_the_body_start_in_order() {
-        mark_body_start();
+        crate::clock::mark_body_start();
         std::thread::sleep(Duration::from_millis(2));
         record("link b:eth0 down");
         record(String::from("route 10.9.0.0/16 via 10.0.0.1 added in a"));
@@ -108,11 +76,13 @@ mod tests {
     fn phases_before_the_body_have_negative_offsets() {
         let before = Instant::now();
         phase("topology built");
-        mark_body_start();
+        crate::clock::mark_body_start();
         // (Another test of this process may have started the clock earlier.)
+        use crate::clock::offset;
         assert!(offset(before) <= offset(Instant::now()));
         assert!(offset(Instant::now()) >= 0.0);
-        assert!(offset(START.get().unwrap().checked_sub(Duration::from_millis(5)).unwrap()) < -0.004);
+        let zero = Instant::now() - Duration::from_secs_f64(offset(Instant::now()));
+        assert!(offset(zero.checked_sub(Duration::from_millis(5)).unwrap()) < -0.004);
         assert_eq!(phases().last().unwrap().1, "topology built");
     }
 }

@@ -306,6 +306,7 @@
 mod addressing;
 mod api;
 mod builder;
+mod clock;
 mod conditions;
 mod core;
 mod env;

@@ -101,7 +101,7 @@ pub(crate) fn record(node: &Arc<str>, source: String, level: Option<&'static str
         text.truncate(cut);
         text.push_str(&format!(" [… {more} more bytes]"));
     }
-    let line = Line { at: crate::journal::offset(Instant::now()), node: node.clone(), source, level, text };
+    let line = Line { at: crate::clock::offset(Instant::now()), node: node.clone(), source, level, text };
     if crate::env::tracing() {
         eprintln!("netns-test: {}", file_line(&line).trim_end());
     }

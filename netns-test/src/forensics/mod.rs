@@ -30,6 +30,7 @@ pub(crate) mod shared_tables;
 mod state;
 mod text;
 
+use crate::clock;
 use crate::core::Core;
 use crate::core::Place;
 use crate::journal;
@@ -99,7 +100,7 @@ pub(crate) fn body_starts(core: &Core) {
             Err(e) => eprintln!("netns-test: packet capture not started in {}: {e}", fallback.display()),
         }
     }
-    journal::mark_body_start();
+    clock::mark_body_start();
 }
 
 /// The body passed: captures are closed, and deleted unless `NETNS_TEST_CAPTURE=all`; the log
@@ -168,7 +169,7 @@ pub(crate) fn failure_report(core: &Core, body_node: Option<&str>) -> FailureRep
             topology: core.topology.clone(),
             body_node: body_node.map(str::to_string),
             zero: "the body's start",
-            phases: journal::phases().into_iter().map(|(at, what)| (journal::offset(at), what)).collect(),
+            phases: journal::phases().into_iter().map(|(at, what)| (clock::offset(at), what)).collect(),
             journal: journal::entries().into_iter().map(|(at, what)| (secs(at), what)).collect(),
             failure: None,
             verdict: None,

@@ -92,7 +92,7 @@ fn decode_file(path: &Path, end: &End, share: usize) -> PacketFile {
         };
         out.total += 1;
         let first = *first.get_or_insert(p.timestamp);
-        let at = crate::journal::offset_of_wall(p.timestamp)
+        let at = crate::clock::offset_of_wall(p.timestamp)
             .unwrap_or_else(|| p.timestamp.saturating_sub(first).as_secs_f64());
         if out.packets.len() < head {
             out.packets.push(packet(at, &p.data, p.orig_len, end.mac));

@@ -12,6 +12,7 @@ use super::capture::FileSummary;
 use super::packets::PacketFile;
 use super::state::NsState;
 use super::{known_sections, read, shaping, LOCK_WAIT};
+use crate::clock;
 use crate::core::Core;
 use crate::core::Place;
 use crate::journal;
@@ -112,7 +113,7 @@ impl Dump {
     /// Reads every namespace of `core` now, on a thread of its own: the failing thread may be
     /// anywhere, in any namespace.
     pub(crate) fn read(core: &Core) -> Dump {
-        let at = journal::since_body_start();
+        let at = clock::since_body_start();
         let shaped = shaping::read(core, LOCK_WAIT);
         let mut places: Vec<(String, Place)> =
             core.nodes().enumerate().map(|(i, (name, _))| (format!("node {name}"), Place::Node(i))).collect();

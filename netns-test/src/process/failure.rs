@@ -27,7 +27,7 @@ pub(super) fn wanted() -> bool {
 /// `should_panic` but prints only the output), its page written; pauses if asked. Returns the
 /// text, if there is any.
 pub(super) fn show(core: &Core, body_node: &str, failure: &str) -> Option<String> {
-    let at = crate::journal::since_body_start().as_secs_f64();
+    let at = crate::clock::since_body_start().as_secs_f64();
     let start = std::time::Instant::now();
     let mut report = forensics::failure_report(core, Some(body_node));
     if let Some(run) = &mut report.run {
