@@ -44,7 +44,7 @@ pub fn install_nat_without_mapping_table(
 
 /// Waits, bringing nothing up, until both ends of `net.link(a, b)` are operationally up, for at
 /// most `timeout`: to show in tests what a readiness timeout says. Not a public API.
-pub fn wait_link_up(net: &crate::Net, a: &str, b: &str, timeout: std::time::Duration) -> crate::Result<()> {
+pub fn wait_link_up(net: &crate::api::Net, a: &str, b: &str, timeout: std::time::Duration) -> crate::error::Result<()> {
     net.link(a, b).wait_up(timeout)
 }
 
