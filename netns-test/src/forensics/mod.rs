@@ -16,17 +16,17 @@
 //! body failed (panic, `Err`, timeout), before the topology is torn down; [`body_passed`] when it
 //! passed. A [`FailureReport`] is a value (`report.rs`), put into words by its renderers (text in
 //! `text.rs`). Everything is read from the [`Core`] and over netlink inside each namespace at that
-//! moment; the link conditions come from the runtime's own state (`shaping.rs`). The parent, in
+//! moment; the link conditions come from the runtime's own state (`link_conditions.rs`). The parent, in
 //! the runner's namespace, adds what the kernel dropped machine-wide meanwhile
-//! (`shared_tables.rs`). Nothing here calls back into the handles or the harness.
+//! (`machine_drops.rs`). Nothing here calls back into the handles or the harness.
 
 mod capture;
+mod link_conditions;
+pub(crate) mod machine_drops;
 mod packets;
 mod page;
 mod read;
 mod report;
-mod shaping;
-pub(crate) mod shared_tables;
 mod state;
 mod text;
 

@@ -11,7 +11,7 @@
 use super::capture::FileSummary;
 use super::packets::PacketFile;
 use super::state::NsState;
-use super::{known_sections, read, shaping, LOCK_WAIT};
+use super::{known_sections, link_conditions, read, LOCK_WAIT};
 use crate::clock;
 use crate::core::Core;
 use crate::core::Place;
@@ -114,7 +114,7 @@ impl Dump {
     /// anywhere, in any namespace.
     pub(crate) fn read(core: &Core) -> Dump {
         let at = clock::since_body_start();
-        let shaped = shaping::read(core, LOCK_WAIT);
+        let shaped = link_conditions::read(core, LOCK_WAIT);
         let mut places: Vec<(String, Place)> =
             core.nodes().enumerate().map(|(i, (name, _))| (format!("node {name}"), Place::Node(i))).collect();
         if core.bridges_ns().is_some() {

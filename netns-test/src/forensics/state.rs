@@ -15,7 +15,7 @@
 //!         cond delay 20ms±5ms loss 10% each way (userspace forwarder; from here: 27 relayed, 3 lost)
 //! ```
 //!
-//! Pure: the data comes from `read.rs` (netlink) and `shaping.rs` (the runtime's state) or from
+//! Pure: the data comes from `read.rs` (netlink) and `link_conditions.rs` (the runtime's state) or from
 //! a unit test.
 
 use crate::core::{ConditionPath, Counts};

@@ -13,7 +13,7 @@ use super::replay::Replay;
 use super::report::Report;
 use super::spawn::{self, Refused, Started};
 use super::{Spec, Verdict, FAILED_EXIT};
-use crate::forensics::shared_tables;
+use crate::forensics::machine_drops;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
@@ -51,7 +51,7 @@ pub(super) fn run(spec: &Spec) -> Verdict {
     let name = spec.test_name();
     restore_sigchld();
     // Before the child: the kernel's machine-wide drop counters, to explain a failure.
-    let tables = shared_tables::snapshot();
+    let tables = machine_drops::snapshot();
     let start = Instant::now();
     // A report page older than this is an earlier run's.
     // No probe first: the sandbox's own first step is making a user namespace, and a refusal
@@ -89,7 +89,7 @@ pub(super) fn run(spec: &Spec) -> Verdict {
             ms(seen.elapsed)
         );
     }
-    let verdict = with_shared_tables(judge(spec, &seen), &seen, tables);
+    let verdict = with_machine_drops(judge(spec, &seen), &seen, tables);
     let page = seen.reports.iter().rev().find_map(|r| match r {
         Report::Page(path) => Some(std::path::PathBuf::from(path)),
         _ => None,
@@ -101,11 +101,11 @@ pub(super) fn run(spec: &Spec) -> Verdict {
 /// A failure after the body started, while the kernel dropped packets for want of room in the
 /// tables every namespace shares (`tables` grew): says so. Printed with the test's output (the
 /// body's own message is carried on for `should_panic`, not shown again); added to the others.
-fn with_shared_tables(verdict: Verdict, seen: &Seen, tables: Option<shared_tables::Snapshot>) -> Verdict {
+fn with_machine_drops(verdict: Verdict, seen: &Seen, tables: Option<machine_drops::Snapshot>) -> Verdict {
     if !verdict.is_failure() || !matches!(seen.reports.first(), Some(Report::Started)) {
         return verdict;
     }
-    let Some(note) = tables.and_then(|before| shared_tables::drops_since(&before)) else {
+    let Some(note) = tables.and_then(|before| machine_drops::drops_since(&before)) else {
         return verdict;
     };
     match verdict {

@@ -4,9 +4,9 @@
 //! the parent says so.
 //!
 //! ```ignore
-//! let before = shared_tables::snapshot(); // the parent, before spawning the child
+//! let before = machine_drops::snapshot(); // the parent, before spawning the child
 //! // ... the test fails ...
-//! if let Some(note) = before.and_then(|b| shared_tables::drops_since(&b)) { /* show it */ }
+//! if let Some(note) = before.and_then(|b| machine_drops::drops_since(&b)) { /* show it */ }
 //! // netns-test: while this test ran, the kernel dropped packets for want of room in what every
 //! // network namespace on this machine shares (for this test or anything running beside it):
 //! //   IPv6 neighbour table full 3 times (net.ipv6.neigh.default.gc_thresh3 = 1024): each time
