@@ -8,6 +8,7 @@ use crate::nat::NatType;
 use ipnet::IpNet;
 use std::net::IpAddr;
 use std::ops::Range;
+use std::time::Duration;
 
 /// A byte range of the topology text.
 pub(crate) type Span = Range<usize>;
@@ -115,6 +116,10 @@ pub(crate) struct NodeOpts {
     pub nat_type: Option<(NatType, Span)>,
     /// `hairpin`, where written.
     pub hairpin: Option<Span>,
+    /// `udp-timeout=`, `tcp-timeout=` and `timeout=` (both), each with where it was written.
+    pub udp_timeout: Option<(Duration, Span)>,
+    pub tcp_timeout: Option<(Duration, Span)>,
+    pub timeout: Option<(Duration, Span)>,
 }
 
 /// `NODE: block [PROTO] [from CIDR] [to CIDR] [drop | reject]`, checked as far as it can be

@@ -1,4 +1,5 @@
-//! NAT of routers (`r [nat=eth1, nat-type=..., hairpin]`), as validated model values.
+//! NAT of routers (`r [nat=eth1, nat-type=..., hairpin, udp-timeout=..]`), as validated model
+//! values.
 //!
 //! ```
 //! use netns_test_topology::NatType;
@@ -7,37 +8,135 @@
 //! ```
 
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
-/// `r [nat=eth1, nat-type=..., hairpin]`: what leaves the node through `iface` is translated to
-/// `addr`, the interface's first IPv4 address. IPv4 only: IPv6 is routed untranslated.
+/// A router's NAT: `r [nat=eth1, nat-type=..., hairpin, udp-timeout=30s, tcp-timeout=2m]`.
 ///
 /// ```
-/// use netns_test_topology::{NatType, Topology};
+/// use netns_test_topology::{Nat, NatType, Topology};
+/// use std::time::Duration;
 ///
-/// let t = Topology::parse("c=10.0.1.2/24 -- r:eth0=10.0.1.1/24; r:eth1=203.0.113.1/24 -- s=203.0.113.10/24; r [nat=eth1, hairpin]").unwrap();
+/// let t = Topology::parse("c=10.0.1.2/24 -- r:eth0=10.0.1.1/24; r:eth1=203.0.113.1/24 -- s=203.0.113.10/24; r [nat=eth1, hairpin, udp-timeout=30s]").unwrap();
 /// let nat = t.nodes[1].nat.as_ref().unwrap();
-/// assert_eq!((nat.iface.as_str(), nat.addr.to_string()), ("eth1", "203.0.113.1".to_string()));
+/// let v4 = nat.ipv4.as_ref().unwrap();
+/// assert_eq!((v4.iface.as_str(), v4.addr.to_string()), ("eth1", "203.0.113.1".to_string()));
 /// assert_eq!((nat.kind, nat.hairpin), (NatType::PortRestricted, true));
+/// assert_eq!((nat.udp_timeout, nat.tcp_timeout), (Duration::from_secs(30), Nat::DEFAULT_TCP_TIMEOUT));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Nat {
-    /// The outside interface (`nat=eth1`).
-    pub iface: String,
-    /// The outside address: the interface's first IPv4 address.
-    pub addr: Ipv4Addr,
+    /// `nat=IFACE`: IPv4 leaving through `iface` is translated to `addr`, the interface's first
+    /// IPv4 address.
+    pub ipv4: Option<Masquerade<Ipv4Addr>>,
     /// `nat-type=`; port-restricted if not given.
     pub kind: NatType,
     /// Inside hosts can reach each other through the outside address and mapped port.
     pub hairpin: bool,
+    /// `udp-timeout=` (or `timeout=`): how long a UDP mapping lives without outbound packets.
+    pub udp_timeout: Duration,
+    /// `tcp-timeout=` (or `timeout=`): how long an established TCP mapping lives idle.
+    pub tcp_timeout: Duration,
+}
+
+/// One family's address translation: what leaves through `iface` gets `addr` as its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Masquerade<A> {
+    /// The outside interface.
+    pub iface: String,
+    /// The outside address: the interface's first address of the family.
+    pub addr: A,
 }
 
 impl Nat {
-    pub(crate) fn new(iface: String, addr: Ipv4Addr, kind: NatType, hairpin: bool) -> Nat {
-        Nat { iface, addr, kind, hairpin }
+    /// A UDP mapping's lifetime unless `udp-timeout=` says otherwise: 5 minutes, RFC 4787
+    /// REQ-5's recommendation ("MUST NOT expire in less than two minutes ... RECOMMENDED 5
+    /// minutes or more").
+    pub const DEFAULT_UDP_TIMEOUT: Duration = Duration::from_secs(300);
+    /// An idle established TCP mapping's lifetime unless `tcp-timeout=` says otherwise: 2 hours
+    /// 4 minutes, RFC 5382 REQ-5's minimum (also OpenWrt's `nf_conntrack_tcp_timeout_established`).
+    pub const DEFAULT_TCP_TIMEOUT: Duration = Duration::from_secs(7440);
+    /// The longest timeout the grammar takes: conntrack keeps timeouts in 32-bit jiffies.
+    pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+    pub(crate) fn new(ipv4: Option<Masquerade<Ipv4Addr>>, kind: NatType, hairpin: bool) -> Nat {
+        Nat { ipv4, kind, hairpin, udp_timeout: Nat::DEFAULT_UDP_TIMEOUT, tcp_timeout: Nat::DEFAULT_TCP_TIMEOUT }
+    }
+
+    /// The option list that declares this NAT, as a topology would write it (defaults left
+    /// out): `nat=eth1, nat-type=symmetric, udp-timeout=30s`.
+    ///
+    /// ```
+    /// let t = netns_test_topology::Topology::parse("r:eth1=203.0.113.1/24 -- s; r [nat=eth1, timeout=1m]").unwrap();
+    /// assert_eq!(t.nodes[0].nat.as_ref().unwrap().options(), "nat=eth1, udp-timeout=1m, tcp-timeout=1m");
+    /// ```
+    pub fn options(&self) -> String {
+        let mut o = Vec::new();
+        if let Some(v4) = &self.ipv4 {
+            o.push(format!("nat={}", v4.iface));
+        }
+        if self.kind != NatType::default() {
+            o.push(format!("nat-type={}", self.kind));
+        }
+        if self.hairpin {
+            o.push("hairpin".into());
+        }
+        if self.udp_timeout != Nat::DEFAULT_UDP_TIMEOUT {
+            o.push(format!("udp-timeout={}", show_duration(self.udp_timeout)));
+        }
+        if self.tcp_timeout != Nat::DEFAULT_TCP_TIMEOUT {
+            o.push(format!("tcp-timeout={}", show_duration(self.tcp_timeout)));
+        }
+        o.join(", ")
     }
 }
 
+/// The NAT of `node` after `text`, an option list without its brackets written as in a topology
+/// (`"nat-type=symmetric, udp-timeout=30s"`), as the runtime's `Nat::set` takes it: the
+/// grammar's own parser and checks, so the same messages. What `text` does not name takes its
+/// default (`nat-type=port-restricted`, no `hairpin`, the default timeouts); the interfaces stay
+/// those of `current` unless `text` names one.
+///
+/// ```
+/// use netns_test_topology::{parse_nat_options, NatType, Topology};
+/// use std::time::Duration;
+///
+/// let t = Topology::parse("r:eth1=203.0.113.1/24 -- s; r [nat=eth1, hairpin]").unwrap();
+/// let (r, now) = (&t.nodes[0], t.nodes[0].nat.as_ref());
+/// let nat = parse_nat_options(r, now, "nat-type=symmetric, udp-timeout=30s").unwrap();
+/// assert_eq!((nat.kind, nat.hairpin, nat.udp_timeout), (NatType::Symmetric, false, Duration::from_secs(30)));
+/// assert_eq!(nat.ipv4, now.unwrap().ipv4);
+/// let e = parse_nat_options(r, now, "nat-type=ful-cone").unwrap_err();
+/// assert_eq!(e.0[0].help.as_deref(), Some("did you mean `full-cone`?"));
+/// ```
+pub fn parse_nat_options(node: &crate::Node, current: Option<&Nat>, text: &str) -> Result<Nat, crate::Errors> {
+    let mut nat = None;
+    crate::parse::node_options(text, |o, errors| {
+        if o.forward {
+            let at = text.find("forward").map_or(0..text.len(), |i| i + 1..i + 1 + "forward".len());
+            errors.push(
+                crate::Error::new(at, "`forward` is not a NAT option")
+                    .help("a NAT router forwards already; the NAT options are `nat=`, `nat-type=`, `hairpin`, `udp-timeout=`, `tcp-timeout=` and `timeout=`"),
+            );
+        }
+        let c = crate::validate::nat::check(node, &node.name, o, current);
+        errors.extend(c.errors);
+        errors.extend(c.knock_on);
+        nat = c.nat;
+    })?;
+    nat.ok_or_else(|| crate::Errors(vec![crate::Error::new(0..text.len(), "no NAT options")]))
+}
+
+/// `90s`, `2m`, `500ms`: the shortest exact form in the grammar's units.
+pub(crate) fn show_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    match ms {
+        _ if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+        _ if ms % 1000 == 0 => format!("{}s", ms / 1000),
+        _ => format!("{ms}ms"),
+    }
+}
 /// NAT behaviours in RFC 4787 terms: how mappings are made (endpoint-independent or not) and which
 /// outside packets may come back in through them (filtering).
 ///

@@ -9,6 +9,7 @@
 //! }
 //! ```
 
+use crate::kernel::nft::Installed;
 use crate::kernel::ns::NetNs;
 use crate::live::Live;
 use netns_test_topology::Topology;
@@ -21,6 +22,10 @@ pub(crate) struct Core {
     pub(crate) topology: Arc<Topology>,
     /// The namespaces, and the state the features keep of what is in them now.
     pub(crate) live: Live,
+    /// Per node: its NAT as installed now (the declared one until the test changes it, `None`
+    /// while it is off). Plain data, so diagnostics show what is in the kernel without knowing
+    /// the NAT feature that keeps it.
+    pub(crate) nat: Mutex<Vec<Option<Installed>>>,
     /// Each feature's own machinery (a NAT's timers, a DNS server's handle), keyed by its type:
     /// see [`Core::feature`].
     features: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
@@ -28,7 +33,8 @@ pub(crate) struct Core {
 
 impl Core {
     pub(crate) fn new(topology: Arc<Topology>, live: Live) -> Core {
-        Core { topology, live, features: Mutex::new(HashMap::new()) }
+        let nat = topology.nodes.iter().map(|n| n.nat.clone().map(Installed::new)).collect();
+        Core { topology, live, nat: Mutex::new(nat), features: Mutex::new(HashMap::new()) }
     }
 
     /// The state feature `T` keeps for this network, made with `T::default()` on first use: a
@@ -44,6 +50,16 @@ impl Core {
         let mut map = self.features.lock().unwrap_or_else(|p| p.into_inner());
         let any = map.entry(TypeId::of::<T>()).or_insert_with(|| Arc::new(Mutex::new(T::default())));
         any.clone().downcast::<Mutex<T>>().expect("keyed by its own type")
+    }
+
+    /// Node `i`'s NAT as installed now.
+    pub(crate) fn nat(&self, i: usize) -> Option<Installed> {
+        self.nat.lock().unwrap_or_else(|p| p.into_inner())[i].clone()
+    }
+
+    /// Node `i`'s NAT and `block` rules as installed now, as `nft list ruleset`-style text.
+    pub(crate) fn rules_text(&self, i: usize) -> Option<String> {
+        crate::kernel::nft::rules_text(self.nat(i).as_ref(), &self.topology.nodes[i].blocks)
     }
 
     /// The namespace the bridges and their ports live in, if the topology has bridges.

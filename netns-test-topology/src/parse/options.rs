@@ -6,10 +6,12 @@
 
 use super::{opt_stop, PResult, Parser};
 use crate::ast::{LinkOpts, NodeOpts, Span};
+use crate::duration::{parse_duration, DurationError};
 use crate::error::Error;
-use crate::nat::NatType;
+use crate::nat::{Nat, NatType};
 use crate::suggest::did_you_mean;
 use crate::text::show;
+use std::time::Duration;
 
 /// A known option, for hints: its name and how it is written.
 pub(super) struct Known {
@@ -41,6 +43,9 @@ impl OptionList for NodeOpts {
         Known { name: "nat", written: "nat=IFACE", example: "r [nat=eth1]" },
         Known { name: "nat-type", written: "nat-type=TYPE", example: "r [nat=eth1, nat-type=full-cone]" },
         Known { name: "hairpin", written: "hairpin", example: "r [nat=eth1, hairpin]" },
+        Known { name: "udp-timeout", written: "udp-timeout=TIME", example: "r [nat=eth1, udp-timeout=30s]" },
+        Known { name: "tcp-timeout", written: "tcp-timeout=TIME", example: "r [nat=eth1, tcp-timeout=10m]" },
+        Known { name: "timeout", written: "timeout=TIME", example: "r [nat=eth1, timeout=1m]" },
     ];
     type Other = LinkOpts;
 
@@ -62,6 +67,17 @@ impl OptionList for NodeOpts {
             "hairpin" => {
                 p.flag(name, key.clone(), value);
                 self.hairpin = Some(key);
+            }
+            "udp-timeout" | "tcp-timeout" | "timeout" => {
+                let example = Self::KNOWN.iter().find(|k| k.name == name).map_or("", |k| k.example);
+                if let Some(v) = p.value(name, key, value, example) {
+                    let t = p.nat_timeout(name, v.clone()).map(|t| (t, v));
+                    match name {
+                        "udp-timeout" => self.udp_timeout = t,
+                        "tcp-timeout" => self.tcp_timeout = t,
+                        _ => self.timeout = t,
+                    }
+                }
             }
             _ => return false,
         }
@@ -197,6 +213,34 @@ impl Parser<'_> {
             Some(n) => e.help(format!("did you mean `{n}`?")),
             None => e.help(format!("nat types: {}", names.map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))),
         });
+        None
+    }
+
+    /// A NAT mapping timeout: a duration (`30s`, `2m`) of whole seconds, as conntrack counts
+    /// them, up to [`Nat::MAX_TIMEOUT`].
+    fn nat_timeout(&mut self, name: &str, v: Span) -> Option<Duration> {
+        let t = &self.src[v.clone()];
+        let e = match parse_duration(t) {
+            Ok(d) if d.subsec_millis() != 0 => {
+                Error::new(v, format!("{name} `{}` is not a whole number of seconds", show(t))).help(
+                    match d.as_secs() {
+                        0 => "the kernel's connection tracking counts NAT timeouts in seconds: write `1s`".to_string(),
+                        n => format!(
+                            "the kernel's connection tracking counts NAT timeouts in seconds: write `{n}s` or `{}s`",
+                            n + 1
+                        ),
+                    },
+                )
+            }
+            Ok(d) if d <= Nat::MAX_TIMEOUT => return Some(d),
+            Ok(_) | Err(DurationError::TooLong) => Error::new(v, format!("{name} `{}` is too long", show(t)))
+                .help("at most `10080m` (a week): the kernel keeps connection timeouts in 32-bit jiffies"),
+            Err(DurationError::Zero) => Error::new(v, format!("{name} must be longer than zero"))
+                .help("a mapping that never lives cannot be used: e.g. `1s`"),
+            Err(_) => Error::new(v, format!("invalid {name} `{}`", show(t)))
+                .help("a NAT timeout is a whole number and a unit: `30s`, `2m` (also `ms`, `min`)"),
+        };
+        self.errors.push(e);
         None
     }
 

@@ -19,14 +19,16 @@ mod block;
 mod matches;
 pub(crate) mod nat;
 
-use netns_test_topology::{Block, Nat};
+pub(crate) use nat::Installed;
+use netns_test_topology::Block;
+use ruleset::Family;
 
 /// The ruleset of a node with this NAT (if any) and these `block` statements; empty when
 /// neither.
-pub(crate) fn ruleset(nat: Option<&Nat>, blocks: &[Block]) -> Ruleset {
+pub(crate) fn ruleset(nat: Option<&Installed>, blocks: &[Block]) -> Ruleset {
     let mut r = Ruleset::default();
     if let Some(nat) = nat {
-        r.tables.push(nat::table(nat));
+        r.tables.extend(nat::tables(nat));
     }
     if !blocks.is_empty() {
         r.tables.push(block::table(blocks));
@@ -34,24 +36,57 @@ pub(crate) fn ruleset(nat: Option<&Nat>, blocks: &[Block]) -> Ruleset {
     r
 }
 
+/// Every NAT table netns-test may have installed in a node: `(family, name)`.
+#[allow(dead_code)] // used by the NAT feature (next commit)
+const NAT_TABLES: [(Family, &str); 2] = [(Family::Ip, nat::TABLE), (Family::Ip6, nat::TABLE6)];
+
+/// A router's NAT replaced by `nat` (`None`: removed), in one transaction; its `block` rules
+/// are not touched.
+#[allow(dead_code)] // used by the NAT feature (next commit)
+pub(crate) fn replace_nat(nat: Option<&Installed>) -> Ruleset {
+    let mut r = Ruleset::default();
+    r.delete = NAT_TABLES.iter().map(|(f, n)| (*f, n.to_string())).collect();
+    if let Some(nat) = nat {
+        r.tables.extend(nat::tables(nat));
+    }
+    r
+}
+
+/// Every mapping table of `nat`'s rules emptied, in one transaction.
+#[allow(dead_code)] // used by the NAT feature (next commit)
+pub(crate) fn flush_mappings(nat: &Installed) -> Ruleset {
+    let mut r = Ruleset::default();
+    for t in nat::tables(nat) {
+        for s in &t.sets {
+            r.flush.push((t.family, t.name.clone(), s.name.clone()));
+        }
+    }
+    r
+}
+
 /// Installs `rules` in the namespace `ns` of node `node`, in one transaction.
+#[allow(dead_code)] // used by the NAT feature (next commit)
 pub(crate) fn install(ns: &crate::kernel::ns::NetNs, node: &str, rules: &Ruleset) -> crate::Result<()> {
-    let refused = |r: send::Refused| crate::Error::Nftables {
+    ns.run(|| install_here(node, rules))
+        .map_err(crate::Error::io(format!("entering node `{node}` to install its rules")))?
+}
+
+/// [`install`] in the calling thread's namespace.
+pub(crate) fn install_here(node: &str, rules: &Ruleset) -> crate::Result<()> {
+    send::install(rules).map_err(|r: send::Refused| crate::Error::Nftables {
         node: node.to_string(),
         what: r.what,
         source: r.source,
         hint: if r.hint.is_empty() { String::new() } else { format!("\n{}", r.hint) },
-    };
-    ns.run(|| send::install(rules))
-        .map_err(crate::Error::io(format!("entering node `{node}` to install its rules")))?
-        .map_err(refused)
+    })
 }
 
-/// The NAT and firewall rules netns-test installs in `node`, in `nft list ruleset` style (one
-/// line per rule, each `block` rule ending with its statement); `None` if it has none.
+/// The NAT and firewall rules netns-test installs in a node with this NAT and these `block`
+/// statements, in `nft list ruleset` style (one line per rule, each `block` rule ending with its
+/// statement); `None` if it has none.
 ///
-/// For failure dumps: what the framework put in the node's nf_tables.
-pub(crate) fn rules_text(node: &netns_test_topology::Node) -> Option<String> {
-    let rules = ruleset(node.nat.as_ref(), &node.blocks);
+/// For failure dumps and `Node::firewall_rules`: what the framework put in the node's nf_tables.
+pub(crate) fn rules_text(nat: Option<&Installed>, blocks: &[Block]) -> Option<String> {
+    let rules = ruleset(nat, blocks);
     (!rules.tables.is_empty()).then(|| rules.render())
 }

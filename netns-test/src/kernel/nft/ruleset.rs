@@ -11,16 +11,23 @@
 use super::expr::Expr;
 use super::wire::*;
 
-/// Everything installed in one node.
+/// Everything installed in one node; or, at run time, a change to it: tables deleted (if they
+/// exist) and sets emptied before the tables are created, all in one transaction.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Ruleset {
     pub(crate) tables: Vec<Table>,
+    /// Tables to delete first, whether or not they exist.
+    pub(crate) delete: Vec<(Family, String)>,
+    /// Sets to empty: (family, table, set).
+    pub(crate) flush: Vec<(Family, String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Family {
     /// IPv4 only (`table ip`).
     Ip,
+    /// IPv6 only (`table ip6`).
+    Ip6,
     /// IPv4 and IPv6 (`table inet`).
     Inet,
 }
@@ -100,6 +107,7 @@ impl Family {
     fn nfproto(self) -> u8 {
         match self {
             Family::Ip => NFPROTO_IPV4,
+            Family::Ip6 => NFPROTO_IPV6,
             Family::Inet => NFPROTO_INET,
         }
     }
@@ -107,6 +115,7 @@ impl Family {
     fn keyword(self) -> &'static str {
         match self {
             Family::Ip => "ip",
+            Family::Ip6 => "ip6",
             Family::Inet => "inet",
         }
     }
@@ -137,6 +146,22 @@ impl Ruleset {
     /// One batch creating every table, set, chain and rule.
     pub(crate) fn encode(&self) -> (Vec<u8>, Vec<(u32, String)>) {
         let mut b = Batch::new();
+        for (family, name) in &self.delete {
+            let (fam, tname) = (family.nfproto(), format!("table {} {name}", family.keyword()));
+            // Created first (if absent), so that deleting it cannot fail.
+            b.push(NFT_MSG_NEWTABLE, fam, FLAGS_CREATE, format!("creating {tname} to replace it"), |a| {
+                a.str(NFTA_TABLE_NAME, name).u32(NFTA_TABLE_FLAGS, 0);
+            });
+            b.push(NFT_MSG_DELTABLE, fam, FLAGS_ACK, format!("deleting {tname}"), |a| {
+                a.str(NFTA_TABLE_NAME, name);
+            });
+        }
+        for (family, table, set) in &self.flush {
+            let what = format!("emptying set @{set} of table {} {table}", family.keyword());
+            b.push(NFT_MSG_DELSETELEM, family.nfproto(), FLAGS_ACK, what, |a| {
+                a.str(NFTA_SET_ELEM_LIST_TABLE, table).str(NFTA_SET_ELEM_LIST_SET, set);
+            });
+        }
         let mut set_id = 0;
         for t in &self.tables {
             let fam = t.family.nfproto();
