@@ -45,7 +45,6 @@ impl Core {
     /// struct Rebinds(u32);
     /// core.feature::<Rebinds>().lock().unwrap().0 += 1;
     /// ```
-    #[allow(dead_code)] // the first user is the next feature to land (NAT over time)
     pub(crate) fn feature<T: Default + Send + 'static>(&self) -> Arc<Mutex<T>> {
         let mut map = self.features.lock().unwrap_or_else(|p| p.into_inner());
         let any = map.entry(TypeId::of::<T>()).or_insert_with(|| Arc::new(Mutex::new(T::default())));

@@ -37,6 +37,7 @@ mod kernel;
 mod link;
 mod live;
 mod names;
+mod nat;
 
 mod process;
 mod runtime;
@@ -48,7 +49,7 @@ pub mod __private {
 }
 mod private;
 
-pub use api::{Bridge, Interface, Net, Node};
+pub use api::{Bridge, Interface, Mapping, Nat, Net, Node, Protocol};
 pub use conditions::{kernel_has_netem, ConditionPath};
 pub use error::{Error, Result};
 pub use expect::{Expectations, Probed};

@@ -1,4 +1,4 @@
-//! The public handles: [`Net`], [`Node`], [`Bridge`], [`Interface`] (and `Link`): thin, each
+//! The public handles: [`Net`], [`Node`], [`Bridge`], [`Interface`], [`Nat`] (and `Link`): thin, each
 //! method a short call down into a feature room or the core.
 //!
 //! ```no_run
@@ -10,11 +10,13 @@
 
 mod bridge;
 mod interface;
+mod nat;
 mod net;
 mod node;
 
 pub use bridge::Bridge;
 pub use interface::Interface;
+pub use nat::{Mapping, Nat, Protocol};
 pub use net::Net;
 pub use node::Node;
 

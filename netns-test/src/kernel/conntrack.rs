@@ -23,7 +23,6 @@ use std::time::Duration;
 
 const NFNL_SUBSYS_CTNETLINK: u16 = 1;
 const IPCTNL_MSG_CT_GET: u16 = 1;
-#[allow(dead_code)] // used by the NAT feature (next commit)
 const IPCTNL_MSG_CT_DELETE: u16 = 2;
 const NLM_F_DUMP: u16 = 0x300;
 const NLMSG_DONE: u16 = 3;
@@ -97,6 +96,7 @@ pub(crate) struct Translated {
     pub(crate) proto: u8,
     pub(crate) inside: (IpAddr, u16),
     pub(crate) outside: (IpAddr, u16),
+    pub(crate) peer: (IpAddr, u16),
     pub(crate) expires_in: Duration,
 }
 
@@ -106,19 +106,18 @@ impl Entry {
     /// both (hairpin) are the sender's.
     pub(crate) fn translated(&self) -> Option<Translated> {
         let (o, r) = (self.original, self.reply);
-        let (inside, outside) = if self.status & IPS_SRC_NAT != 0 {
-            ((o.src, o.src_port), (r.dst, r.dst_port))
+        let (inside, outside, peer) = if self.status & IPS_SRC_NAT != 0 {
+            ((o.src, o.src_port), (r.dst, r.dst_port), (o.dst, o.dst_port))
         } else if self.status & IPS_DST_NAT != 0 {
-            ((r.src, r.src_port), (o.dst, o.dst_port))
+            ((r.src, r.src_port), (o.dst, o.dst_port), (o.src, o.src_port))
         } else {
             return None;
         };
-        Some(Translated { proto: self.proto, inside, outside, expires_in: self.timeout })
+        Some(Translated { proto: self.proto, inside, outside, peer, expires_in: self.timeout })
     }
 }
 
 /// Forgets every entry of the calling thread's namespace (IPv4 and IPv6) at once.
-#[allow(dead_code)] // used by the NAT feature (next commit)
 pub(crate) fn flush() -> io::Result<()> {
     let socket = open()?;
     send(&socket, IPCTNL_MSG_CT_DELETE, NLM_F_REQUEST | NLM_F_ACK)?;
@@ -322,6 +321,7 @@ mod tests {
         let t = e.translated().unwrap();
         assert_eq!(t.inside, ("10.0.1.2".parse().unwrap(), 4000));
         assert_eq!(t.outside, ("203.0.113.1".parse().unwrap(), 1024));
+        assert_eq!(t.peer, ("203.0.113.10".parse().unwrap(), 5000));
         let plain = Entry { status: 0x8, ..e };
         assert_eq!(plain.translated(), None, "an untranslated flow is no mapping");
     }

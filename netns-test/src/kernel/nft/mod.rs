@@ -37,23 +37,22 @@ pub(crate) fn ruleset(nat: Option<&Installed>, blocks: &[Block]) -> Ruleset {
 }
 
 /// Every NAT table netns-test may have installed in a node: `(family, name)`.
-#[allow(dead_code)] // used by the NAT feature (next commit)
 const NAT_TABLES: [(Family, &str); 2] = [(Family::Ip, nat::TABLE), (Family::Ip6, nat::TABLE6)];
 
-/// A router's NAT replaced by `nat` (`None`: removed), in one transaction; its `block` rules
-/// are not touched.
-#[allow(dead_code)] // used by the NAT feature (next commit)
-pub(crate) fn replace_nat(nat: Option<&Installed>) -> Ruleset {
+/// A router's NAT replaced by `nat` (`None`: removed), in one transaction, with the mapping
+/// tables refilled from the translated flows conntrack still has (`live`), so they keep their
+/// mappings; its `block` rules are not touched.
+pub(crate) fn replace_nat(nat: Option<&Installed>, live: &[crate::kernel::conntrack::Translated]) -> Ruleset {
     let mut r = Ruleset::default();
     r.delete = NAT_TABLES.iter().map(|(f, n)| (*f, n.to_string())).collect();
     if let Some(nat) = nat {
         r.tables.extend(nat::tables(nat));
+        r.elements = nat::restore(nat, live);
     }
     r
 }
 
 /// Every mapping table of `nat`'s rules emptied, in one transaction.
-#[allow(dead_code)] // used by the NAT feature (next commit)
 pub(crate) fn flush_mappings(nat: &Installed) -> Ruleset {
     let mut r = Ruleset::default();
     for t in nat::tables(nat) {
@@ -64,14 +63,7 @@ pub(crate) fn flush_mappings(nat: &Installed) -> Ruleset {
     r
 }
 
-/// Installs `rules` in the namespace `ns` of node `node`, in one transaction.
-#[allow(dead_code)] // used by the NAT feature (next commit)
-pub(crate) fn install(ns: &crate::kernel::ns::NetNs, node: &str, rules: &Ruleset) -> crate::Result<()> {
-    ns.run(|| install_here(node, rules))
-        .map_err(crate::Error::io(format!("entering node `{node}` to install its rules")))?
-}
-
-/// [`install`] in the calling thread's namespace.
+/// Installs `rules` in the calling thread's namespace (node `node`'s), in one transaction.
 pub(crate) fn install_here(node: &str, rules: &Ruleset) -> crate::Result<()> {
     send::install(rules).map_err(|r: send::Refused| crate::Error::Nftables {
         node: node.to_string(),

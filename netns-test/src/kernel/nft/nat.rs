@@ -42,8 +42,10 @@
 
 use super::expr::*;
 use super::matches::*;
-use super::ruleset::{Chain, ChainType, Family, Hook, Set, Table};
+use super::ruleset::{Chain, ChainType, Elements, Family, Hook, Set, Table};
+use crate::kernel::conntrack::Translated;
 use netns_test_topology::{Nat, NatType};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// The IPv4 table's name in the node.
@@ -86,6 +88,60 @@ pub(crate) fn tables(i: &Installed) -> Vec<Table> {
 pub(crate) fn table_v4(nat: &Nat, mapping_table: bool) -> Option<Table> {
     let v4 = nat.ipv4.as_ref()?;
     Some(table_with(Fam::V4, &v4.iface, IpAddr::V4(v4.addr), nat, FIRST_PORT, mapping_table))
+}
+
+/// The mapping tables' elements for the flows `live` (translated conntrack entries), as the
+/// packet path would have made them: so rules replaced at run time keep the mappings in use.
+/// Each key once (a symmetric NAT may have given one inside endpoint several ports: one wins).
+pub(crate) fn restore(i: &Installed, live: &[Translated]) -> Vec<Elements> {
+    let mut out = Vec::new();
+    let nat = &i.nat;
+    let fams = [(Fam::V4, nat.ipv4.as_ref().map(|m| IpAddr::V4(m.addr)))];
+    for (f, w) in fams {
+        let Some(w) = w else { continue };
+        let (family, table) = if f.v6() { (Family::Ip6, TABLE6) } else { (Family::Ip, TABLE) };
+        let mut sets: HashMap<String, HashMap<Vec<u8>, (Option<Vec<u8>>, u64)>> = HashMap::new();
+        let mut put = |set: String, key: Vec<u8>, data: Option<Vec<u8>>, ms: u64| {
+            sets.entry(set).or_default().insert(key, (data, ms));
+        };
+        let ours = live.iter().filter(|t| t.outside.0 == w && t.inside.0.is_ipv6() == f.v6());
+        for t in ours {
+            let inside = cat_bytes(&[&octets(t.inside.0), &port(t.inside.1)]);
+            let out_port = port(t.outside.1);
+            if nat.kind.endpoint_independent_mapping() {
+                let Some((_, p, timeout)) = protocols(nat).into_iter().find(|(n, _, _)| *n == t.proto) else {
+                    continue;
+                };
+                // What conntrack has left, rounded up, at most the protocol's timeout.
+                let ms = (t.expires_in.as_millis() as u64 + 1000).min(timeout);
+                put(format!("outbound_{p}"), inside.clone(), Some(out_port[..2].to_vec()), ms);
+                put(format!("mapped_{p}"), out_port[..2].to_vec(), Some(inside.clone()), ms);
+                put(format!("live_{p}"), cat_bytes(&[&inside, &out_port]), None, ms);
+            }
+            if nat.kind == NatType::AddressRestricted {
+                let ms = (t.expires_in.as_millis() as u64 + 1000)
+                    .min(nat.udp_timeout.max(nat.tcp_timeout).as_millis() as u64);
+                put("contacted".into(), cat_bytes(&[&octets(t.inside.0), &octets(t.peer.0)]), None, ms);
+            }
+        }
+        let mut names: Vec<String> = sets.keys().cloned().collect();
+        names.sort();
+        for set in names {
+            let elems = sets.remove(&set).unwrap().into_iter().map(|(k, (d, ms))| (k, d, ms)).collect();
+            out.push(Elements { family, table: table.into(), set, elems });
+        }
+    }
+    out
+}
+
+/// A port as a register holds it: network order, padded to 4 bytes.
+fn port(p: u16) -> Vec<u8> {
+    let [a, b] = p.to_be_bytes();
+    vec![a, b, 0, 0]
+}
+
+fn cat_bytes(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
 }
 
 /// What differs between the IPv4 and the IPv6 table.

@@ -20,6 +20,19 @@ pub(crate) struct Ruleset {
     pub(crate) delete: Vec<(Family, String)>,
     /// Sets to empty: (family, table, set).
     pub(crate) flush: Vec<(Family, String, String)>,
+    /// Elements to add, once the tables exist.
+    pub(crate) elements: Vec<Elements>,
+}
+
+/// Elements for one set of one of the ruleset's tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Elements {
+    pub(crate) family: Family,
+    pub(crate) table: String,
+    pub(crate) set: String,
+    /// `(key, data for a map, timeout in ms)`, keys and data as register images (each field of
+    /// a concatenation padded to 4 bytes).
+    pub(crate) elems: Vec<(Vec<u8>, Option<Vec<u8>>, u64)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +215,29 @@ impl Ruleset {
                     b.push(NFT_MSG_NEWRULE, fam, FLAGS_APPEND, what, |a| encode_rule(a, &t.name, &c.name, &r.exprs));
                 }
             }
+        }
+        for e in self.elements.iter().filter(|e| !e.elems.is_empty()) {
+            let what = format!(
+                "adding {} elements to set @{} of table {} {}",
+                e.elems.len(),
+                e.set,
+                e.family.keyword(),
+                e.table
+            );
+            b.push(NFT_MSG_NEWSETELEM, e.family.nfproto(), FLAGS_CREATE, what, |a| {
+                a.str(NFTA_SET_ELEM_LIST_TABLE, &e.table).str(NFTA_SET_ELEM_LIST_SET, &e.set);
+                a.nested(NFTA_SET_ELEM_LIST_ELEMENTS, |l| {
+                    for (key, data, timeout_ms) in &e.elems {
+                        l.nested(NFTA_LIST_ELEM, |el| {
+                            el.data(NFTA_SET_ELEM_KEY, key);
+                            if let Some(d) = data {
+                                el.data(NFTA_SET_ELEM_DATA, d);
+                            }
+                            el.u64(NFTA_SET_ELEM_TIMEOUT, *timeout_ms);
+                        });
+                    }
+                });
+            });
         }
         b.finish()
     }
