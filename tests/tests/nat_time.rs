@@ -174,12 +174,12 @@ fn after_rebind_a_live_flow_leaves_on_a_new_port_and_the_peer_follows(net: &Net)
 
 /// An endpoint-independent NAT becomes endpoint-dependent after `set("nat-type=symmetric")` and
 /// independent again after `set("nat-type=port-restricted")`: one client socket, new
-/// destinations after each change. Flows alive keep their mappings through both.
+/// destinations after each change. A change between endpoint-independent options keeps the
+/// mappings; flows alive keep theirs through every change.
 #[netns_test(topology = "
     c=10.0.1.2/24 -- r:eth0=10.0.1.1/24
     r:eth1=203.0.113.1/24 -- s=203.0.113.10/24
     c: default via 10.0.1.1
-    s: 10.0.1.0/24 via 203.0.113.1
     r [nat=eth1, udp-timeout=1m]
 ")]
 fn set_turns_an_eim_nat_symmetric_and_back(net: &Net) {
@@ -187,16 +187,19 @@ fn set_turns_an_eim_nat_symmetric_and_back(net: &Net) {
     let servers: Vec<UdpSocket> = (0..7).map(|i| udp(net, "s", &format!("203.0.113.10:{}", 5000 + i))).collect();
     let to = |i: usize| send(&c, &servers[i], servers[i].local_addr().unwrap()).unwrap();
     let nat = net.node("r").nat();
-    let (a, b) = (to(0), to(1));
-    assert_eq!(a, b, "port-restricted: one mapping for every destination");
+    let a = to(0);
+    assert_eq!(to(1), a, "port-restricted: one mapping for every destination");
+    nat.set("udp-timeout=2m").unwrap();
+    assert!(net.node("r").firewall_rules().unwrap().contains("timeout 120s"));
+    assert_eq!(to(2), a, "the mapping was lost when only the timeout changed");
 
     nat.set("nat-type=symmetric, udp-timeout=1m").unwrap();
     assert_eq!(nat.options().kind, netns_test::topology::NatType::Symmetric);
     let rules = net.node("r").firewall_rules().unwrap();
     assert!(rules.contains("snat to 203.0.113.1 random-fully") && !rules.contains("numgen"), "{rules}");
-    let (x, y) = (to(2), to(3));
+    let (x, y) = (to(3), to(4));
     assert_ne!(x.port(), y.port(), "symmetric: a port per destination");
-    assert_ne!(x.port(), a.port());
+    assert!(x != a && y != a, "symmetric: {x} {y} reuse {a}");
     assert_eq!(to(0), a, "a live flow lost its mapping when the NAT changed");
 
     nat.set("udp-timeout=1m").unwrap();
@@ -205,10 +208,10 @@ fn set_turns_an_eim_nat_symmetric_and_back(net: &Net) {
         netns_test::topology::NatType::PortRestricted,
         "what set() does not name is the default"
     );
-    let (p, q) = (to(4), to(5));
-    assert_eq!(p, q, "port-restricted again: one mapping for every destination");
-    // The socket's mapping is one it had before (kept from the flows alive), not a new one.
-    assert!([a, x, y].contains(&p), "{p} is none of {a}, {x}, {y}");
+    let p = to(5);
+    assert_eq!(to(6), p, "port-restricted again: one mapping for every destination");
+    assert!(![a, x, y].contains(&p), "a fresh mapping after a symmetric spell, not {p}");
+    assert_eq!(to(3), x, "a live flow lost its mapping when the NAT changed back");
     let dump = net.dump();
     assert!(dump.contains("node r: NAT set to `nat=eth1, nat-type=symmetric, udp-timeout=1m`"), "{dump}");
     assert!(dump.contains("node r: NAT set to `nat=eth1, udp-timeout=1m`"), "{dump}");

@@ -99,7 +99,9 @@ impl Nat<'_> {
     /// Gives the NAT the options `options`, written as in a topology's `[...]` without `nat=`:
     /// `"nat-type=symmetric, udp-timeout=30s"`. What it does not name takes its default
     /// (`port-restricted`, no `hairpin`, the default timeouts); the outside interface stays
-    /// unless it names one. Flows alive keep their mappings; new ones follow the new options.
+    /// unless it names one. Flows alive keep their mappings, and from one endpoint-independent
+    /// type to another (or the same, with other timeouts) so do inside endpoints: a new flow
+    /// from one leaves on its old port. New mappings follow the new options.
     /// Same messages as at compile time when the text is wrong. While the NAT is off, it
     /// changes what [`on`](Self::on) puts back.
     pub fn set(&self, options: &str) -> Result<()> {

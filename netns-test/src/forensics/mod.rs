@@ -140,7 +140,8 @@ fn known_sections(core: &Core, place: Place) -> Vec<Section> {
         });
     }
     if core.nat(i).is_some() {
-        let lines = match core.live.ns(place).run(crate::kernel::conntrack::dump).and_then(|r| r) {
+        let dump = || crate::kernel::conntrack::dump(&crate::kernel::nfnl::NfSocket::open()?);
+        let lines = match core.live.ns(place).run(dump).and_then(|r| r) {
             Ok(entries) => {
                 let mut lines: Vec<String> = entries.iter().filter_map(|e| e.translated()).map(mapping_line).collect();
                 if lines.is_empty() {

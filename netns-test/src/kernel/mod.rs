@@ -10,6 +10,7 @@
 
 pub(crate) mod conntrack;
 pub(crate) mod ipv6;
+pub(crate) mod nfnl;
 pub(crate) mod nft;
 pub(crate) mod ns;
 pub(crate) mod packet;

@@ -18,7 +18,9 @@ use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::journal;
 use crate::kernel::conntrack::{self, Translated};
-use crate::kernel::nft::{self, nat::FIRST_PORT, Installed};
+use crate::kernel::nfnl::NfSocket;
+use crate::kernel::nft::nat::{Held, FIRST_PORT};
+use crate::kernel::nft::{self, Installed};
 use netns_test_topology::parse_nat_options;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -28,33 +30,51 @@ use std::net::SocketAddr;
 pub(crate) struct State {
     /// The NAT of each router turned off, by node index: what `on()` puts back.
     off: HashMap<usize, Installed>,
+    /// A netfilter socket in each router changed so far, kept for the next change: closing one
+    /// right after a change that deleted rules waits for the kernel to free them (see
+    /// [`NfSocket`]).
+    sockets: HashMap<usize, NfSocket>,
+}
+
+impl State {
+    /// The socket of node `i`, opened in it on first use.
+    fn socket(&mut self, core: &Core, i: usize) -> Result<&NfSocket> {
+        if !self.sockets.contains_key(&i) {
+            let name = &core.topology.nodes[i].name;
+            let s = in_node(core, i, "to open a netfilter socket", || {
+                NfSocket::open().map_err(Error::io(format!("node `{name}`: opening a netfilter netlink socket")))
+            })?;
+            self.sockets.insert(i, s);
+        }
+        Ok(&self.sockets[&i])
+    }
 }
 
 /// Forgets every mapping and conntrack entry of node `i` at once: the next packet of a live
 /// flow leaves on a new outside port.
 pub(crate) fn rebind(core: &Core, i: usize) -> Result<()> {
     let state = core.feature::<State>();
-    let _changing = state.lock().unwrap_or_else(|p| p.into_inner());
+    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
     let name = &core.topology.nodes[i].name;
     let installed = core
         .nat(i)
         .ok_or_else(|| Error::Runtime(format!("node `{name}`: rebind(): its NAT is off; call on() first")))?;
-    in_node(core, i, "to forget its mappings", || {
-        // The tables first: flows still alive find no live pair then, so they cannot write their
-        // old mapping back; then conntrack, which the next packet of each flow misses.
-        let flush = nft::flush_mappings(&installed);
-        if !flush.flush.is_empty() {
-            nft::install_here(name, &flush)?;
-        }
-        conntrack::flush().map_err(Error::io(format!("node `{name}`: flushing its conntrack table")))
-    })?;
+    let socket = st.socket(core, i)?;
+    // The tables first: flows still alive find no live pair then, so they cannot write their old
+    // mapping back; then conntrack, which the next packet of each flow misses.
+    let flush = nft::flush_mappings(&installed);
+    if !flush.flush.is_empty() {
+        nft::install_on(socket, name, &flush)?;
+    }
+    conntrack::flush(socket).map_err(Error::io(format!("node `{name}`")))?;
     journal::record(format!("node {name}: NAT rebind: every mapping and conntrack entry forgotten"));
     Ok(())
 }
 
 /// Gives node `i`'s NAT the options `text` (as in a topology; what it does not name takes its
-/// default, the interfaces stay unless named). Flows alive keep their mappings. While the NAT
-/// is off, changes what `on()` puts back.
+/// default, the interfaces stay unless named). Flows alive keep their mappings (conntrack), and
+/// the mapping tables are carried into the new rules where both have them. While the NAT is
+/// off, changes what `on()` puts back.
 pub(crate) fn set(core: &Core, i: usize, text: &str) -> Result<()> {
     let state = core.feature::<State>();
     let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
@@ -74,14 +94,11 @@ pub(crate) fn set(core: &Core, i: usize, text: &str) -> Result<()> {
         return Ok(());
     };
     let options = nat.options();
-    let installed = in_node(core, i, "to change its NAT", || {
-        let live = translated(name)?;
-        let installed = Installed { first_port: next_port(now.first_port, &live), nat };
-        conntrack::set_timeouts(installed.nat.udp_timeout, installed.nat.tcp_timeout)
-            .map_err(Error::io(format!("node `{name}`: setting its NAT timeouts")))?;
-        nft::install_here(name, &nft::replace_nat(Some(&installed), &live))?;
-        Ok(installed)
-    })?;
+    let socket = st.socket(core, i)?;
+    let held = held(socket, name, &now)?;
+    let installed = Installed { first_port: next_port(now.first_port, &held), nat };
+    set_timeouts(core, i, &installed)?;
+    nft::install_on(socket, name, &nft::replace_nat(Some(&installed), &held))?;
     set_installed(core, i, Some(installed));
     journal::record(format!("node {name}: NAT set to `{options}`"));
     Ok(())
@@ -94,14 +111,12 @@ pub(crate) fn off(core: &Core, i: usize) -> Result<()> {
     let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
     let name = &core.topology.nodes[i].name;
     let Some(now) = core.nat(i) else { return Ok(()) };
-    let next = in_node(core, i, "to remove its NAT", || {
-        let live = translated(name)?;
-        nft::install_here(name, &nft::replace_nat(None, &[]))?;
-        conntrack::flush().map_err(Error::io(format!("node `{name}`: flushing its conntrack table")))?;
-        Ok(next_port(now.first_port, &live))
-    })?;
+    let socket = st.socket(core, i)?;
+    let held = held(socket, name, &now)?;
+    nft::install_on(socket, name, &nft::replace_nat(None, &Held::default()))?;
+    conntrack::flush(socket).map_err(Error::io(format!("node `{name}`")))?;
     set_installed(core, i, None);
-    st.off.insert(i, Installed { first_port: next, ..now });
+    st.off.insert(i, Installed { first_port: next_port(now.first_port, &held), ..now });
     journal::record(format!("node {name}: NAT off"));
     Ok(())
 }
@@ -112,16 +127,11 @@ pub(crate) fn on(core: &Core, i: usize) -> Result<()> {
     let state = core.feature::<State>();
     let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
     let name = &core.topology.nodes[i].name;
-    let Some(installed) = st.off.remove(&i) else { return Ok(()) };
-    let done = in_node(core, i, "to put its NAT back", || {
-        conntrack::set_timeouts(installed.nat.udp_timeout, installed.nat.tcp_timeout)
-            .map_err(Error::io(format!("node `{name}`: setting its NAT timeouts")))?;
-        nft::install_here(name, &nft::replace_nat(Some(&installed), &[]))
-    });
-    if let Err(e) = done {
-        st.off.insert(i, installed);
-        return Err(e);
-    }
+    let Some(installed) = st.off.get(&i).cloned() else { return Ok(()) };
+    set_timeouts(core, i, &installed)?;
+    let socket = st.socket(core, i)?;
+    nft::install_on(socket, name, &nft::replace_nat(Some(&installed), &Held::default()))?;
+    st.off.remove(&i);
     journal::record(format!("node {name}: NAT on (`{}`)", installed.nat.options()));
     set_installed(core, i, Some(installed));
     Ok(())
@@ -129,11 +139,14 @@ pub(crate) fn on(core: &Core, i: usize) -> Result<()> {
 
 /// Node `i`'s translated flows now, by protocol, inside and outside endpoint.
 pub(crate) fn mappings(core: &Core, i: usize) -> Result<Vec<Mapping>> {
+    let state = core.feature::<State>();
+    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
     let name = &core.topology.nodes[i].name;
-    let live = in_node(core, i, "to read its mappings", || translated(name))?;
-    let mut out: Vec<Mapping> = live
-        .into_iter()
-        .filter_map(|t| {
+    let entries = conntrack::dump(st.socket(core, i)?).map_err(Error::io(format!("node `{name}`")))?;
+    let mut out: Vec<Mapping> = entries
+        .iter()
+        .filter_map(|e| e.translated())
+        .filter_map(|t: Translated| {
             let protocol = match t.proto {
                 17 => Protocol::Udp,
                 6 => Protocol::Tcp,
@@ -158,22 +171,30 @@ pub(crate) fn config(core: &Core, i: usize) -> (bool, Option<netns_test_topology
     (false, st.off.get(&i).map(|n| n.nat.clone()))
 }
 
+/// The router's conntrack timeouts, as `installed` has them.
+fn set_timeouts(core: &Core, i: usize, installed: &Installed) -> Result<()> {
+    let name = &core.topology.nodes[i].name;
+    in_node(core, i, "to set its NAT timeouts", || {
+        conntrack::set_timeouts(installed.nat.udp_timeout, installed.nat.tcp_timeout)
+            .map_err(Error::io(format!("node `{name}`: setting its NAT timeouts")))
+    })
+}
+
 /// Runs `f` in node `i` (`why` says what for, in the error if it cannot be entered).
 fn in_node<R>(core: &Core, i: usize, why: &str, f: impl FnOnce() -> Result<R>) -> Result<R> {
     let name = &core.topology.nodes[i].name;
     core.live.nodes[i].run(f).map_err(Error::io(format!("entering node `{name}` {why}")))?
 }
 
-/// The translated flows of the calling thread's namespace.
-fn translated(name: &str) -> Result<Vec<Translated>> {
-    let entries = conntrack::dump().map_err(Error::io(format!("node `{name}`: reading its conntrack table")))?;
-    Ok(entries.iter().filter_map(|e| e.translated()).collect())
+/// The mappings the tables of `now` hold.
+fn held(socket: &NfSocket, name: &str, now: &Installed) -> Result<Held> {
+    nft::nat::held(socket, now).map_err(Error::io(format!("node `{name}`: reading its mapping tables")))
 }
 
-/// Where the port counter of new rules starts: after every outside port in use (and not before
-/// where it started), back at the start near the top of the range.
-fn next_port(first: u16, live: &[Translated]) -> u16 {
-    let used = live.iter().map(|t| t.outside.1).max().map_or(0, |p| p.saturating_add(1));
+/// Where the port counter of new rules starts: after every outside port of a mapping (and not
+/// before where it started), back at the start near the top of the range.
+fn next_port(first: u16, held: &Held) -> u16 {
+    let used = held.max_port().map_or(0, |p| p.saturating_add(1));
     match first.max(used) {
         p if p > 60_000 => FIRST_PORT,
         p => p,

@@ -6,6 +6,7 @@
 //! batch ([`wire`]) and sent in one transaction ([`send`]).
 
 pub(crate) mod expr;
+pub(crate) mod read;
 pub(crate) mod ruleset;
 pub(crate) mod send;
 pub(crate) mod wire;
@@ -40,14 +41,14 @@ pub(crate) fn ruleset(nat: Option<&Installed>, blocks: &[Block]) -> Ruleset {
 const NAT_TABLES: [(Family, &str); 2] = [(Family::Ip, nat::TABLE), (Family::Ip6, nat::TABLE6)];
 
 /// A router's NAT replaced by `nat` (`None`: removed), in one transaction, with the mapping
-/// tables refilled from the translated flows conntrack still has (`live`), so they keep their
-/// mappings; its `block` rules are not touched.
-pub(crate) fn replace_nat(nat: Option<&Installed>, live: &[crate::kernel::conntrack::Translated]) -> Ruleset {
+/// tables refilled with the mappings `held` (read from the rules replaced), so they keep them;
+/// its `block` rules are not touched.
+pub(crate) fn replace_nat(nat: Option<&Installed>, held: &nat::Held) -> Ruleset {
     let mut r = Ruleset::default();
     r.delete = NAT_TABLES.iter().map(|(f, n)| (*f, n.to_string())).collect();
     if let Some(nat) = nat {
         r.tables.extend(nat::tables(nat));
-        r.elements = nat::restore(nat, live);
+        r.elements = nat::restore(nat, held);
     }
     r
 }
@@ -65,12 +66,21 @@ pub(crate) fn flush_mappings(nat: &Installed) -> Ruleset {
 
 /// Installs `rules` in the calling thread's namespace (node `node`'s), in one transaction.
 pub(crate) fn install_here(node: &str, rules: &Ruleset) -> crate::Result<()> {
-    send::install(rules).map_err(|r: send::Refused| crate::Error::Nftables {
+    send::install(rules).map_err(|r| refused(node, r))
+}
+
+/// Installs `rules` in the namespace of `socket` (node `node`'s), in one transaction.
+pub(crate) fn install_on(socket: &crate::kernel::nfnl::NfSocket, node: &str, rules: &Ruleset) -> crate::Result<()> {
+    send::install_on(socket, rules).map_err(|r| refused(node, r))
+}
+
+fn refused(node: &str, r: send::Refused) -> crate::Error {
+    crate::Error::Nftables {
         node: node.to_string(),
         what: r.what,
         source: r.source,
         hint: if r.hint.is_empty() { String::new() } else { format!("\n{}", r.hint) },
-    })
+    }
 }
 
 /// The NAT and firewall rules netns-test installs in a node with this NAT and these `block`

@@ -42,10 +42,10 @@
 
 use super::expr::*;
 use super::matches::*;
+use super::read::{elements, Element};
 use super::ruleset::{Chain, ChainType, Elements, Family, Hook, Set, Table};
-use crate::kernel::conntrack::Translated;
+use crate::kernel::nfnl::NfSocket;
 use netns_test_topology::{Nat, NatType};
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// The IPv4 table's name in the node.
@@ -90,54 +90,83 @@ pub(crate) fn table_v4(nat: &Nat, mapping_table: bool) -> Option<Table> {
     Some(table_with(Fam::V4, &v4.iface, IpAddr::V4(v4.addr), nat, FIRST_PORT, mapping_table))
 }
 
-/// The mapping tables' elements for the flows `live` (translated conntrack entries), as the
-/// packet path would have made them: so rules replaced at run time keep the mappings in use.
-/// Each key once (a symmetric NAT may have given one inside endpoint several ports: one wins).
-pub(crate) fn restore(i: &Installed, live: &[Translated]) -> Vec<Elements> {
-    let mut out = Vec::new();
-    let nat = &i.nat;
-    let fams = [(Fam::V4, nat.ipv4.as_ref().map(|m| IpAddr::V4(m.addr)))];
-    for (f, w) in fams {
-        let Some(w) = w else { continue };
-        let (family, table) = if f.v6() { (Family::Ip6, TABLE6) } else { (Family::Ip, TABLE) };
-        let mut sets: HashMap<String, HashMap<Vec<u8>, (Option<Vec<u8>>, u64)>> = HashMap::new();
-        let mut put = |set: String, key: Vec<u8>, data: Option<Vec<u8>>, ms: u64| {
-            sets.entry(set).or_default().insert(key, (data, ms));
+/// The mappings a router's tables hold: per table (family and outside address), the elements
+/// of `outbound_udp`, `outbound_tcp` and `contacted`. The other tables follow from these.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Held {
+    tables: Vec<(Fam, IpAddr, Vec<(&'static str, Element)>, Vec<Element>)>,
+}
+
+impl Held {
+    /// The highest outside port of a mapping.
+    pub(crate) fn max_port(&self) -> Option<u16> {
+        let ports =
+            self.tables.iter().flat_map(|t| &t.2).filter_map(|(_, e)| e.data.as_ref()?.get(..2).map(|p| [p[0], p[1]]));
+        ports.map(u16::from_be_bytes).max()
+    }
+}
+
+/// What the mapping tables of `i` hold now, in the namespace of `socket` (nothing for a
+/// symmetric NAT, which has none).
+pub(crate) fn held(socket: &NfSocket, i: &Installed) -> std::io::Result<Held> {
+    let mut h = Held::default();
+    for t in tables(i) {
+        let (f, w) = match (t.family, &i.nat.ipv4) {
+            (Family::Ip, Some(m)) => (Fam::V4, IpAddr::V4(m.addr)),
+            _ => continue,
         };
-        let ours = live.iter().filter(|t| t.outside.0 == w && t.inside.0.is_ipv6() == f.v6());
-        for t in ours {
-            let inside = cat_bytes(&[&octets(t.inside.0), &port(t.inside.1)]);
-            let out_port = port(t.outside.1);
-            if nat.kind.endpoint_independent_mapping() {
-                let Some((_, p, timeout)) = protocols(nat).into_iter().find(|(n, _, _)| *n == t.proto) else {
-                    continue;
-                };
-                // What conntrack has left, rounded up, at most the protocol's timeout.
-                let ms = (t.expires_in.as_millis() as u64 + 1000).min(timeout);
-                put(format!("outbound_{p}"), inside.clone(), Some(out_port[..2].to_vec()), ms);
-                put(format!("mapped_{p}"), out_port[..2].to_vec(), Some(inside.clone()), ms);
-                put(format!("live_{p}"), cat_bytes(&[&inside, &out_port]), None, ms);
-            }
-            if nat.kind == NatType::AddressRestricted {
-                let ms = (t.expires_in.as_millis() as u64 + 1000)
-                    .min(nat.udp_timeout.max(nat.tcp_timeout).as_millis() as u64);
-                put("contacted".into(), cat_bytes(&[&octets(t.inside.0), &octets(t.peer.0)]), None, ms);
+        let has = |name: &str| t.sets.iter().any(|s| s.name == name);
+        let mut outbound = Vec::new();
+        for p in ["udp", "tcp"] {
+            if has(&format!("outbound_{p}")) {
+                outbound
+                    .extend(elements(socket, t.family, &t.name, &format!("outbound_{p}"))?.into_iter().map(|e| (p, e)));
             }
         }
-        let mut names: Vec<String> = sets.keys().cloned().collect();
-        names.sort();
-        for set in names {
-            let elems = sets.remove(&set).unwrap().into_iter().map(|(k, (d, ms))| (k, d, ms)).collect();
-            out.push(Elements { family, table: table.into(), set, elems });
+        let contacted = if has("contacted") { elements(socket, t.family, &t.name, "contacted")? } else { Vec::new() };
+        h.tables.push((f, w, outbound, contacted));
+    }
+    Ok(h)
+}
+
+/// The mapping tables' elements for the mappings `held` (read from the rules `i` replaces), as
+/// the packet path would have made them: so rules replaced at run time keep the mappings in use.
+/// Only into a table of the same family and outside address, of a type that has the table.
+pub(crate) fn restore(i: &Installed, held: &Held) -> Vec<Elements> {
+    let mut out = Vec::new();
+    let nat = &i.nat;
+    for t in tables(i) {
+        let has = |name: &str| t.sets.iter().any(|s| s.name == name);
+        let w = match (t.family, &nat.ipv4) {
+            (Family::Ip, Some(m)) => IpAddr::V4(m.addr),
+            _ => continue,
+        };
+        let Some((_, _, outbound, contacted)) = held.tables.iter().find(|h| h.1 == w) else { continue };
+        let elements = |set: String, elems| Elements { family: t.family, table: t.name.clone(), set, elems };
+        for (_, p, timeout) in protocols(nat) {
+            if !has(&format!("outbound_{p}")) {
+                continue;
+            }
+            let (mut ob, mut mapped, mut live) = (Vec::new(), Vec::new(), Vec::new());
+            for (_, e) in outbound.iter().filter(|(q, _)| *q == p) {
+                let Some(port) = e.data.clone() else { continue };
+                let ms = e.expires_in_ms.clamp(1, timeout);
+                let padded = cat_bytes(&[&port, &[0, 0]]);
+                live.push((cat_bytes(&[&e.key, &padded]), None, ms));
+                mapped.push((port.clone(), Some(e.key.clone()), ms));
+                ob.push((e.key.clone(), Some(port), ms));
+            }
+            out.push(elements(format!("outbound_{p}"), ob));
+            out.push(elements(format!("mapped_{p}"), mapped));
+            out.push(elements(format!("live_{p}"), live));
+        }
+        if has("contacted") {
+            let limit = nat.udp_timeout.max(nat.tcp_timeout).as_millis() as u64;
+            let elems = contacted.iter().map(|e| (e.key.clone(), None, e.expires_in_ms.clamp(1, limit))).collect();
+            out.push(elements("contacted".into(), elems));
         }
     }
     out
-}
-
-/// A port as a register holds it: network order, padded to 4 bytes.
-fn port(p: u16) -> Vec<u8> {
-    let [a, b] = p.to_be_bytes();
-    vec![a, b, 0, 0]
 }
 
 fn cat_bytes(parts: &[&[u8]]) -> Vec<u8> {

@@ -117,7 +117,7 @@ impl Chain {
 }
 
 impl Family {
-    fn nfproto(self) -> u8 {
+    pub(crate) fn nfproto(self) -> u8 {
         match self {
             Family::Ip => NFPROTO_IPV4,
             Family::Ip6 => NFPROTO_IPV6,
@@ -195,9 +195,9 @@ impl Ruleset {
                     if let Some((_, len)) = s.data {
                         a.u32(NFTA_SET_DATA_TYPE, 0).u32(NFTA_SET_DATA_LEN, len);
                     }
-                    a.nested(NFTA_SET_DESC, |d| {
-                        d.u32(NFTA_SET_DESC_SIZE, 65535);
-                    });
+                    // No NFTA_SET_DESC size: it would cap the set at that many elements and
+                    // make the kernel allocate a hash table for all of them up front (1 MiB for
+                    // 65,535); without it the table starts small, grows, and has no cap.
                     a.u32(NFTA_SET_ID, set_id).u64(NFTA_SET_TIMEOUT, s.timeout_ms);
                 });
             }

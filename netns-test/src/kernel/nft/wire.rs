@@ -65,10 +65,8 @@ pub(crate) const NFTA_SET_KEY_TYPE: u16 = 4;
 pub(crate) const NFTA_SET_KEY_LEN: u16 = 5;
 pub(crate) const NFTA_SET_DATA_TYPE: u16 = 6;
 pub(crate) const NFTA_SET_DATA_LEN: u16 = 7;
-pub(crate) const NFTA_SET_DESC: u16 = 9;
 pub(crate) const NFTA_SET_ID: u16 = 10;
 pub(crate) const NFTA_SET_TIMEOUT: u16 = 11;
-pub(crate) const NFTA_SET_DESC_SIZE: u16 = 1;
 pub(crate) const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
 pub(crate) const NFTA_SET_ELEM_LIST_SET: u16 = 2;
 pub(crate) const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
@@ -139,7 +137,6 @@ impl Attrs {
         })
     }
 
-    #[cfg(test)]
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.0
     }
