@@ -284,6 +284,7 @@ fn off_routes_untranslated_and_on_translates_again(net: &Net) {
     r.nat().on().unwrap();
     assert!(r.nat().is_on());
     assert!(r.firewall_rules().unwrap().contains("random-fully"), "on() puts back what set() made");
+    // The same socket, whose flow crossed untranslated while the NAT was off.
     assert_eq!(send(&c, &s, s.local_addr().unwrap()).unwrap().ip().to_string(), "203.0.113.1");
     let dump = net.dump();
     assert!(

@@ -124,7 +124,8 @@ impl Nat<'_> {
     }
 
     /// Puts the NAT back as it was before [`off`](Self::off) (or as [`set`](Self::set) made it
-    /// since), with no mappings. Nothing if it is on already.
+    /// since), with no mappings: flows that crossed untranslated meanwhile are forgotten, so
+    /// their next packets are translated. Nothing if it is on already.
     pub fn on(&self) -> Result<()> {
         crate::nat::on(&self.node.core, self.node.index)
     }

@@ -122,7 +122,9 @@ pub(crate) fn off(core: &Core, i: usize) -> Result<()> {
 }
 
 /// Puts back node `i`'s NAT as it was before `off()` (or as `set` made it since), with no
-/// mappings.
+/// mappings. Conntrack is flushed too: the kernel never translates a flow it already tracks
+/// untranslated (`nf_nat_setup_info` leaves confirmed entries alone), so flows that crossed
+/// while the NAT was off would otherwise stay untranslated.
 pub(crate) fn on(core: &Core, i: usize) -> Result<()> {
     let state = core.feature::<State>();
     let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
@@ -131,6 +133,7 @@ pub(crate) fn on(core: &Core, i: usize) -> Result<()> {
     set_timeouts(core, i, &installed)?;
     let socket = st.socket(core, i)?;
     nft::install_on(socket, name, &nft::replace_nat(Some(&installed), &Held::default()))?;
+    conntrack::flush(socket).map_err(Error::io(format!("node `{name}`")))?;
     st.off.remove(&i);
     journal::record(format!("node {name}: NAT on (`{}`)", installed.nat.options()));
     set_installed(core, i, Some(installed));
