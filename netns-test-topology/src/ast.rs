@@ -112,6 +112,11 @@ pub(crate) struct NodeOpts {
     pub forward: bool,
     /// `nat=IFACE`: the outside interface.
     pub nat: Option<Name>,
+    /// `nat66=IFACE`, `nptv6=IFACE`.
+    pub nat66: Option<Name>,
+    pub nptv6: Option<Name>,
+    /// `nptv6-prefix=` and where it was written.
+    pub nptv6_prefix: Option<(ipnet::Ipv6Net, Span)>,
     /// `nat-type=...` and where it was written.
     pub nat_type: Option<(NatType, Span)>,
     /// `hairpin`, where written.

@@ -7,7 +7,8 @@
 //! assert!(NatType::FullCone.endpoint_independent_mapping());
 //! ```
 
-use std::net::Ipv4Addr;
+use ipnet::Ipv6Net;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 /// A router's NAT: `r [nat=eth1, nat-type=..., hairpin, udp-timeout=30s, tcp-timeout=2m]`.
@@ -29,6 +30,11 @@ pub struct Nat {
     /// `nat=IFACE`: IPv4 leaving through `iface` is translated to `addr`, the interface's first
     /// IPv4 address.
     pub ipv4: Option<Masquerade<Ipv4Addr>>,
+    /// `nat66=IFACE`: IPv6 leaving through `iface` is translated to `addr`, the interface's
+    /// first IPv6 address that is not link-local; the same `nat-type` and timeouts as IPv4.
+    pub ipv6: Option<Masquerade<Ipv6Addr>>,
+    /// `nptv6=IFACE, nptv6-prefix=PREFIX`: stateless IPv6 prefix translation (RFC 6296).
+    pub nptv6: Option<Nptv6>,
     /// `nat-type=`; port-restricted if not given.
     pub kind: NatType,
     /// Inside hosts can reach each other through the outside address and mapped port.
@@ -49,6 +55,31 @@ pub struct Masquerade<A> {
     pub addr: A,
 }
 
+/// `r [nptv6=eth1, nptv6-prefix=2001:db8:1::/48]`: IPv6 leaving through `iface` from the
+/// `inside` prefix leaves from the same host in the `outside` prefix and back, one to one and
+/// without state, checksum-neutral (RFC 6296: the prefix is replaced and one 16-bit word after
+/// it adjusted so the checksum of the addresses is unchanged).
+///
+/// ```
+/// let t = netns_test_topology::Topology::parse(
+///     "c=fd00:1:0:1::2/64 -- r:eth0=fd00:1:0:1::1/64; r:eth1=2001:db8:ff::1/64 -- s=2001:db8:ff::10/64
+///      r [nptv6=eth1, nptv6-prefix=2001:db8:1::/48]",
+/// )
+/// .unwrap();
+/// let npt = t.nodes[1].nat.as_ref().unwrap().nptv6.as_ref().unwrap();
+/// assert_eq!((npt.inside.to_string(), npt.outside.to_string()), ("fd00:1::/48".into(), "2001:db8:1::/48".into()));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Nptv6 {
+    /// The outside interface.
+    pub iface: String,
+    /// The inside prefix: the router's inside IPv6 networks, to the outside prefix's length.
+    pub inside: Ipv6Net,
+    /// `nptv6-prefix=`.
+    pub outside: Ipv6Net,
+}
+
 impl Nat {
     /// A UDP mapping's lifetime unless `udp-timeout=` says otherwise: 5 minutes, RFC 4787
     /// REQ-5's recommendation ("MUST NOT expire in less than two minutes ... RECOMMENDED 5
@@ -61,7 +92,21 @@ impl Nat {
     pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
 
     pub(crate) fn new(ipv4: Option<Masquerade<Ipv4Addr>>, kind: NatType, hairpin: bool) -> Nat {
-        Nat { ipv4, kind, hairpin, udp_timeout: Nat::DEFAULT_UDP_TIMEOUT, tcp_timeout: Nat::DEFAULT_TCP_TIMEOUT }
+        Nat {
+            ipv4,
+            ipv6: None,
+            nptv6: None,
+            kind,
+            hairpin,
+            udp_timeout: Nat::DEFAULT_UDP_TIMEOUT,
+            tcp_timeout: Nat::DEFAULT_TCP_TIMEOUT,
+        }
+    }
+
+    /// Whether it translates statefully (`nat=` or `nat66=`): `nat-type`, `hairpin` and the
+    /// timeouts apply.
+    pub fn stateful(&self) -> bool {
+        self.ipv4.is_some() || self.ipv6.is_some()
     }
 
     /// The option list that declares this NAT, as a topology would write it (defaults left
@@ -75,6 +120,12 @@ impl Nat {
         let mut o = Vec::new();
         if let Some(v4) = &self.ipv4 {
             o.push(format!("nat={}", v4.iface));
+        }
+        if let Some(v6) = &self.ipv6 {
+            o.push(format!("nat66={}", v6.iface));
+        }
+        if let Some(npt) = &self.nptv6 {
+            o.push(format!("nptv6={}, nptv6-prefix={}", npt.iface, npt.outside));
         }
         if self.kind != NatType::default() {
             o.push(format!("nat-type={}", self.kind));
@@ -121,8 +172,12 @@ pub fn parse_nat_options(node: &crate::Node, current: Option<&Nat>, text: &str) 
             );
         }
         let c = crate::validate::nat::check(node, &node.name, o, current);
+        // As in a topology: knock-on errors only when nothing else is wrong.
+        let knock_on = errors.is_empty() && c.errors.is_empty();
         errors.extend(c.errors);
-        errors.extend(c.knock_on);
+        if knock_on {
+            errors.extend(c.knock_on);
+        }
         nat = c.nat;
     })?;
     nat.ok_or_else(|| crate::Errors(vec![crate::Error::new(0..text.len(), "no NAT options")]))

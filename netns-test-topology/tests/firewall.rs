@@ -56,6 +56,27 @@ fn nat_timeouts() {
 }
 
 #[test]
+fn nat66_and_nptv6() {
+    let t = parse("r [nat=eth1, nat66=eth1, nat-type=full-cone]");
+    let nat = t.nodes[1].nat.as_ref().unwrap();
+    let v6 = nat.ipv6.as_ref().unwrap();
+    assert_eq!((v6.iface.as_str(), v6.addr.to_string().as_str()), ("eth1", "2001:db8::1"));
+    assert_eq!(nat.options(), "nat=eth1, nat66=eth1, nat-type=full-cone");
+    let t = parse("r [nptv6=eth1, nptv6-prefix=2001:db8:1::/64]");
+    let nat = t.nodes[1].nat.as_ref().unwrap();
+    let npt = nat.nptv6.as_ref().unwrap();
+    assert_eq!((npt.inside.to_string(), npt.outside.to_string()), ("fd00::/64".into(), "2001:db8:1::/64".into()));
+    assert!(!nat.stateful() && nat.ipv4.is_none() && t.nodes[1].forward);
+    let (m, _, at) = err("r [nptv6=eth1, nptv6-prefix=2001:db8:1::/48, hairpin]");
+    assert_eq!(
+        (m.as_str(), at.as_str()),
+        ("`hairpin` needs `nat=IFACE` or `nat66=IFACE`: `nptv6` is stateless", "hairpin")
+    );
+    let (m, _, _) = err("r [nat66=eth1, nptv6=eth1, nptv6-prefix=2001:db8:1::/48]");
+    assert_eq!(m, "`nat66` and `nptv6` both translate IPv6: choose one");
+}
+
+#[test]
 fn nat_mistakes() {
     let (m, h, at) = err("r [nat=eth9]");
     assert_eq!((m.as_str(), at.as_str()), ("node `r` has no interface `eth9`", "eth9"));

@@ -42,6 +42,13 @@ impl OptionList for NodeOpts {
         Known { name: "forward", written: "forward", example: "NODE [forward]" },
         Known { name: "nat", written: "nat=IFACE", example: "r [nat=eth1]" },
         Known { name: "nat-type", written: "nat-type=TYPE", example: "r [nat=eth1, nat-type=full-cone]" },
+        Known { name: "nat66", written: "nat66=IFACE", example: "r [nat66=eth1]" },
+        Known { name: "nptv6", written: "nptv6=IFACE", example: "r [nptv6=eth1, nptv6-prefix=2001:db8:1::/48]" },
+        Known {
+            name: "nptv6-prefix",
+            written: "nptv6-prefix=PREFIX",
+            example: "r [nptv6=eth1, nptv6-prefix=2001:db8:1::/48]",
+        },
         Known { name: "hairpin", written: "hairpin", example: "r [nat=eth1, hairpin]" },
         Known { name: "udp-timeout", written: "udp-timeout=TIME", example: "r [nat=eth1, udp-timeout=30s]" },
         Known { name: "tcp-timeout", written: "tcp-timeout=TIME", example: "r [nat=eth1, tcp-timeout=10m]" },
@@ -57,6 +64,23 @@ impl OptionList for NodeOpts {
                     let iface = p.name(v);
                     p.check_ifname(&iface, "interface");
                     self.nat = Some(iface);
+                }
+            }
+            "nat66" | "nptv6" => {
+                let example = Self::KNOWN.iter().find(|k| k.name == name).map_or("", |k| k.example);
+                if let Some(v) = p.value(name, key, value, example) {
+                    let iface = p.name(v);
+                    p.check_ifname(&iface, "interface");
+                    if name == "nat66" {
+                        self.nat66 = Some(iface);
+                    } else {
+                        self.nptv6 = Some(iface);
+                    }
+                }
+            }
+            "nptv6-prefix" => {
+                if let Some(v) = p.value(name, key, value, "r [nptv6=eth1, nptv6-prefix=2001:db8:1::/48]") {
+                    self.nptv6_prefix = p.nptv6_prefix(v.clone()).map(|n| (n, v));
                 }
             }
             "nat-type" => {
@@ -239,6 +263,30 @@ impl Parser<'_> {
                 .help("a mapping that never lives cannot be used: e.g. `1s`"),
             Err(_) => Error::new(v, format!("invalid {name} `{}`", show(t)))
                 .help("a NAT timeout is a whole number and a unit: `30s`, `2m` (also `ms`, `min`)"),
+        };
+        self.errors.push(e);
+        None
+    }
+
+    /// The outside prefix of NPTv6: IPv6, at most /64 (RFC 6296's translation adjusts a 16-bit
+    /// word within the first 64 bits), no host bits.
+    fn nptv6_prefix(&mut self, v: Span) -> Option<ipnet::Ipv6Net> {
+        let net = match super::words::parse_cidr(self.src, v.clone()) {
+            Ok(n) => n,
+            Err(e) => {
+                self.errors.push(e);
+                return None;
+            }
+        };
+        let t = &self.src[v.clone()];
+        let e = match net {
+            ipnet::IpNet::V4(_) => Error::new(v, format!("nptv6-prefix `{t}` is an IPv4 prefix"))
+                .help("NPTv6 translates IPv6 prefixes: e.g. `nptv6-prefix=2001:db8:1::/48`; for IPv4 write `nat=IFACE`"),
+            ipnet::IpNet::V6(n) if n.prefix_len() > 64 => Error::new(v, format!("nptv6-prefix `{t}` is longer than /64"))
+                .help("RFC 6296 translates prefixes of /64 or shorter (a /48 is usual): the interface identifier stays the host's"),
+            ipnet::IpNet::V6(n) if n.trunc() != n => Error::new(v, format!("nptv6-prefix `{t}` has host bits set"))
+                .help(format!("write the prefix itself: `{}`", n.trunc())),
+            ipnet::IpNet::V6(n) => return Some(n),
         };
         self.errors.push(e);
         None

@@ -5,10 +5,11 @@ use super::Validator;
 use crate::ast::{Name, NodeOpts, NodeOptsStmt, Span};
 use crate::error::Error;
 use crate::model::Node;
-use crate::nat::{Masquerade, Nat, NatType};
+use crate::nat::{Masquerade, Nat, NatType, Nptv6};
 use crate::suggest::did_you_mean;
 use crate::text::at;
-use std::net::IpAddr;
+use ipnet::Ipv6Net;
+use std::net::{IpAddr, Ipv6Addr};
 
 /// What one option list says of a node's NAT.
 pub(crate) struct Checked {
@@ -44,9 +45,9 @@ impl Validator<'_> {
     }
 }
 
-/// Where the first option naming a NAT interface (`nat=`) was written.
+/// Where the first option naming a NAT interface (`nat=`, `nat66=`, `nptv6=`) was written.
 fn interface_option(o: &NodeOpts) -> Option<&Span> {
-    o.nat.as_ref().map(|n| &n.span)
+    [&o.nat, &o.nat66, &o.nptv6].into_iter().flatten().map(|n| &n.span).min_by_key(|s| s.start)
 }
 
 /// The NAT that options `o` of `node` (written `node_text`) declare. Without an interface
@@ -61,24 +62,66 @@ pub(crate) fn check(node: &Node, node_text: &str, o: &NodeOpts, inherit: Option<
         ("tcp-timeout", o.tcp_timeout.as_ref().map(|t| &t.1), "=10m"),
         ("timeout", o.timeout.as_ref().map(|t| &t.1), "=1m"),
     ];
-    let ipv4 = match (&o.nat, inherit) {
-        (Some(iface), _) => match ipv4(node, iface, &mut c) {
-            Some(v4) => Some(v4),
-            None => return c,
-        },
-        (None, Some(nat)) => nat.ipv4.clone(),
-        (None, None) => {
-            for (opt, span, value) in behaviour {
-                if let Some(span) = span {
-                    c.errors.push(
-                        Error::new(span.clone(), format!("`{opt}` needs `nat=IFACE` in the same option list"))
-                            .help(format!("e.g. `{node_text} [nat=eth1, {opt}{value}]`")),
-                    );
-                }
+    match (&o.nptv6, &o.nptv6_prefix) {
+        // A knock-on error: the prefix may be written, and rejected by the parser.
+        (Some(iface), None) => c.knock_on.push(
+            Error::new(iface.span.clone(), format!("`nptv6={}` needs `nptv6-prefix=`, the outside prefix", iface.text))
+                .help(format!("e.g. `{node_text} [nptv6={}, nptv6-prefix=2001:db8:1::/48]`", iface.text)),
+        ),
+        (None, Some((_, span))) => c.errors.push(
+            Error::new(span.clone(), "`nptv6-prefix` needs `nptv6=IFACE` in the same option list")
+                .help(format!("e.g. `{node_text} [nptv6=eth1, nptv6-prefix=2001:db8:1::/48]`")),
+        ),
+        _ => {}
+    }
+    if let (Some(a), Some(b)) = (&o.nat66, &o.nptv6) {
+        c.errors.push(Error::new(b.span.clone(), "`nat66` and `nptv6` both translate IPv6: choose one").help(format!(
+            "`nat66={}` shares one address (stateful); `nptv6={}` maps a prefix one to one (stateless)",
+            a.text, b.text
+        )));
+    }
+    if !c.errors.is_empty() || !c.knock_on.is_empty() {
+        return c;
+    }
+    let named = o.nat.is_some() || o.nat66.is_some() || o.nptv6.is_some();
+    let (ipv4, ipv6, nptv6) = match inherit {
+        Some(nat) if !named => (nat.ipv4.clone(), nat.ipv6.clone(), nat.nptv6.clone()),
+        _ => {
+            let ipv4 = o.nat.as_ref().map(|iface| ipv4(node, iface, &mut c));
+            let ipv6 = o.nat66.as_ref().map(|iface| ipv6(node, iface, &mut c));
+            let nptv6 = match (&o.nptv6, &o.nptv6_prefix) {
+                (Some(iface), Some(prefix)) => Some(nptv6(node, iface, prefix, &mut c)),
+                _ => None,
+            };
+            if [
+                ipv4.as_ref().map(Option::is_none),
+                ipv6.as_ref().map(Option::is_none),
+                nptv6.as_ref().map(Option::is_none),
+            ]
+            .contains(&Some(true))
+            {
+                return c;
             }
-            return c;
+            (ipv4.flatten(), ipv6.flatten(), nptv6.flatten())
         }
     };
+    if ipv4.is_none() && ipv6.is_none() {
+        // Nothing stateful: the behaviour options have nothing to apply to.
+        for (opt, span, value) in behaviour {
+            if let Some(span) = span {
+                let e = match nptv6.is_some() {
+                    true => Error::new(span.clone(), format!("`{opt}` needs `nat=IFACE` or `nat66=IFACE`: `nptv6` is stateless"))
+                        .help("NPTv6 keeps no mappings and filters nothing: nat-type, hairpin and the timeouts apply to `nat=` and `nat66=`"),
+                    false => Error::new(span.clone(), format!("`{opt}` needs `nat=IFACE` in the same option list"))
+                        .help(format!("e.g. `{node_text} [nat=eth1, {opt}{value}]`")),
+                };
+                c.errors.push(e);
+            }
+        }
+        if nptv6.is_none() || !c.errors.is_empty() {
+            return c;
+        }
+    }
     let kind = o.nat_type.as_ref().map_or(NatType::default(), |t| t.0);
     if let (Some(span), false) = (&o.hairpin, kind.endpoint_independent_mapping()) {
         c.errors.push(
@@ -88,6 +131,8 @@ pub(crate) fn check(node: &Node, node_text: &str, o: &NodeOpts, inherit: Option<
         return c;
     }
     let mut nat = Nat::new(ipv4, kind, o.hairpin.is_some());
+    nat.ipv6 = ipv6;
+    nat.nptv6 = nptv6;
     // `timeout=` sets both; `udp-timeout=` and `tcp-timeout=` override it.
     if let Some((t, _)) = o.timeout {
         (nat.udp_timeout, nat.tcp_timeout) = (t, t);
@@ -100,6 +145,77 @@ pub(crate) fn check(node: &Node, node_text: &str, o: &NodeOpts, inherit: Option<
     }
     c.nat = Some(nat);
     c
+}
+
+/// `nat66=IFACE`: the interface must be the node's and have an IPv6 address (not link-local).
+fn ipv6(node: &Node, iface: &Name, c: &mut Checked) -> Option<Masquerade<Ipv6Addr>> {
+    let i = interface(node, iface, c)?;
+    let Some(addr) = i.addrs.iter().find_map(|a| match a.addr() {
+        IpAddr::V6(v6) if !v6.is_unicast_link_local() => Some(v6),
+        _ => None,
+    }) else {
+        c.knock_on.push(
+            Error::new(iface.span.clone(), format!("`nat66={}` needs an IPv6 address on `{}`", iface.text, iface.text))
+                .help(format!("it translates IPv6 to the interface's first IPv6 address: give `{}` one, e.g. `{}:{}=...|2001:db8::1/64`", iface.text, node.name, iface.text)),
+        );
+        return None;
+    };
+    Some(Masquerade { iface: iface.text.clone(), addr })
+}
+
+/// `nptv6=IFACE, nptv6-prefix=P`: the interface must be the node's and have an IPv6 address;
+/// the inside prefix is the node's IPv6 networks on its other interfaces, cut to P's length,
+/// which must be one prefix, and no inside network may be larger than it.
+fn nptv6(node: &Node, iface: &Name, (outside, span): &(Ipv6Net, Span), c: &mut Checked) -> Option<Nptv6> {
+    let i = interface(node, iface, c)?;
+    if !i.addrs.iter().any(|a| matches!(a.addr(), IpAddr::V6(v6) if !v6.is_unicast_link_local())) {
+        c.knock_on.push(
+            Error::new(iface.span.clone(), format!("`nptv6={}` needs an IPv6 address on `{}`", iface.text, iface.text))
+                .help("the outside interface carries the translated prefix: give it an IPv6 address"),
+        );
+        return None;
+    }
+    let len = outside.prefix_len();
+    let inside: Vec<Ipv6Net> = node
+        .interfaces
+        .iter()
+        .filter(|j| j.name != iface.text)
+        .flat_map(|j| &j.addrs)
+        .filter_map(|a| match a {
+            ipnet::IpNet::V6(n) if !n.addr().is_unicast_link_local() => Some(*n),
+            _ => None,
+        })
+        .collect();
+    let Some(first) = inside.first() else {
+        c.knock_on.push(
+            Error::new(span.clone(), format!("`{}` has no inside IPv6 network to translate", node.name))
+                .help("NPTv6 maps the router's inside IPv6 prefix: give an inside interface an IPv6 address"),
+        );
+        return None;
+    };
+    if let Some(big) = inside.iter().find(|n| n.prefix_len() < len) {
+        c.errors.push(
+            Error::new(
+                span.clone(),
+                format!("nptv6-prefix `{outside}` is longer than the inside network {}", big.trunc()),
+            )
+            .help(format!(
+                "NPTv6 maps prefixes of one length, and the inside network must fit in it: write a /{} or shorter",
+                big.prefix_len()
+            )),
+        );
+        return None;
+    }
+    let cut = |n: &Ipv6Net| Ipv6Net::new(n.addr(), len).expect("a shorter prefix").trunc();
+    let prefix = cut(first);
+    if let Some(other) = inside.iter().find(|n| cut(n) != prefix) {
+        c.errors.push(
+            Error::new(span.clone(), format!("the inside networks {} and {} are not in one /{len}", first.trunc(), other.trunc()))
+                .help(format!("NPTv6 translates one inside prefix: make nptv6-prefix shorter, or put the inside networks in one /{len}")),
+        );
+        return None;
+    }
+    Some(Nptv6 { iface: iface.text.clone(), inside: prefix, outside: *outside })
 }
 
 /// `nat=IFACE`: the interface must be the node's and have an IPv4 address.

@@ -17,7 +17,7 @@ pub(super) fn install(topo: &Topology, nodes: &[NetNs]) -> Result<()> {
             continue;
         }
         ns.run(|| {
-            if let Some(nat) = &node.nat {
+            if let Some(nat) = node.nat.as_ref().filter(|n| n.stateful()) {
                 conntrack::set_timeouts(nat.udp_timeout, nat.tcp_timeout)
                     .map_err(Error::io(format!("setting the NAT timeouts of node `{}`", node.name)))?;
             }

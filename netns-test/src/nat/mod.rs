@@ -174,9 +174,13 @@ pub(crate) fn config(core: &Core, i: usize) -> (bool, Option<netns_test_topology
     (false, st.off.get(&i).map(|n| n.nat.clone()))
 }
 
-/// The router's conntrack timeouts, as `installed` has them.
+/// The router's conntrack timeouts, as `installed` has them (nothing for NPTv6 alone, which
+/// keeps no state).
 fn set_timeouts(core: &Core, i: usize, installed: &Installed) -> Result<()> {
     let name = &core.topology.nodes[i].name;
+    if !installed.nat.stateful() {
+        return Ok(());
+    }
     in_node(core, i, "to set its NAT timeouts", || {
         conntrack::set_timeouts(installed.nat.udp_timeout, installed.nat.tcp_timeout)
             .map_err(Error::io(format!("node `{name}`: setting its NAT timeouts")))

@@ -176,6 +176,11 @@ pub(crate) enum Expr {
 
     Reject(Reject),
     Counter,
+    /// An xtables target through `nft_compat` (`name`, revision 0, its `struct` as bytes).
+    XtTarget {
+        name: &'static str,
+        info: Vec<u8>,
+    },
 }
 
 impl Expr {
@@ -211,6 +216,7 @@ impl Expr {
             Expr::Update { .. } => "dynset",
             Expr::Nat { .. } => "nat",
             Expr::Reject(_) => "reject",
+            Expr::XtTarget { .. } => "target",
             Expr::Counter => "counter",
         }
     }
@@ -223,6 +229,7 @@ impl Expr {
             Expr::NumgenInc { .. } => "CONFIG_NFT_NUMGEN",
 
             Expr::Reject(_) => "CONFIG_NFT_REJECT",
+            Expr::XtTarget { .. } => "CONFIG_NFT_COMPAT and CONFIG_IP6_NF_TARGET_NPT",
             _ => "CONFIG_NF_TABLES",
         }
     }
@@ -306,6 +313,8 @@ impl Expr {
             Expr::Reject(Reject::TcpReset) => d.u32(1, 1).u8(2, 0),
             Expr::Reject(Reject::PortUnreachable) => d.u32(1, 2).u8(2, 1),
             Expr::Counter => d,
+            // NFTA_TARGET_NAME, _REV, _INFO
+            Expr::XtTarget { name, info } => d.str(1, name).u32(2, 0).bytes(3, info),
         };
     }
 }

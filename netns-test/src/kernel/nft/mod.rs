@@ -38,7 +38,8 @@ pub(crate) fn ruleset(nat: Option<&Installed>, blocks: &[Block]) -> Ruleset {
 }
 
 /// Every NAT table netns-test may have installed in a node: `(family, name)`.
-const NAT_TABLES: [(Family, &str); 2] = [(Family::Ip, nat::TABLE), (Family::Ip6, nat::TABLE6)];
+const NAT_TABLES: [(Family, &str); 3] =
+    [(Family::Ip, nat::TABLE), (Family::Ip6, nat::TABLE6), (Family::Ip6, nat::NPT_TABLE)];
 
 /// A router's NAT replaced by `nat` (`None`: removed), in one transaction, with the mapping
 /// tables refilled with the mappings `held` (read from the rules replaced), so they keep them;

@@ -73,13 +73,60 @@ impl Installed {
     }
 }
 
-/// The NAT tables of a router: IPv4, IPv6 as the model has them.
+/// The NAT tables of a router: IPv4, IPv6, NPTv6 as the model has them.
 pub(crate) fn tables(i: &Installed) -> Vec<Table> {
     let mut t = Vec::new();
     if let Some(v4) = &i.nat.ipv4 {
         t.push(table_with(Fam::V4, &v4.iface, IpAddr::V4(v4.addr), &i.nat, i.first_port, true));
     }
+    if let Some(v6) = &i.nat.ipv6 {
+        t.push(table_with(Fam::V6, &v6.iface, IpAddr::V6(v6.addr), &i.nat, i.first_port, true));
+    }
+    if let Some(npt) = &i.nat.nptv6 {
+        t.push(npt_table(npt));
+    }
     t
+}
+
+/// The table xtables' SNPT and DNPT targets must be in (they check the table's name).
+pub(crate) const NPT_TABLE: &str = "mangle";
+
+/// NPTv6 (RFC 6296) with the kernel's own `ip6t_NPT` targets through `nft_compat`: stateless,
+/// checksum-neutral, in both directions.
+///
+/// ```text
+/// table ip6 mangle {
+///   chain prerouting { type filter hook prerouting priority -150 }
+///     iifname "eth1" ip6 daddr 2001:db8:1::/48 dnpt to fd00:1::/48
+///   chain postrouting { type filter hook postrouting priority -150 }
+///     oifname "eth1" ip6 saddr fd00:1::/48 snpt to 2001:db8:1::/48
+/// }
+/// ```
+fn npt_table(npt: &netns_test_topology::Nptv6) -> Table {
+    let (o, inside, outside) = (npt.iface.as_str(), npt.inside, npt.outside);
+    let mut t = Table::new(Family::Ip6, NPT_TABLE);
+    let pre = t.chain("prerouting", Hook::Prerouting, -150, ChainType::Filter);
+    pre.rule(
+        format!("iifname \"{o}\" ip6 daddr {outside} dnpt to {inside}  # RFC 6296, xt DNPT"),
+        cat([iifname(o, true), addr_in(ipnet::IpNet::V6(outside), false), vec![npt_target("DNPT", outside, inside)]]),
+    );
+    let post = t.chain("postrouting", Hook::Postrouting, -150, ChainType::Filter);
+    post.rule(
+        format!("oifname \"{o}\" ip6 saddr {inside} snpt to {outside}  # RFC 6296, xt SNPT"),
+        cat([oifname(o, true), addr_in(ipnet::IpNet::V6(inside), true), vec![npt_target("SNPT", inside, outside)]]),
+    );
+    t
+}
+
+/// `struct ip6t_npt_tginfo { src_pfx, dst_pfx (16 bytes each), src_pfx_len, dst_pfx_len, u16
+/// adjustment (the kernel computes it) }`, padded to `XT_ALIGN` (8).
+fn npt_target(name: &'static str, from: ipnet::Ipv6Net, to: ipnet::Ipv6Net) -> Expr {
+    let mut info = Vec::with_capacity(40);
+    info.extend_from_slice(&from.network().octets());
+    info.extend_from_slice(&to.network().octets());
+    info.extend_from_slice(&[from.prefix_len(), to.prefix_len(), 0, 0]);
+    info.resize(40, 0);
+    Expr::XtTarget { name, info }
 }
 
 /// The IPv4 table with or without the mapping tables (without: plain `snat`, the usual
@@ -111,10 +158,7 @@ impl Held {
 pub(crate) fn held(socket: &NfSocket, i: &Installed) -> std::io::Result<Held> {
     let mut h = Held::default();
     for t in tables(i) {
-        let (f, w) = match (t.family, &i.nat.ipv4) {
-            (Family::Ip, Some(m)) => (Fam::V4, IpAddr::V4(m.addr)),
-            _ => continue,
-        };
+        let Some((f, w)) = outside(i, t.family, &t.name) else { continue };
         let has = |name: &str| t.sets.iter().any(|s| s.name == name);
         let mut outbound = Vec::new();
         for p in ["udp", "tcp"] {
@@ -137,10 +181,7 @@ pub(crate) fn restore(i: &Installed, held: &Held) -> Vec<Elements> {
     let nat = &i.nat;
     for t in tables(i) {
         let has = |name: &str| t.sets.iter().any(|s| s.name == name);
-        let w = match (t.family, &nat.ipv4) {
-            (Family::Ip, Some(m)) => IpAddr::V4(m.addr),
-            _ => continue,
-        };
+        let Some((_, w)) = outside(i, t.family, &t.name) else { continue };
         let Some((_, _, outbound, contacted)) = held.tables.iter().find(|h| h.1 == w) else { continue };
         let elements = |set: String, elems| Elements { family: t.family, table: t.name.clone(), set, elems };
         for (_, p, timeout) in protocols(nat) {
@@ -167,6 +208,15 @@ pub(crate) fn restore(i: &Installed, held: &Held) -> Vec<Elements> {
         }
     }
     out
+}
+
+/// The family and outside address of NAT table `name` of `i` (not the NPTv6 table).
+fn outside(i: &Installed, family: Family, name: &str) -> Option<(Fam, IpAddr)> {
+    match (family, name) {
+        (Family::Ip, TABLE) => i.nat.ipv4.as_ref().map(|m| (Fam::V4, IpAddr::V4(m.addr))),
+        (Family::Ip6, TABLE6) => i.nat.ipv6.as_ref().map(|m| (Fam::V6, IpAddr::V6(m.addr))),
+        _ => None,
+    }
 }
 
 fn cat_bytes(parts: &[&[u8]]) -> Vec<u8> {

@@ -160,6 +160,51 @@ mod rulesets {
         assert!(h.contains("oifname != \"eth1\" meta mark 0x6e6174 snat to 203.0.113.1\n"), "{h}");
     }
 
+    /// The rules of node `r` of a dual-stack router with these options.
+    fn rules6(opts: &str) -> String {
+        let t = Topology::parse(&format!(
+            "c=10.0.1.2/24|fd00:1:0:1::2/64 -- r:eth0=10.0.1.1/24|fd00:1:0:1::1/64\n\
+             r:eth1=203.0.113.1/24|2001:db8:ff::1/64 -- s\nr [{opts}]"
+        ))
+        .unwrap();
+        rules_text(t.nodes[1].nat.clone().map(Installed::new).as_ref(), &[]).unwrap()
+    }
+
+    #[test]
+    fn nat66_is_the_same_table_for_ipv6() {
+        let r = rules6("nat=eth1, nat66=eth1, hairpin");
+        assert!(r.contains("table ip netns_test_nat {") && r.contains("table ip6 netns_test_nat6 {"), "{r}");
+        assert!(r.contains("map outbound_udp { type ipv6_addr . inet_service : inet_service; timeout 300s }"), "{r}");
+        assert!(
+            r.contains(
+                "oifname \"eth1\" meta l4proto udp snat to 2001:db8:ff::1 : ip6 saddr . udp sport map @outbound_udp"
+            ),
+            "{r}"
+        );
+        assert!(r.contains("iifname != \"eth1\" ip6 daddr 2001:db8:ff::1 meta mark set 0x6e6174"), "{r}");
+        assert!(r.contains("ct original ip6 saddr . ct original proto-src . ct reply proto-dst @live_udp"), "{r}");
+    }
+
+    #[test]
+    fn nptv6_uses_the_kernels_npt_targets_in_a_mangle_table() {
+        let r = rules6("nat=eth1, nptv6=eth1, nptv6-prefix=2001:db8:1::/48");
+        assert!(r.contains("table ip6 mangle {"), "{r}");
+        assert!(r.contains("iifname \"eth1\" ip6 daddr 2001:db8:1::/48 dnpt to fd00:1::/48"), "{r}");
+        assert!(r.contains("oifname \"eth1\" ip6 saddr fd00:1::/48 snpt to 2001:db8:1::/48"), "{r}");
+        assert!(!r.contains("netns_test_nat6"), "{r}");
+        let t = Topology::parse(
+            "c=fd00:1:0:1::2/64 -- r:eth0=fd00:1:0:1::1/64\nr:eth1=2001:db8:ff::1/64 -- s\n\
+             r [nptv6=eth1, nptv6-prefix=2001:db8:1::/48]",
+        )
+        .unwrap();
+        let rules = ruleset(t.nodes[1].nat.clone().map(Installed::new).as_ref(), &[]);
+        let snpt = rules.tables[0].chains[1].rules[0].exprs.last().unwrap().clone();
+        let mut info = vec![0xfd, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        info.extend([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        info.extend([48, 48, 0, 0, 0, 0, 0, 0]); // lengths, the kernel's adjustment, XT_ALIGN padding
+        assert_eq!(snpt, crate::kernel::nft::expr::Expr::XtTarget { name: "SNPT", info });
+    }
+
     #[test]
     fn block_rules_go_to_input_forward_and_output() {
         let text = rules("r: block tcp/80 from 10.0.0.0/24 reject").unwrap();
