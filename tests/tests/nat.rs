@@ -3,7 +3,7 @@
 use netns_test::topology::{NatType, Topology};
 use netns_test::{netns_test, Net};
 use std::net::{SocketAddr, UdpSocket};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn udp(net: &Net, node: &str, addr: &str) -> UdpSocket {
     let s = net.node(node).run(|| UdpSocket::bind(addr).unwrap());
@@ -107,45 +107,8 @@ fn punch_all(net: &Net, late: bool) -> Vec<(&'static str, (bool, bool))> {
 
 /// Rendezvous through `rv`, then punching from both sides for up to 2 s.
 fn punch(net: &Net, rv: UdpSocket, a: &str, b: &str, late: bool) -> (bool, bool) {
-    rv.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
-    let a = udp(net, a, &format!("{}:4000", net.node(a).ipv4().unwrap()));
-    let b = udp(net, b, &format!("{}:4000", net.node(b).ipv4().unwrap()));
-    // Each registers; the rendezvous tells each the other's outside endpoint, as it saw it.
-    let a_out = send(&a, &rv, rv.local_addr().unwrap()).expect("a cannot reach the rendezvous");
-    let b_out = send(&b, &rv, rv.local_addr().unwrap()).expect("b cannot reach the rendezvous");
-    rv.send_to(b_out.to_string().as_bytes(), a_out).unwrap();
-    rv.send_to(a_out.to_string().as_bytes(), b_out).unwrap();
-    let peer_of = |s: &UdpSocket| -> SocketAddr {
-        let mut buf = [0; 64];
-        let (n, _) = s.recv_from(&mut buf).expect("no answer from the rendezvous");
-        std::str::from_utf8(&buf[..n]).unwrap().parse().unwrap()
-    };
-    let (a_peer, b_peer) = (peer_of(&a), peer_of(&b));
-    let side = |s: UdpSocket, peer: SocketAddr, delay: Duration| {
-        std::thread::spawn(move || {
-            std::thread::sleep(delay);
-            s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
-            let start = Instant::now();
-            let mut buf = [0; 64];
-            while start.elapsed() < Duration::from_secs(2) {
-                s.send_to(b"punch", peer).unwrap();
-                if let Ok((_, from)) = s.recv_from(&mut buf) {
-                    if from == peer {
-                        // Keep sending a little so the other side hears us too.
-                        for _ in 0..10 {
-                            s.send_to(b"punch", peer).unwrap();
-                            std::thread::sleep(Duration::from_millis(20));
-                        }
-                        return true;
-                    }
-                }
-            }
-            false
-        })
-    };
     let late = if late { Duration::from_millis(200) } else { Duration::ZERO };
-    let (ta, tb) = (side(a, a_peer, Duration::ZERO), side(b, b_peer, late));
-    (ta.join().unwrap(), tb.join().unwrap())
+    netns_test_e2e::hole_punch(net, rv, a, b, late).0
 }
 
 #[netns_test(topology_file = "topologies/hole-punch.topo", node = "rv")]
