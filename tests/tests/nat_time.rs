@@ -326,3 +326,21 @@ fn set_with_a_mistake_says_what_and_changes_nothing(net: &Net) {
 fn nat_on_a_node_without_nat_panics_naming_it(net: &Net) {
     net.node("s").nat();
 }
+
+/// The README's "Mapping timeouts" example, verbatim.
+#[netns_test(topology = "
+    c=10.0.1.2/24 -- r:eth0=10.0.1.1/24
+    r:eth1=203.0.113.1/24 -- s=203.0.113.10/24
+    r [nat=eth1, udp-timeout=1s]          # also tcp-timeout=, and timeout= for both
+    c: default via 10.0.1.1
+")]
+fn keepalive(net: &Net) {
+    let server = net.node("s").run(|| UdpSocket::bind("203.0.113.10:5000").unwrap());
+    let client = UdpSocket::bind("10.0.1.2:4000").unwrap();
+    let mut buf = [0; 2];
+    client.send_to(b"hi", "203.0.113.10:5000").unwrap();
+    let first = server.recv_from(&mut buf).unwrap().1;
+    std::thread::sleep(Duration::from_millis(1500)); // idle longer than the timeout
+    client.send_to(b"hi", "203.0.113.10:5000").unwrap();
+    assert_ne!(server.recv_from(&mut buf).unwrap().1, first); // a new mapping, a new port
+}
