@@ -142,4 +142,8 @@ say "7. link conditions: set-up cost at build and run time, the userspace path's
 sleep 1
 "$BIN/conditions" --reps "$(runs 7)" | tee "$OUT/7-conditions.md"
 
+say "8. NAT over time: installing, changing, rebinding a router's NAT (release)"
+sleep 1
+"$BIN/nat" --reps "$(runs 25)" | tee "$OUT/8-nat.md"
+
 say "done: raw data in bench/results/, plot in bench/scaling.svg"

@@ -249,3 +249,62 @@ pub fn joined_solicited_node_group(dev: &str, addr: std::net::Ipv6Addr) -> bool 
         f.get(1) == Some(&dev) && f.get(2) == Some(&group.as_str())
     })
 }
+
+/// UDP hole punching between `a` and `b` (nodes behind NATs) through the rendezvous socket `rv`
+/// (bound in an outside node): each registers with `rv`, which tells each the other's outside
+/// endpoint as it saw it; then both send to each other for up to 2 s (`b` starting `late`).
+/// Returns whether `a` heard `b`, whether `b` heard `a`, and the outside endpoints `rv` saw.
+#[allow(clippy::type_complexity)]
+pub fn hole_punch(
+    net: &Net,
+    rv: UdpSocket,
+    a: &str,
+    b: &str,
+    late: Duration,
+) -> ((bool, bool), (SocketAddr, SocketAddr)) {
+    use std::time::Instant;
+    let bind = |node: &str| {
+        let s = net.node(node).run(|| UdpSocket::bind((net.node(node).ipv4().unwrap(), 4000)).unwrap());
+        s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+        s
+    };
+    rv.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let (a, b) = (bind(a), bind(b));
+    let register = |s: &UdpSocket| {
+        s.send_to(b"hello", rv.local_addr().unwrap()).unwrap();
+        rv.recv_from(&mut [0; 64]).expect("a peer cannot reach the rendezvous").1
+    };
+    let (a_out, b_out) = (register(&a), register(&b));
+    rv.send_to(b_out.to_string().as_bytes(), a_out).unwrap();
+    rv.send_to(a_out.to_string().as_bytes(), b_out).unwrap();
+    let peer_of = |s: &UdpSocket| -> SocketAddr {
+        let mut buf = [0; 64];
+        let (n, _) = s.recv_from(&mut buf).expect("no answer from the rendezvous");
+        std::str::from_utf8(&buf[..n]).unwrap().parse().unwrap()
+    };
+    let (a_peer, b_peer) = (peer_of(&a), peer_of(&b));
+    let side = |s: UdpSocket, peer: SocketAddr, delay: Duration| {
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+            let start = Instant::now();
+            let mut buf = [0; 64];
+            while start.elapsed() < Duration::from_secs(2) {
+                s.send_to(b"punch", peer).unwrap();
+                if let Ok((_, from)) = s.recv_from(&mut buf) {
+                    if from == peer {
+                        // Keep sending a little so the other side hears us too.
+                        for _ in 0..10 {
+                            s.send_to(b"punch", peer).unwrap();
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                        return true;
+                    }
+                }
+            }
+            false
+        })
+    };
+    let (ta, tb) = (side(a, a_peer, Duration::ZERO), side(b, b_peer, late));
+    ((ta.join().unwrap(), tb.join().unwrap()), (a_out, b_out))
+}

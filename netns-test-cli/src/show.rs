@@ -69,7 +69,17 @@ pub(crate) fn text(net: &Net, built: Duration, m: &Matrix, expectations: &Expect
         }
         if let Some(nat) = &n.nat {
             let hairpin = if nat.hairpin { ", hairpin" } else { "" };
-            println!("  nat       {} as {} ({}{hairpin})", nat.iface, nat.addr, nat.kind);
+            let timeouts =
+                format!("udp-timeout {}s, tcp-timeout {}s", nat.udp_timeout.as_secs(), nat.tcp_timeout.as_secs());
+            if let Some(v4) = &nat.ipv4 {
+                println!("  nat       {} as {} ({}{hairpin}; {timeouts})", v4.iface, v4.addr, nat.kind);
+            }
+            if let Some(v6) = &nat.ipv6 {
+                println!("  nat66     {} as {} ({}{hairpin}; {timeouts})", v6.iface, v6.addr, nat.kind);
+            }
+            if let Some(npt) = &nat.nptv6 {
+                println!("  nptv6     {} {} <-> {} (RFC 6296, stateless)", npt.iface, npt.inside, npt.outside);
+            }
         }
         for b in &n.blocks {
             println!("  {b}");
@@ -135,7 +145,13 @@ pub(crate) fn json(net: &Net, built: Duration, m: &Matrix, expectations: &Expect
                 .map(|r| json!({ "destination": r.dest.map_or("default".into(), |d| d.to_string()), "via": r.via }))
                 .collect();
             let nat = n.nat.as_ref().map(|nat| {
-                json!({ "interface": nat.iface, "address": nat.addr, "type": nat.kind.name(), "hairpin": nat.hairpin })
+                let v4 = nat.ipv4.as_ref();
+                json!({ "interface": v4.map(|m| &m.iface), "address": v4.map(|m| m.addr), "type": nat.kind.name(),
+                        "hairpin": nat.hairpin, "udp_timeout_s": nat.udp_timeout.as_secs(),
+                        "tcp_timeout_s": nat.tcp_timeout.as_secs(),
+                        "nat66": nat.ipv6.as_ref().map(|m| json!({ "interface": m.iface, "address": m.addr })),
+                        "nptv6": nat.nptv6.as_ref().map(|n| json!({ "interface": n.iface, "inside": n.inside.to_string(),
+                                                                    "outside": n.outside.to_string() })) })
             });
             let blocks: Vec<String> = n.blocks.iter().map(|b| b.to_string()).collect();
             json!({ "name": n.name, "forward": n.forward, "interfaces": interfaces, "routes": routes, "nat": nat,

@@ -8,6 +8,7 @@ use crate::nat::NatType;
 use ipnet::IpNet;
 use std::net::IpAddr;
 use std::ops::Range;
+use std::time::Duration;
 
 /// A byte range of the topology text.
 pub(crate) type Span = Range<usize>;
@@ -111,10 +112,19 @@ pub(crate) struct NodeOpts {
     pub forward: bool,
     /// `nat=IFACE`: the outside interface.
     pub nat: Option<Name>,
+    /// `nat66=IFACE`, `nptv6=IFACE`.
+    pub nat66: Option<Name>,
+    pub nptv6: Option<Name>,
+    /// `nptv6-prefix=` and where it was written.
+    pub nptv6_prefix: Option<(ipnet::Ipv6Net, Span)>,
     /// `nat-type=...` and where it was written.
     pub nat_type: Option<(NatType, Span)>,
     /// `hairpin`, where written.
     pub hairpin: Option<Span>,
+    /// `udp-timeout=`, `tcp-timeout=` and `timeout=` (both), each with where it was written.
+    pub udp_timeout: Option<(Duration, Span)>,
+    pub tcp_timeout: Option<(Duration, Span)>,
+    pub timeout: Option<(Duration, Span)>,
 }
 
 /// `NODE: block [PROTO] [from CIDR] [to CIDR] [drop | reject]`, checked as far as it can be

@@ -38,7 +38,7 @@ pub use expect::{Expect, Probe, Target};
 pub use firewall::{Block, BlockProto, IcmpType};
 pub use links::{LinkEnd, LinkId};
 pub use model::*;
-pub use nat::{Nat, NatType};
+pub use nat::{parse_nat_options, Masquerade, Nat, NatType, Nptv6};
 pub use suggest::did_you_mean;
 
 impl Topology {

@@ -21,7 +21,8 @@ fn nat_options_share_one_bracket() {
     let t = parse("r [nat=eth1, nat-type=full-cone, hairpin]");
     let r = &t.nodes[t.node_index("r").unwrap()];
     let nat = r.nat.as_ref().unwrap();
-    assert_eq!((nat.iface.as_str(), nat.addr.to_string().as_str()), ("eth1", "203.0.113.1"));
+    let v4 = nat.ipv4.as_ref().unwrap();
+    assert_eq!((v4.iface.as_str(), v4.addr.to_string().as_str()), ("eth1", "203.0.113.1"));
     assert_eq!((nat.kind, nat.hairpin), (NatType::FullCone, true));
     assert!(r.forward, "nat= implies forward");
     let t = parse("r [forward, nat=eth1]");
@@ -30,6 +31,49 @@ fn nat_options_share_one_bracket() {
     for (kind, name) in NatType::ALL {
         assert_eq!(parse(&format!("r [nat=eth1, nat-type={name}]")).nodes[1].nat.as_ref().unwrap().kind, kind);
     }
+}
+
+#[test]
+fn nat_timeouts() {
+    use netns_test_topology::Nat;
+    use std::time::Duration;
+    let nat = |extra: &str| parse(extra).nodes[1].nat.clone().unwrap();
+    let d = nat("r [nat=eth1]");
+    assert_eq!((d.udp_timeout, d.tcp_timeout), (Nat::DEFAULT_UDP_TIMEOUT, Nat::DEFAULT_TCP_TIMEOUT));
+    assert_eq!((d.udp_timeout.as_secs(), d.tcp_timeout.as_secs()), (300, 7440), "RFC 4787 and RFC 5382");
+    let n = nat("r [nat=eth1, udp-timeout=30s, tcp-timeout=10m]");
+    assert_eq!((n.udp_timeout, n.tcp_timeout), (Duration::from_secs(30), Duration::from_secs(600)));
+    let n = nat("r [nat=eth1, timeout=1s]");
+    assert_eq!((n.udp_timeout, n.tcp_timeout), (Duration::from_secs(1), Duration::from_secs(1)));
+    let n = nat("r [nat=eth1, tcp-timeout=2m, timeout=1s]");
+    assert_eq!((n.udp_timeout, n.tcp_timeout), (Duration::from_secs(1), Duration::from_secs(120)), "the specific wins");
+    assert_eq!(n.options(), "nat=eth1, udp-timeout=1s, tcp-timeout=2m");
+    let (m, h, at) = err("r [nat=eth1, udp-timeout=500ms]");
+    assert_eq!((m.as_str(), at.as_str()), ("udp-timeout `500ms` is not a whole number of seconds", "500ms"));
+    assert!(h.ends_with("write `1s`"), "{h}");
+    let (m, _, at) = err("r [timeout=1s]");
+    assert_eq!((m.as_str(), at.as_str()), ("`timeout` needs `nat=IFACE` in the same option list", "1s"));
+}
+
+#[test]
+fn nat66_and_nptv6() {
+    let t = parse("r [nat=eth1, nat66=eth1, nat-type=full-cone]");
+    let nat = t.nodes[1].nat.as_ref().unwrap();
+    let v6 = nat.ipv6.as_ref().unwrap();
+    assert_eq!((v6.iface.as_str(), v6.addr.to_string().as_str()), ("eth1", "2001:db8::1"));
+    assert_eq!(nat.options(), "nat=eth1, nat66=eth1, nat-type=full-cone");
+    let t = parse("r [nptv6=eth1, nptv6-prefix=2001:db8:1::/64]");
+    let nat = t.nodes[1].nat.as_ref().unwrap();
+    let npt = nat.nptv6.as_ref().unwrap();
+    assert_eq!((npt.inside.to_string(), npt.outside.to_string()), ("fd00::/64".into(), "2001:db8:1::/64".into()));
+    assert!(!nat.stateful() && nat.ipv4.is_none() && t.nodes[1].forward);
+    let (m, _, at) = err("r [nptv6=eth1, nptv6-prefix=2001:db8:1::/48, hairpin]");
+    assert_eq!(
+        (m.as_str(), at.as_str()),
+        ("`hairpin` needs `nat=IFACE` or `nat66=IFACE`: `nptv6` is stateless", "hairpin")
+    );
+    let (m, _, _) = err("r [nat66=eth1, nptv6=eth1, nptv6-prefix=2001:db8:1::/48]");
+    assert_eq!(m, "`nat66` and `nptv6` both translate IPv6: choose one");
 }
 
 #[test]

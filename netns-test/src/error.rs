@@ -57,6 +57,11 @@ pub enum Error {
     #[error("invalid link options `{text}`:\n{rendered}")]
     InvalidOptions { text: String, rendered: String },
 
+    /// NAT options given at run time (`Nat::set`) are not valid; the messages are those a
+    /// topology gets at compile time.
+    #[error("node `{node}`: invalid NAT options `{text}`:\n{rendered}")]
+    InvalidNatOptions { node: String, text: String, rendered: String },
+
     /// The topology was changed after parsing so that its parts no longer fit together (an
     /// index out of range, a link whose ends disagree); nothing was built.
     #[error("the topology was changed after parsing and is inconsistent: {0}; build it from text (`Topology::parse`) instead")]

@@ -319,6 +319,7 @@ mod kernel;
 mod links;
 mod logs;
 mod names;
+mod nat;
 mod out_dir;
 
 mod process;
@@ -333,7 +334,7 @@ pub mod __private {
 }
 mod private;
 
-pub use api::{Bridge, Interface, Link, Net, Node};
+pub use api::{Bridge, Interface, Link, Mapping, Nat, Net, Node, Protocol};
 pub use conditions::{kernel_has_netem, ConditionPath};
 pub use error::{Error, Result};
 pub use expect::{Expectations, Probed};

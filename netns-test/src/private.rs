@@ -38,7 +38,8 @@ pub fn install_nat_without_mapping_table(
     node: &crate::api::Node,
     nat: &netns_test_topology::Nat,
 ) -> Result<(), String> {
-    let rules = crate::kernel::nft::Ruleset { tables: vec![crate::kernel::nft::nat::table_with(nat, false)] };
+    let table = crate::kernel::nft::nat::table_v4(nat, false).ok_or("the NAT has no `nat=`")?;
+    let rules = crate::kernel::nft::Ruleset { tables: vec![table], ..Default::default() };
     node.run(|| crate::kernel::nft::send::install(&rules)).map_err(|r| format!("{}: {} {}", r.what, r.source, r.hint))
 }
 

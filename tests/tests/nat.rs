@@ -3,7 +3,7 @@
 use netns_test::topology::{NatType, Topology};
 use netns_test::{netns_test, Net};
 use std::net::{SocketAddr, UdpSocket};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn udp(net: &Net, node: &str, addr: &str) -> UdpSocket {
     let s = net.node(node).run(|| UdpSocket::bind(addr).unwrap());
@@ -107,45 +107,8 @@ fn punch_all(net: &Net, late: bool) -> Vec<(&'static str, (bool, bool))> {
 
 /// Rendezvous through `rv`, then punching from both sides for up to 2 s.
 fn punch(net: &Net, rv: UdpSocket, a: &str, b: &str, late: bool) -> (bool, bool) {
-    rv.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
-    let a = udp(net, a, &format!("{}:4000", net.node(a).ipv4().unwrap()));
-    let b = udp(net, b, &format!("{}:4000", net.node(b).ipv4().unwrap()));
-    // Each registers; the rendezvous tells each the other's outside endpoint, as it saw it.
-    let a_out = send(&a, &rv, rv.local_addr().unwrap()).expect("a cannot reach the rendezvous");
-    let b_out = send(&b, &rv, rv.local_addr().unwrap()).expect("b cannot reach the rendezvous");
-    rv.send_to(b_out.to_string().as_bytes(), a_out).unwrap();
-    rv.send_to(a_out.to_string().as_bytes(), b_out).unwrap();
-    let peer_of = |s: &UdpSocket| -> SocketAddr {
-        let mut buf = [0; 64];
-        let (n, _) = s.recv_from(&mut buf).expect("no answer from the rendezvous");
-        std::str::from_utf8(&buf[..n]).unwrap().parse().unwrap()
-    };
-    let (a_peer, b_peer) = (peer_of(&a), peer_of(&b));
-    let side = |s: UdpSocket, peer: SocketAddr, delay: Duration| {
-        std::thread::spawn(move || {
-            std::thread::sleep(delay);
-            s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
-            let start = Instant::now();
-            let mut buf = [0; 64];
-            while start.elapsed() < Duration::from_secs(2) {
-                s.send_to(b"punch", peer).unwrap();
-                if let Ok((_, from)) = s.recv_from(&mut buf) {
-                    if from == peer {
-                        // Keep sending a little so the other side hears us too.
-                        for _ in 0..10 {
-                            s.send_to(b"punch", peer).unwrap();
-                            std::thread::sleep(Duration::from_millis(20));
-                        }
-                        return true;
-                    }
-                }
-            }
-            false
-        })
-    };
     let late = if late { Duration::from_millis(200) } else { Duration::ZERO };
-    let (ta, tb) = (side(a, a_peer, Duration::ZERO), side(b, b_peer, late));
-    (ta.join().unwrap(), tb.join().unwrap())
+    netns_test_e2e::hole_punch(net, rv, a, b, late).0
 }
 
 #[netns_test(topology_file = "topologies/hole-punch.topo", node = "rv")]
@@ -199,8 +162,9 @@ fn hairpin_only_when_enabled(net: &Net) {
         let answer = seen.and_then(|_| send(&to, &from, from_out));
         (seen == Some(from_out), answer == Some(to_out), seen)
     };
-    // The receiver sees the sender by its outside address and port, and answers the same way.
-    assert_eq!(looped("c1", "c2"), (true, true, Some("203.0.113.1:4001".parse().unwrap())));
+    // The receiver sees the sender by its outside address and port (the second mapping the
+    // router made: the receiver's came first), and answers the same way.
+    assert_eq!(looped("c1", "c2"), (true, true, Some("203.0.113.1:1025".parse().unwrap())));
     assert_eq!(looped("c3", "c4"), (false, false, None), "without hairpin the packet must not loop back");
 }
 
@@ -235,7 +199,8 @@ fn ipv6_is_routed_untranslated(net: &Net) {
     let s6 = udp(net, "s", "[fd00:2::10]:5000");
     let c4 = udp(net, "c", "10.0.1.2:4000");
     let c6 = udp(net, "c", "[fd00:1::2]:4000");
-    assert_eq!(send(&c4, &s4, s4.local_addr().unwrap()), Some("203.0.113.1:4000".parse().unwrap()));
+    // The router's outside address, and the first port it hands out.
+    assert_eq!(send(&c4, &s4, s4.local_addr().unwrap()), Some("203.0.113.1:1024".parse().unwrap()));
     // The inside host's own address arrives untranslated.
     assert_eq!(send(&c6, &s6, s6.local_addr().unwrap()), Some(c6.local_addr().unwrap()));
     // Unsolicited IPv6 from outside reaches the inside host: no NAT filtering for IPv6.

@@ -65,15 +65,39 @@ pub(crate) fn parse(src: &str) -> (Ast, Vec<Error>) {
 /// A link's option list written without its brackets (`delay=20ms, loss=1%`), as the runtime's
 /// `Link::set` takes it: the grammar's own option parser, so the same options and messages.
 pub(crate) fn link_options(text: &str) -> Result<(Option<u32>, crate::Conditions), crate::Errors> {
+    let o: crate::ast::LinkOpts = bare_options(text, |_, _| {})?;
+    Ok((o.mtu, o.conditions))
+}
+
+/// A node's option list written without its brackets (`nat-type=symmetric, udp-timeout=30s`),
+/// checked by `check` once read (the options' spans, and those of the errors it adds, are into
+/// `[text]`); the errors' spans returned are into `text`.
+pub(crate) fn node_options(
+    text: &str,
+    check: impl FnOnce(&crate::ast::NodeOpts, &mut Vec<Error>),
+) -> Result<crate::ast::NodeOpts, crate::Errors> {
+    bare_options(text, check)
+}
+
+/// `text` read as the inside of `[..]`; `check` sees the result and may add errors.
+fn bare_options<O: options::OptionList>(
+    text: &str,
+    check: impl FnOnce(&O, &mut Vec<Error>),
+) -> Result<O, crate::Errors> {
     let src = format!("[{text}]");
     let mut p = Parser::new(&src);
-    let opts: Result<crate::ast::LinkOpts, Error> = p.opts();
+    let opts: Result<O, Error> = p.opts();
     let mut errors = std::mem::take(&mut p.errors);
     match opts {
         Err(e) => errors.push(e),
         Ok(_) if p.pos != src.len() => errors.push(Error::new(p.pos..src.len() - 1, "unexpected `]`")),
-        Ok(o) if errors.is_empty() => return Ok((o.mtu, o.conditions)),
-        Ok(_) => {}
+        Ok(o) => {
+            // The options' spans, and so `check`'s errors, are into `[text]` too.
+            check(&o, &mut errors);
+            if errors.is_empty() {
+                return Ok(o);
+            }
+        }
     }
     // Spans into `text`: without the opening bracket.
     for e in &mut errors {

@@ -6,10 +6,12 @@
 
 use super::{opt_stop, PResult, Parser};
 use crate::ast::{LinkOpts, NodeOpts, Span};
+use crate::duration::{parse_duration, DurationError};
 use crate::error::Error;
-use crate::nat::NatType;
+use crate::nat::{Nat, NatType};
 use crate::suggest::did_you_mean;
 use crate::text::show;
+use std::time::Duration;
 
 /// A known option, for hints: its name and how it is written.
 pub(super) struct Known {
@@ -40,7 +42,17 @@ impl OptionList for NodeOpts {
         Known { name: "forward", written: "forward", example: "NODE [forward]" },
         Known { name: "nat", written: "nat=IFACE", example: "r [nat=eth1]" },
         Known { name: "nat-type", written: "nat-type=TYPE", example: "r [nat=eth1, nat-type=full-cone]" },
+        Known { name: "nat66", written: "nat66=IFACE", example: "r [nat66=eth1]" },
+        Known { name: "nptv6", written: "nptv6=IFACE", example: "r [nptv6=eth1, nptv6-prefix=2001:db8:1::/48]" },
+        Known {
+            name: "nptv6-prefix",
+            written: "nptv6-prefix=PREFIX",
+            example: "r [nptv6=eth1, nptv6-prefix=2001:db8:1::/48]",
+        },
         Known { name: "hairpin", written: "hairpin", example: "r [nat=eth1, hairpin]" },
+        Known { name: "udp-timeout", written: "udp-timeout=TIME", example: "r [nat=eth1, udp-timeout=30s]" },
+        Known { name: "tcp-timeout", written: "tcp-timeout=TIME", example: "r [nat=eth1, tcp-timeout=10m]" },
+        Known { name: "timeout", written: "timeout=TIME", example: "r [nat=eth1, timeout=1m]" },
     ];
     type Other = LinkOpts;
 
@@ -54,6 +66,23 @@ impl OptionList for NodeOpts {
                     self.nat = Some(iface);
                 }
             }
+            "nat66" | "nptv6" => {
+                let example = Self::KNOWN.iter().find(|k| k.name == name).map_or("", |k| k.example);
+                if let Some(v) = p.value(name, key, value, example) {
+                    let iface = p.name(v);
+                    p.check_ifname(&iface, "interface");
+                    if name == "nat66" {
+                        self.nat66 = Some(iface);
+                    } else {
+                        self.nptv6 = Some(iface);
+                    }
+                }
+            }
+            "nptv6-prefix" => {
+                if let Some(v) = p.value(name, key, value, "r [nptv6=eth1, nptv6-prefix=2001:db8:1::/48]") {
+                    self.nptv6_prefix = p.nptv6_prefix(v.clone()).map(|n| (n, v));
+                }
+            }
             "nat-type" => {
                 if let Some(v) = p.value(name, key, value, "r [nat=eth1, nat-type=full-cone]") {
                     self.nat_type = p.nat_type(v.clone()).map(|t| (t, v));
@@ -62,6 +91,17 @@ impl OptionList for NodeOpts {
             "hairpin" => {
                 p.flag(name, key.clone(), value);
                 self.hairpin = Some(key);
+            }
+            "udp-timeout" | "tcp-timeout" | "timeout" => {
+                let example = Self::KNOWN.iter().find(|k| k.name == name).map_or("", |k| k.example);
+                if let Some(v) = p.value(name, key, value, example) {
+                    let t = p.nat_timeout(name, v.clone()).map(|t| (t, v));
+                    match name {
+                        "udp-timeout" => self.udp_timeout = t,
+                        "tcp-timeout" => self.tcp_timeout = t,
+                        _ => self.timeout = t,
+                    }
+                }
             }
             _ => return false,
         }
@@ -197,6 +237,58 @@ impl Parser<'_> {
             Some(n) => e.help(format!("did you mean `{n}`?")),
             None => e.help(format!("nat types: {}", names.map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))),
         });
+        None
+    }
+
+    /// A NAT mapping timeout: a duration (`30s`, `2m`) of whole seconds, as conntrack counts
+    /// them, up to [`Nat::MAX_TIMEOUT`].
+    fn nat_timeout(&mut self, name: &str, v: Span) -> Option<Duration> {
+        let t = &self.src[v.clone()];
+        let e = match parse_duration(t) {
+            Ok(d) if d.subsec_millis() != 0 => {
+                Error::new(v, format!("{name} `{}` is not a whole number of seconds", show(t))).help(
+                    match d.as_secs() {
+                        0 => "the kernel's connection tracking counts NAT timeouts in seconds: write `1s`".to_string(),
+                        n => format!(
+                            "the kernel's connection tracking counts NAT timeouts in seconds: write `{n}s` or `{}s`",
+                            n + 1
+                        ),
+                    },
+                )
+            }
+            Ok(d) if d <= Nat::MAX_TIMEOUT => return Some(d),
+            Ok(_) | Err(DurationError::TooLong) => Error::new(v, format!("{name} `{}` is too long", show(t)))
+                .help("at most `10080m` (a week): the kernel keeps connection timeouts in 32-bit jiffies"),
+            Err(DurationError::Zero) => Error::new(v, format!("{name} must be longer than zero"))
+                .help("a mapping that never lives cannot be used: e.g. `1s`"),
+            Err(_) => Error::new(v, format!("invalid {name} `{}`", show(t)))
+                .help("a NAT timeout is a whole number and a unit: `30s`, `2m` (also `ms`, `min`)"),
+        };
+        self.errors.push(e);
+        None
+    }
+
+    /// The outside prefix of NPTv6: IPv6, at most /64 (RFC 6296's translation adjusts a 16-bit
+    /// word within the first 64 bits), no host bits.
+    fn nptv6_prefix(&mut self, v: Span) -> Option<ipnet::Ipv6Net> {
+        let net = match super::words::parse_cidr(self.src, v.clone()) {
+            Ok(n) => n,
+            Err(e) => {
+                self.errors.push(e);
+                return None;
+            }
+        };
+        let t = &self.src[v.clone()];
+        let e = match net {
+            ipnet::IpNet::V4(_) => Error::new(v, format!("nptv6-prefix `{t}` is an IPv4 prefix"))
+                .help("NPTv6 translates IPv6 prefixes: e.g. `nptv6-prefix=2001:db8:1::/48`; for IPv4 write `nat=IFACE`"),
+            ipnet::IpNet::V6(n) if n.prefix_len() > 64 => Error::new(v, format!("nptv6-prefix `{t}` is longer than /64"))
+                .help("RFC 6296 translates prefixes of /64 or shorter (a /48 is usual): the interface identifier stays the host's"),
+            ipnet::IpNet::V6(n) if n.trunc() != n => Error::new(v, format!("nptv6-prefix `{t}` has host bits set"))
+                .help(format!("write the prefix itself: `{}`", n.trunc())),
+            ipnet::IpNet::V6(n) => return Some(n),
+        };
+        self.errors.push(e);
         None
     }
 

@@ -10,6 +10,7 @@ mod bridge;
 mod expect;
 mod firewall;
 mod link;
+pub(crate) mod nat;
 mod node;
 mod route;
 

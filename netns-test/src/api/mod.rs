@@ -1,4 +1,4 @@
-//! The public handles: [`Net`], [`Node`], [`Bridge`], [`Interface`], [`Link`]: thin, each
+//! The public handles: [`Net`], [`Node`], [`Bridge`], [`Interface`], [`Link`], [`Nat`]: thin, each
 //! method a short call down into a feature room or the core.
 //!
 //! ```no_run
@@ -11,12 +11,14 @@
 mod bridge;
 mod interface;
 mod link;
+mod nat;
 mod net;
 mod node;
 
 pub use bridge::Bridge;
 pub use interface::Interface;
 pub use link::Link;
+pub use nat::{Mapping, Nat, Protocol};
 pub use net::Net;
 pub use node::Node;
 

@@ -62,7 +62,8 @@ impl Node {
     }
 
     /// The NAT and `block` rules netns-test installed in this node, as `nft list ruleset`-style
-    /// text (one line per rule); `None` if the topology gives it none.
+    /// text (one line per rule); `None` if it has none. After a run-time change
+    /// ([`nat`](Self::nat)), the rules as they are now.
     ///
     /// ```no_run
     /// # fn f(net: &netns_test::Net) {
@@ -70,7 +71,7 @@ impl Node {
     /// # }
     /// ```
     pub fn firewall_rules(&self) -> Option<String> {
-        crate::kernel::nft::rules_text(&self.core.topology.nodes[self.index])
+        self.core.rules_text(self.index)
     }
 
     /// Adds a route: `dest` is `default` or a network (`10.2.0.0/24`), `via` a gateway on one

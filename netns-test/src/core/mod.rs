@@ -22,6 +22,7 @@ pub use now::ConditionPath;
 pub(crate) use now::LinkNow;
 pub(crate) use now::{Counters, Counts, End, Now, Place};
 
+use crate::kernel::nft::Installed;
 use crate::kernel::ns::NetNs;
 use netns_test_topology::{LinkEnd, LinkId, Topology};
 use std::any::{Any, TypeId};
@@ -38,6 +39,10 @@ pub(crate) struct Core {
     pub(crate) nodes: Vec<Arc<NetNs>>,
     /// What is in the namespaces now.
     now: Mutex<Now>,
+    /// Per node: its NAT as installed now (the declared one until the test changes it, `None`
+    /// while it is off). Plain data, so diagnostics show what is in the kernel without knowing
+    /// the NAT feature that keeps it.
+    pub(crate) nat: Mutex<Vec<Option<Installed>>>,
     /// Each feature's own machinery (a forwarder, a NAT's timers, a DNS server), keyed by its
     /// type: see [`Core::feature`].
     features: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
@@ -52,7 +57,8 @@ impl Core {
             addrs: topology.nodes.iter().map(|n| n.interfaces.iter().map(|i| i.addrs.clone()).collect()).collect(),
             links: HashMap::new(),
         };
-        Core { topology, root, nodes, now: Mutex::new(now), features: Mutex::new(HashMap::new()) }
+        let nat = topology.nodes.iter().map(|n| n.nat.clone().map(Installed::new)).collect();
+        Core { topology, root, nodes, now: Mutex::new(now), nat: Mutex::new(nat), features: Mutex::new(HashMap::new()) }
     }
 
     /// What is in the namespaces now, locked.
@@ -124,6 +130,16 @@ impl Core {
         let mut map = self.features.lock().unwrap_or_else(|p| p.into_inner());
         let any = map.entry(TypeId::of::<T>()).or_insert_with(|| Arc::new(Mutex::new(T::default())));
         any.clone().downcast::<Mutex<T>>().expect("keyed by its own type")
+    }
+
+    /// Node `i`'s NAT as installed now.
+    pub(crate) fn nat(&self, i: usize) -> Option<Installed> {
+        self.nat.lock().unwrap_or_else(|p| p.into_inner())[i].clone()
+    }
+
+    /// Node `i`'s NAT and `block` rules as installed now, as `nft list ruleset`-style text.
+    pub(crate) fn rules_text(&self, i: usize) -> Option<String> {
+        crate::kernel::nft::rules_text(self.nat(i).as_ref(), &self.topology.nodes[i].blocks)
     }
 
     /// The namespace the bridges and their ports live in, if the topology has bridges.

@@ -298,18 +298,45 @@ pub(crate) fn dump(core: &Core) -> String {
 }
 
 /// The sections of namespace `place` that come from the core rather than from the kernel:
-/// today the NAT and firewall rules netns-test installed in a node.
+/// the NAT and firewall rules netns-test installed in a node (as they are now), and a NAT
+/// router's mappings (its translated conntrack entries).
 fn known_sections(core: &Core, place: Place) -> Vec<Section> {
-    match place {
-        Place::Node(i) => crate::kernel::nft::rules_text(&core.topology.nodes[i])
-            .map(|r| Section {
-                title: "nft rules installed by netns-test".into(),
-                lines: r.lines().map(str::to_string).collect(),
-            })
-            .into_iter()
-            .collect(),
-        Place::Root => Vec::new(),
+    let Place::Node(i) = place else { return Vec::new() };
+    let mut out = Vec::new();
+    if let Some(r) = core.rules_text(i) {
+        out.push(Section {
+            title: "nft rules installed by netns-test".into(),
+            lines: r.lines().map(str::to_string).collect(),
+        });
     }
+    if core.nat(i).is_some() {
+        let dump = || crate::kernel::conntrack::dump(&crate::kernel::nfnl::NfSocket::open()?);
+        let lines = match core.ns(place).run(dump).and_then(|r| r) {
+            Ok(entries) => {
+                let mut lines: Vec<String> = entries.iter().filter_map(|e| e.translated()).map(mapping_line).collect();
+                if lines.is_empty() {
+                    lines.push("(none)".into());
+                }
+                lines
+            }
+            Err(e) => vec![format!("cannot read the conntrack table: {e}")],
+        };
+        out.push(Section { title: "NAT mappings (translated flows in conntrack)".into(), lines });
+    }
+    out
+}
+
+/// `udp 10.0.1.2:4000 -> 203.0.113.1:1024, expires in 29 s`.
+fn mapping_line(t: crate::kernel::conntrack::Translated) -> String {
+    let proto = match t.proto {
+        6 => "tcp".to_string(),
+        17 => "udp".to_string(),
+        1 => "icmp".to_string(),
+        58 => "icmpv6".to_string(),
+        n => format!("proto {n}"),
+    };
+    let at = |(a, p): (std::net::IpAddr, u16)| std::net::SocketAddr::new(a, p).to_string();
+    format!("{proto} {} -> {}, expires in {} s", at(t.inside), at(t.outside), t.expires_in.as_secs())
 }
 
 fn lock() -> std::sync::MutexGuard<'static, Option<(CaptureMode, Capture)>> {

@@ -356,7 +356,10 @@ impl Page {
                         badges.push(("body", "body runs here".into()));
                     }
                     if let Some(nat) = &n.nat {
-                        badges.push(("nat", format!("NAT out of {} ({})", nat.iface, nat.kind)));
+                        let v4 = nat.ipv4.as_ref().map(|m| m.iface.as_str());
+                        let v6 = nat.ipv6.as_ref().map(|m| m.iface.as_str());
+                        let outs: Vec<&str> = v4.into_iter().chain(v6).collect();
+                        badges.push(("nat", format!("NAT out of {} ({})", outs.join(", "), nat.kind)));
                     }
                     if !n.blocks.is_empty() {
                         let rules = if n.blocks.len() == 1 { "rule" } else { "rules" };

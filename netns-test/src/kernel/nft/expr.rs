@@ -14,8 +14,11 @@ use super::wire::{Attrs, NFTA_DATA_VERDICT, NFTA_EXPR_DATA, NFTA_EXPR_NAME, NFTA
 /// A 32-bit register (`NFT_REG32_00` + n); the verdict register is 0.
 pub(crate) type Reg = u32;
 pub(crate) const R0: Reg = 8;
-pub(crate) const R1: Reg = 9;
-pub(crate) const R2: Reg = 10;
+
+/// The 32-bit register `n` (`R0` + n); there are 16.
+pub(crate) const fn reg(n: u32) -> Reg {
+    R0 + n
+}
 /// `NFT_REG_1`: the first 16-byte register, the same bytes as `R0`..`R3` (what `nft` emits).
 #[cfg(test)]
 pub(crate) const REG_1: Reg = 1;
@@ -36,6 +39,21 @@ pub(crate) enum MetaKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CtKey {
     State = 0,
+    /// 1 byte: 0 original, 1 reply (the packet's direction).
+    Direction = 1,
+    /// The port (or ICMP id) of a tuple's source, network order: needs a direction.
+    ProtoSrc = 11,
+    ProtoDst = 12,
+    /// A tuple's IPv4 source address: needs a direction.
+    SrcIp = 19,
+    SrcIp6 = 21,
+}
+
+/// Which tuple of a connection a `ct` key reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CtDir {
+    Original = 0,
+    Reply = 1,
 }
 
 /// Where a payload load starts (`enum nft_payload_bases`).
@@ -106,7 +124,29 @@ pub(crate) enum Expr {
     },
     Ct {
         key: CtKey,
+        dir: Option<CtDir>,
         dreg: Reg,
+    },
+    /// `numgen inc mod MODULUS offset OFFSET`: a counter of this expression's evaluations, as a
+    /// host-order u32.
+    NumgenInc {
+        dreg: Reg,
+        modulus: u32,
+        offset: u32,
+    },
+    /// `dreg = hton(sreg)` over `len` bytes in units of `size` bytes.
+    Hton {
+        sreg: Reg,
+        dreg: Reg,
+        len: u32,
+        size: u32,
+    },
+    /// `dreg = sreg << bits`, per host-order u32 over `len` bytes.
+    Lshift {
+        sreg: Reg,
+        dreg: Reg,
+        len: u32,
+        bits: u32,
     },
     Immediate {
         dreg: Reg,
@@ -128,12 +168,19 @@ pub(crate) enum Expr {
     },
     Nat {
         kind: NatKind,
+        v6: bool,
         addr: Reg,
         proto: Option<Reg>,
         flags: u32,
     },
+
     Reject(Reject),
     Counter,
+    /// An xtables target through `nft_compat` (`name`, revision 0, its `struct` as bytes).
+    XtTarget {
+        name: &'static str,
+        info: Vec<u8>,
+    },
 }
 
 impl Expr {
@@ -159,13 +206,17 @@ impl Expr {
             Expr::Meta { .. } | Expr::MetaSet { .. } => "meta",
             Expr::Cmp { .. } => "cmp",
             Expr::Payload { .. } => "payload",
-            Expr::Bitwise { .. } => "bitwise",
+            Expr::Bitwise { .. } | Expr::Lshift { .. } => "bitwise",
             Expr::Ct { .. } => "ct",
+            Expr::NumgenInc { .. } => "numgen",
+            Expr::Hton { .. } => "byteorder",
+
             Expr::Immediate { .. } | Expr::Verdict(_) => "immediate",
             Expr::Lookup { .. } => "lookup",
             Expr::Update { .. } => "dynset",
             Expr::Nat { .. } => "nat",
             Expr::Reject(_) => "reject",
+            Expr::XtTarget { .. } => "target",
             Expr::Counter => "counter",
         }
     }
@@ -175,7 +226,10 @@ impl Expr {
         match self {
             Expr::Ct { .. } => "CONFIG_NFT_CT",
             Expr::Nat { .. } => "CONFIG_NFT_NAT",
+            Expr::NumgenInc { .. } => "CONFIG_NFT_NUMGEN",
+
             Expr::Reject(_) => "CONFIG_NFT_REJECT",
+            Expr::XtTarget { .. } => "CONFIG_NFT_COMPAT and CONFIG_IP6_NF_TARGET_NPT",
             _ => "CONFIG_NF_TABLES",
         }
     }
@@ -200,7 +254,23 @@ impl Expr {
             Expr::Bitwise { sreg, dreg, mask, xor } => {
                 d.u32(1, *sreg).u32(2, *dreg).u32(3, mask.len() as u32).data(4, mask).data(5, xor)
             }
-            Expr::Ct { key, dreg } => d.u32(2, *key as u32).u32(1, *dreg),
+            Expr::Ct { key, dir, dreg } => {
+                // NFTA_CT_KEY, NFTA_CT_DREG, NFTA_CT_DIRECTION
+                d.u32(2, *key as u32).u32(1, *dreg);
+                if let Some(dir) = dir {
+                    d.u8(3, *dir as u8);
+                }
+                d
+            }
+            // NFTA_NG_DREG, _MODULUS, _TYPE (NFT_NG_INCREMENTAL), _OFFSET
+            Expr::NumgenInc { dreg, modulus, offset } => d.u32(1, *dreg).u32(2, *modulus).u32(3, 0).u32(4, *offset),
+            // NFTA_BYTEORDER_SREG, _DREG, _OP (NFT_BYTEORDER_HTON), _LEN, _SIZE
+            Expr::Hton { sreg, dreg, len, size } => d.u32(1, *sreg).u32(2, *dreg).u32(3, 1).u32(4, *len).u32(5, *size),
+            // NFTA_BITWISE_SREG, _DREG, _LEN, _OP (NFT_BITWISE_LSHIFT), _DATA (host order)
+            Expr::Lshift { sreg, dreg, len, bits } => {
+                d.u32(1, *sreg).u32(2, *dreg).u32(3, *len).u32(6, 1).data(7, &bits.to_ne_bytes())
+            }
+
             Expr::Immediate { dreg, data } => d.u32(1, *dreg).data(2, data),
             Expr::Verdict(v) => {
                 let code: i32 = match v {
@@ -228,9 +298,9 @@ impl Expr {
                 }
                 d.u64(6, *timeout_ms)
             }
-            Expr::Nat { kind, addr, proto, flags } => {
-                // NFTA_NAT_TYPE, _FAMILY (IPv4), _REG_ADDR_MIN, _REG_PROTO_MIN, _FLAGS
-                d.u32(1, *kind as u32).u32(2, 2).u32(3, *addr);
+            Expr::Nat { kind, v6, addr, proto, flags } => {
+                // NFTA_NAT_TYPE, _FAMILY (NFPROTO_IPV4 or _IPV6), _REG_ADDR_MIN, _REG_PROTO_MIN, _FLAGS
+                d.u32(1, *kind as u32).u32(2, if *v6 { 10 } else { 2 }).u32(3, *addr);
                 if let Some(p) = proto {
                     d.u32(5, *p);
                 }
@@ -243,6 +313,8 @@ impl Expr {
             Expr::Reject(Reject::TcpReset) => d.u32(1, 1).u8(2, 0),
             Expr::Reject(Reject::PortUnreachable) => d.u32(1, 2).u8(2, 1),
             Expr::Counter => d,
+            // NFTA_TARGET_NAME, _REV, _INFO
+            Expr::XtTarget { name, info } => d.str(1, name).u32(2, 0).bytes(3, info),
         };
     }
 }

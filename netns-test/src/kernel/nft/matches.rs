@@ -67,7 +67,7 @@ pub(crate) fn ct_established() -> Vec<Expr> {
 
 fn ct_bits(key: CtKey, bits: u32) -> Vec<Expr> {
     vec![
-        Expr::Ct { key, dreg: R0 },
+        Expr::Ct { key, dir: None, dreg: R0 },
         Expr::Bitwise { sreg: R0, dreg: R0, mask: bits.to_ne_bytes().to_vec(), xor: vec![0; 4] },
         Expr::neq(R0, &[0; 4]),
     ]

@@ -6,6 +6,7 @@
 //! batch ([`wire`]) and sent in one transaction ([`send`]).
 
 pub(crate) mod expr;
+pub(crate) mod read;
 pub(crate) mod ruleset;
 pub(crate) mod send;
 pub(crate) mod wire;
@@ -19,14 +20,16 @@ mod block;
 mod matches;
 pub(crate) mod nat;
 
-use netns_test_topology::{Block, Nat};
+pub(crate) use nat::Installed;
+use netns_test_topology::Block;
+use ruleset::Family;
 
 /// The ruleset of a node with this NAT (if any) and these `block` statements; empty when
 /// neither.
-pub(crate) fn ruleset(nat: Option<&Nat>, blocks: &[Block]) -> Ruleset {
+pub(crate) fn ruleset(nat: Option<&Installed>, blocks: &[Block]) -> Ruleset {
     let mut r = Ruleset::default();
     if let Some(nat) = nat {
-        r.tables.push(nat::table(nat));
+        r.tables.extend(nat::tables(nat));
     }
     if !blocks.is_empty() {
         r.tables.push(block::table(blocks));
@@ -34,24 +37,63 @@ pub(crate) fn ruleset(nat: Option<&Nat>, blocks: &[Block]) -> Ruleset {
     r
 }
 
-/// Installs `rules` in the namespace `ns` of node `node`, in one transaction.
-pub(crate) fn install(ns: &crate::kernel::ns::NetNs, node: &str, rules: &Ruleset) -> crate::error::Result<()> {
-    let refused = |r: send::Refused| crate::error::Error::Nftables {
+/// Every NAT table netns-test may have installed in a node: `(family, name)`.
+const NAT_TABLES: [(Family, &str); 3] =
+    [(Family::Ip, nat::TABLE), (Family::Ip6, nat::TABLE6), (Family::Ip6, nat::NPT_TABLE)];
+
+/// A router's NAT replaced by `nat` (`None`: removed), in one transaction, with the mapping
+/// tables refilled with the mappings `held` (read from the rules replaced), so they keep them;
+/// its `block` rules are not touched.
+pub(crate) fn replace_nat(nat: Option<&Installed>, held: &nat::Held) -> Ruleset {
+    let mut r = Ruleset::default();
+    r.delete = NAT_TABLES.iter().map(|(f, n)| (*f, n.to_string())).collect();
+    if let Some(nat) = nat {
+        r.tables.extend(nat::tables(nat));
+        r.elements = nat::restore(nat, held);
+    }
+    r
+}
+
+/// Every mapping table of `nat`'s rules emptied, in one transaction.
+pub(crate) fn flush_mappings(nat: &Installed) -> Ruleset {
+    let mut r = Ruleset::default();
+    for t in nat::tables(nat) {
+        for s in &t.sets {
+            r.flush.push((t.family, t.name.clone(), s.name.clone()));
+        }
+    }
+    r
+}
+
+/// Installs `rules` in the calling thread's namespace (node `node`'s), in one transaction.
+pub(crate) fn install_here(node: &str, rules: &Ruleset) -> crate::error::Result<()> {
+    send::install(rules).map_err(|r| refused(node, r))
+}
+
+/// Installs `rules` in the namespace of `socket` (node `node`'s), in one transaction.
+pub(crate) fn install_on(
+    socket: &crate::kernel::nfnl::NfSocket,
+    node: &str,
+    rules: &Ruleset,
+) -> crate::error::Result<()> {
+    send::install_on(socket, rules).map_err(|r| refused(node, r))
+}
+
+fn refused(node: &str, r: send::Refused) -> crate::error::Error {
+    crate::error::Error::Nftables {
         node: node.to_string(),
         what: r.what,
         source: r.source,
         hint: if r.hint.is_empty() { String::new() } else { format!("\n{}", r.hint) },
-    };
-    ns.run(|| send::install(rules))
-        .map_err(crate::error::Error::io(format!("entering node `{node}` to install its rules")))?
-        .map_err(refused)
+    }
 }
 
-/// The NAT and firewall rules netns-test installs in `node`, in `nft list ruleset` style (one
-/// line per rule, each `block` rule ending with its statement); `None` if it has none.
+/// The NAT and firewall rules netns-test installs in a node with this NAT and these `block`
+/// statements, in `nft list ruleset` style (one line per rule, each `block` rule ending with its
+/// statement); `None` if it has none.
 ///
-/// For failure dumps: what the framework put in the node's nf_tables.
-pub(crate) fn rules_text(node: &netns_test_topology::Node) -> Option<String> {
-    let rules = ruleset(node.nat.as_ref(), &node.blocks);
+/// For failure dumps and `Node::firewall_rules`: what the framework put in the node's nf_tables.
+pub(crate) fn rules_text(nat: Option<&Installed>, blocks: &[Block]) -> Option<String> {
+    let rules = ruleset(nat, blocks);
     (!rules.tables.is_empty()).then(|| rules.render())
 }

@@ -11,16 +11,36 @@
 use super::expr::Expr;
 use super::wire::*;
 
-/// Everything installed in one node.
+/// Everything installed in one node; or, at run time, a change to it: tables deleted (if they
+/// exist) and sets emptied before the tables are created, all in one transaction.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Ruleset {
     pub(crate) tables: Vec<Table>,
+    /// Tables to delete first, whether or not they exist.
+    pub(crate) delete: Vec<(Family, String)>,
+    /// Sets to empty: (family, table, set).
+    pub(crate) flush: Vec<(Family, String, String)>,
+    /// Elements to add, once the tables exist.
+    pub(crate) elements: Vec<Elements>,
+}
+
+/// Elements for one set of one of the ruleset's tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Elements {
+    pub(crate) family: Family,
+    pub(crate) table: String,
+    pub(crate) set: String,
+    /// `(key, data for a map, timeout in ms)`, keys and data as register images (each field of
+    /// a concatenation padded to 4 bytes).
+    pub(crate) elems: Vec<(Vec<u8>, Option<Vec<u8>>, u64)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Family {
     /// IPv4 only (`table ip`).
     Ip,
+    /// IPv6 only (`table ip6`).
+    Ip6,
     /// IPv4 and IPv6 (`table inet`).
     Inet,
 }
@@ -97,9 +117,10 @@ impl Chain {
 }
 
 impl Family {
-    fn nfproto(self) -> u8 {
+    pub(crate) fn nfproto(self) -> u8 {
         match self {
             Family::Ip => NFPROTO_IPV4,
+            Family::Ip6 => NFPROTO_IPV6,
             Family::Inet => NFPROTO_INET,
         }
     }
@@ -107,6 +128,7 @@ impl Family {
     fn keyword(self) -> &'static str {
         match self {
             Family::Ip => "ip",
+            Family::Ip6 => "ip6",
             Family::Inet => "inet",
         }
     }
@@ -137,6 +159,22 @@ impl Ruleset {
     /// One batch creating every table, set, chain and rule.
     pub(crate) fn encode(&self) -> (Vec<u8>, Vec<(u32, String)>) {
         let mut b = Batch::new();
+        for (family, name) in &self.delete {
+            let (fam, tname) = (family.nfproto(), format!("table {} {name}", family.keyword()));
+            // Created first (if absent), so that deleting it cannot fail.
+            b.push(NFT_MSG_NEWTABLE, fam, FLAGS_CREATE, format!("creating {tname} to replace it"), |a| {
+                a.str(NFTA_TABLE_NAME, name).u32(NFTA_TABLE_FLAGS, 0);
+            });
+            b.push(NFT_MSG_DELTABLE, fam, FLAGS_ACK, format!("deleting {tname}"), |a| {
+                a.str(NFTA_TABLE_NAME, name);
+            });
+        }
+        for (family, table, set) in &self.flush {
+            let what = format!("emptying set @{set} of table {} {table}", family.keyword());
+            b.push(NFT_MSG_DELSETELEM, family.nfproto(), FLAGS_ACK, what, |a| {
+                a.str(NFTA_SET_ELEM_LIST_TABLE, table).str(NFTA_SET_ELEM_LIST_SET, set);
+            });
+        }
         let mut set_id = 0;
         for t in &self.tables {
             let fam = t.family.nfproto();
@@ -157,9 +195,9 @@ impl Ruleset {
                     if let Some((_, len)) = s.data {
                         a.u32(NFTA_SET_DATA_TYPE, 0).u32(NFTA_SET_DATA_LEN, len);
                     }
-                    a.nested(NFTA_SET_DESC, |d| {
-                        d.u32(NFTA_SET_DESC_SIZE, 65535);
-                    });
+                    // No NFTA_SET_DESC size: it would cap the set at that many elements and
+                    // make the kernel allocate a hash table for all of them up front (1 MiB for
+                    // 65,535); without it the table starts small, grows, and has no cap.
                     a.u32(NFTA_SET_ID, set_id).u64(NFTA_SET_TIMEOUT, s.timeout_ms);
                 });
             }
@@ -177,6 +215,29 @@ impl Ruleset {
                     b.push(NFT_MSG_NEWRULE, fam, FLAGS_APPEND, what, |a| encode_rule(a, &t.name, &c.name, &r.exprs));
                 }
             }
+        }
+        for e in self.elements.iter().filter(|e| !e.elems.is_empty()) {
+            let what = format!(
+                "adding {} elements to set @{} of table {} {}",
+                e.elems.len(),
+                e.set,
+                e.family.keyword(),
+                e.table
+            );
+            b.push(NFT_MSG_NEWSETELEM, e.family.nfproto(), FLAGS_CREATE, what, |a| {
+                a.str(NFTA_SET_ELEM_LIST_TABLE, &e.table).str(NFTA_SET_ELEM_LIST_SET, &e.set);
+                a.nested(NFTA_SET_ELEM_LIST_ELEMENTS, |l| {
+                    for (key, data, timeout_ms) in &e.elems {
+                        l.nested(NFTA_LIST_ELEM, |el| {
+                            el.data(NFTA_SET_ELEM_KEY, key);
+                            if let Some(d) = data {
+                                el.data(NFTA_SET_ELEM_DATA, d);
+                            }
+                            el.u64(NFTA_SET_ELEM_TIMEOUT, *timeout_ms);
+                        });
+                    }
+                });
+            });
         }
         b.finish()
     }

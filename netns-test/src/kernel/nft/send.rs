@@ -3,13 +3,8 @@
 use super::expr::Expr;
 use super::ruleset::Ruleset;
 use super::wire::{messages, NLMSG_ERROR};
-use netlink_sys::{protocols::NETLINK_NETFILTER, Socket, SocketAddr};
+use crate::kernel::nfnl::NfSocket;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
-use std::time::Duration;
-
-/// How long the kernel may take to answer a batch.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a ruleset was refused: the message that failed, the kernel's error, and a likely cause.
 #[derive(Debug)]
@@ -20,28 +15,30 @@ pub(crate) struct Refused {
 }
 
 /// Installs `rules` in one nf_tables transaction (all or nothing) in the calling thread's
-/// namespace.
+/// namespace, on a socket of its own.
 pub(crate) fn install(rules: &Ruleset) -> Result<(), Refused> {
-    let refused = |what: &str, hint: &str| {
+    let socket = NfSocket::open().map_err(|source| Refused {
+        what: "opening an nf_tables netlink socket".into(),
+        source,
+        hint: "the kernel has no nfnetlink: netns-test needs CONFIG_NETFILTER_NETLINK and CONFIG_NF_TABLES".into(),
+    })?;
+    install_on(&socket, rules)
+}
+
+/// Installs `rules` in one nf_tables transaction (all or nothing) in the namespace of `socket`.
+pub(crate) fn install_on(socket: &NfSocket, rules: &Ruleset) -> Result<(), Refused> {
+    let refused = |what: &str| {
         let what = what.to_string();
-        let hint = hint.to_string();
-        move |source| Refused { what, source, hint }
+        move |source| Refused { what, source, hint: String::new() }
     };
-    let socket = Socket::new(NETLINK_NETFILTER).map_err(refused(
-        "opening an nf_tables netlink socket",
-        "the kernel has no nfnetlink: netns-test needs CONFIG_NETFILTER_NETLINK and CONFIG_NF_TABLES",
-    ))?;
-    let mut socket = socket;
-    socket.bind_auto().map_err(refused("binding the nf_tables socket", ""))?;
     let (batch, acked) = rules.encode();
-    socket.send_to(&batch, &SocketAddr::new(0, 0), 0).map_err(refused("sending the nf_tables batch", ""))?;
+    socket.send(&batch).map_err(refused("sending the nf_tables batch"))?;
 
     let mut pending: Vec<u32> = acked.iter().map(|(seq, _)| *seq).collect();
     let mut first_error: Option<(u32, i32)> = None;
     let mut buf = vec![0u8; 1 << 16];
     while !pending.is_empty() {
-        wait_readable(&socket).map_err(refused("waiting for the kernel's nf_tables answer", ""))?;
-        let n = socket.recv(&mut &mut buf[..], 0).map_err(refused("reading the kernel's nf_tables answer", ""))?;
+        let n = socket.recv(&mut buf).map_err(refused("reading the kernel's nf_tables answer"))?;
         for (ty, _, _, payload) in messages(&buf[..n]) {
             if ty != NLMSG_ERROR || payload.len() < 4 + 16 {
                 continue;
@@ -62,18 +59,6 @@ pub(crate) fn install(rules: &Ruleset) -> Result<(), Refused> {
     let Some((seq, errno)) = first_error else { return Ok(()) };
     let what = acked.iter().find(|(s, _)| *s == seq).map_or("starting the nf_tables transaction", |(_, w)| w);
     Err(Refused { what: what.to_string(), source: io::Error::from_raw_os_error(errno), hint: hint(rules, what, errno) })
-}
-
-fn wait_readable(socket: &Socket) -> io::Result<()> {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    // SAFETY: the descriptor belongs to `socket`, which outlives this borrow.
-    let fd = unsafe { BorrowedFd::borrow_raw(socket.as_raw_fd()) };
-    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
-    let timeout = PollTimeout::try_from(ANSWER_TIMEOUT.as_millis() as i32).unwrap_or(PollTimeout::MAX);
-    match poll(&mut fds, timeout)? {
-        0 => Err(io::Error::new(io::ErrorKind::TimedOut, format!("no answer within {ANSWER_TIMEOUT:?}"))),
-        _ => Ok(()),
-    }
 }
 
 /// The likely cause of `errno` on the message `what`.

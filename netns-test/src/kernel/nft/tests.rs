@@ -89,14 +89,14 @@ fn attributes_are_padded_and_nested() {
 }
 
 mod rulesets {
-    use super::super::{rules_text, ruleset};
+    use super::super::{rules_text, ruleset, Installed};
     use netns_test_topology::{NatType, Topology};
 
     /// The rules of node `r` with these extra statements.
     fn rules(extra: &str) -> Option<String> {
         let t = Topology::parse(&format!("c=10.0.0.1/24 -- r:eth0=10.0.0.2/24\nr:eth1=203.0.113.1/24 -- s\n{extra}"))
             .unwrap();
-        rules_text(&t.nodes[1])
+        rules_text(t.nodes[1].nat.clone().map(Installed::new).as_ref(), &t.nodes[1].blocks)
     }
 
     fn nat(kind: NatType, hairpin: bool) -> String {
@@ -106,8 +106,33 @@ mod rulesets {
     #[test]
     fn each_nat_type_installs_its_mapping_and_filter() {
         let pr = nat(NatType::PortRestricted, false);
-        assert!(pr.contains("iifname \"eth1\" meta l4proto udp dnat to udp dport map @mapped"), "{pr}");
+        for p in ["udp", "tcp"] {
+            assert!(
+                pr.contains(&format!("iifname \"eth1\" meta l4proto {p} dnat to {p} dport map @mapped_{p}")),
+                "{pr}"
+            );
+            assert!(
+                pr.contains(&format!(
+                    "oifname \"eth1\" meta l4proto {p} snat to 203.0.113.1 : ip saddr . {p} sport map @outbound_{p}"
+                )),
+                "{pr}"
+            );
+            assert!(
+                pr.contains(&format!(
+                    "oifname \"eth1\" meta l4proto {p} snat to 203.0.113.1 : numgen inc mod 64512 offset 1024"
+                )),
+                "{pr}"
+            );
+            assert!(
+                pr.contains(&format!(
+                    "map outbound_{p} {{ type ipv4_addr . inet_service : inet_service; timeout {}s }}",
+                    if p == "udp" { 300 } else { 7440 }
+                )),
+                "{pr}"
+            );
+        }
         assert!(pr.contains("oifname \"eth1\" snat to 203.0.113.1\n"), "{pr}");
+        assert!(pr.contains("chain mappings { type filter hook postrouting priority 200 }"), "{pr}");
         assert!(pr.contains("iifname \"eth1\" ct state established,related accept"), "{pr}");
         assert!(pr.contains("iifname \"eth1\" drop"), "{pr}");
         assert!(!pr.contains("contacted"), "{pr}");
@@ -117,18 +142,67 @@ mod rulesets {
         assert!(ar.contains("iifname \"eth1\" ip daddr . ip saddr @contacted accept"), "{ar}");
 
         let fc = nat(NatType::FullCone, false);
-        assert!(fc.contains("@mapped") && !fc.contains("chain forward"), "{fc}");
+        assert!(fc.contains("@mapped_udp") && !fc.contains("chain forward"), "{fc}");
 
         let sy = nat(NatType::Symmetric, false);
-        assert!(sy.contains("snat to 203.0.113.1 random-fully") && !sy.contains("@mapped"), "{sy}");
+        assert!(
+            sy.contains("snat to 203.0.113.1 random-fully") && !sy.contains("@mapped") && !sy.contains("numgen"),
+            "{sy}"
+        );
         assert!(sy.contains("iifname \"eth1\" drop"), "{sy}");
     }
 
     #[test]
     fn hairpin_translates_inside_packets_to_the_outside_address() {
         let h = nat(NatType::PortRestricted, true);
-        assert!(h.contains("ip daddr 203.0.113.1 meta l4proto udp dnat to udp dport map @mapped"), "{h}");
-        assert!(h.contains("oifname != \"eth1\" meta mark 0x6e6174 snat to 203.0.113.1"), "{h}");
+        assert!(h.contains("ip daddr 203.0.113.1 meta l4proto udp dnat to udp dport map @mapped_udp"), "{h}");
+        assert!(h.contains("oifname != \"eth1\" meta mark 0x6e6174 meta l4proto udp snat to 203.0.113.1 : ip saddr . udp sport map @outbound_udp"), "{h}");
+        assert!(h.contains("oifname != \"eth1\" meta mark 0x6e6174 snat to 203.0.113.1\n"), "{h}");
+    }
+
+    /// The rules of node `r` of a dual-stack router with these options.
+    fn rules6(opts: &str) -> String {
+        let t = Topology::parse(&format!(
+            "c=10.0.1.2/24|fd00:1:0:1::2/64 -- r:eth0=10.0.1.1/24|fd00:1:0:1::1/64\n\
+             r:eth1=203.0.113.1/24|2001:db8:ff::1/64 -- s\nr [{opts}]"
+        ))
+        .unwrap();
+        rules_text(t.nodes[1].nat.clone().map(Installed::new).as_ref(), &[]).unwrap()
+    }
+
+    #[test]
+    fn nat66_is_the_same_table_for_ipv6() {
+        let r = rules6("nat=eth1, nat66=eth1, hairpin");
+        assert!(r.contains("table ip netns_test_nat {") && r.contains("table ip6 netns_test_nat6 {"), "{r}");
+        assert!(r.contains("map outbound_udp { type ipv6_addr . inet_service : inet_service; timeout 300s }"), "{r}");
+        assert!(
+            r.contains(
+                "oifname \"eth1\" meta l4proto udp snat to 2001:db8:ff::1 : ip6 saddr . udp sport map @outbound_udp"
+            ),
+            "{r}"
+        );
+        assert!(r.contains("iifname != \"eth1\" ip6 daddr 2001:db8:ff::1 meta mark set 0x6e6174"), "{r}");
+        assert!(r.contains("ct original ip6 saddr . ct original proto-src . ct reply proto-dst @live_udp"), "{r}");
+    }
+
+    #[test]
+    fn nptv6_uses_the_kernels_npt_targets_in_a_mangle_table() {
+        let r = rules6("nat=eth1, nptv6=eth1, nptv6-prefix=2001:db8:1::/48");
+        assert!(r.contains("table ip6 mangle {"), "{r}");
+        assert!(r.contains("iifname \"eth1\" ip6 daddr 2001:db8:1::/48 dnpt to fd00:1::/48"), "{r}");
+        assert!(r.contains("oifname \"eth1\" ip6 saddr fd00:1::/48 snpt to 2001:db8:1::/48"), "{r}");
+        assert!(!r.contains("netns_test_nat6"), "{r}");
+        let t = Topology::parse(
+            "c=fd00:1:0:1::2/64 -- r:eth0=fd00:1:0:1::1/64\nr:eth1=2001:db8:ff::1/64 -- s\n\
+             r [nptv6=eth1, nptv6-prefix=2001:db8:1::/48]",
+        )
+        .unwrap();
+        let rules = ruleset(t.nodes[1].nat.clone().map(Installed::new).as_ref(), &[]);
+        let snpt = rules.tables[0].chains[1].rules[0].exprs.last().unwrap().clone();
+        let mut info = vec![0xfd, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        info.extend([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        info.extend([48, 48, 0, 0, 0, 0, 0, 0]); // lengths, the kernel's adjustment, XT_ALIGN padding
+        assert_eq!(snpt, crate::kernel::nft::expr::Expr::XtTarget { name: "SNPT", info });
     }
 
     #[test]
@@ -141,6 +215,15 @@ mod rulesets {
             assert!(text.contains(&format!("hook {hook} priority 0")), "{text}");
         }
         assert!(ruleset(None, &[]).tables.is_empty());
+        let timeouts = rules("r [nat=eth1, udp-timeout=1s, tcp-timeout=2m]").unwrap();
+        assert!(
+            timeouts.contains("map mapped_udp { type inet_service : ipv4_addr . inet_service; timeout 1s }"),
+            "{timeouts}"
+        );
+        assert!(
+            timeouts.contains("set live_tcp { type ipv4_addr . inet_service . inet_service; timeout 120s }"),
+            "{timeouts}"
+        );
         assert_eq!(rules("r [forward]"), None);
     }
 }
@@ -149,9 +232,9 @@ mod rulesets {
 #[test]
 fn refusals_name_the_rule_and_the_likely_missing_kernel_option() {
     let t = netns_test_topology::Topology::parse("r:eth1=203.0.113.1/24 -- s\nr [nat=eth1]").unwrap();
-    let rules = super::ruleset(t.nodes[0].nat.as_ref(), &[]);
+    let rules = super::ruleset(t.nodes[0].nat.clone().map(super::Installed::new).as_ref(), &[]);
     let (_, acked) = rules.encode();
-    let (_, what) = acked.iter().find(|(_, w)| w.contains("snat to")).unwrap();
+    let (_, what) = acked.iter().find(|(_, w)| w.contains("snat to 203.0.113.1`")).unwrap();
     assert_eq!(
         what,
         "adding rule `oifname \"eth1\" snat to 203.0.113.1` to chain postrouting of table ip netns_test_nat"
