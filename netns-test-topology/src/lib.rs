@@ -26,6 +26,7 @@ pub mod layout;
 mod links;
 mod model;
 mod nat;
+mod nat_options;
 mod parse;
 mod suggest;
 mod text;
@@ -38,7 +39,8 @@ pub use expect::{Expect, Probe, Target};
 pub use firewall::{Block, BlockProto, IcmpType};
 pub use links::{LinkEnd, LinkId};
 pub use model::*;
-pub use nat::{parse_nat_options, Masquerade, Nat, NatType, Nptv6};
+pub use nat::{Masquerade, Nat, NatType, Nptv6};
+pub use nat_options::parse_nat_options;
 pub use suggest::did_you_mean;
 
 impl Topology {

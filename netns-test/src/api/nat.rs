@@ -2,8 +2,7 @@
 
 use super::Node;
 use crate::error::Result;
-use std::net::SocketAddr;
-use std::time::Duration;
+pub use crate::nat::{Mapping, Protocol};
 
 /// The NAT of a router (`r [nat=eth1, ...]`), changed while the test runs: forget every mapping
 /// as after a reboot or a carrier rebind, give it other options, turn it off and on, and read
@@ -35,28 +34,6 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy)]
 pub struct Nat<'a> {
     node: &'a Node,
-}
-
-/// The transport of a translated flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Protocol {
-    Udp,
-    Tcp,
-    /// ICMP or ICMPv6 echo: the "port" of its endpoints is the echo identifier.
-    Icmp,
-}
-
-/// One translated flow through a NAT router, as its connection tracking has it now. Flows of
-/// one inside endpoint to several peers share one outside endpoint unless the NAT is symmetric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Mapping {
-    pub protocol: Protocol,
-    /// The inside host's address and port.
-    pub inside: SocketAddr,
-    /// The address and port the outside sees it as.
-    pub outside: SocketAddr,
-    /// How long until it is forgotten without more packets (whole seconds, rounded down).
-    pub expires_in: Duration,
 }
 
 impl Node {

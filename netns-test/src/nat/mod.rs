@@ -13,7 +13,6 @@
 //! turned off, to put back on. Every change goes to the journal. Talks to the kernel only
 //! through [`crate::kernel`]: nf_tables for the rules, ctnetlink and sysctls for conntrack.
 
-use crate::api::{Mapping, Protocol};
 use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::journal;
@@ -24,6 +23,29 @@ use crate::kernel::nft::{self, Installed};
 use netns_test_topology::parse_nat_options;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The transport of a translated flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    Udp,
+    Tcp,
+    /// ICMP or ICMPv6 echo: the "port" of its endpoints is the echo identifier.
+    Icmp,
+}
+
+/// One translated flow through a NAT router, as its connection tracking has it now. Flows of
+/// one inside endpoint to several peers share one outside endpoint unless the NAT is symmetric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Mapping {
+    pub protocol: Protocol,
+    /// The inside host's address and port.
+    pub inside: SocketAddr,
+    /// The address and port the outside sees it as.
+    pub outside: SocketAddr,
+    /// How long until it is forgotten without more packets (whole seconds, rounded down).
+    pub expires_in: Duration,
+}
 
 /// This room's state for one network.
 #[derive(Debug, Default)]
