@@ -30,7 +30,7 @@ pub(crate) enum Stmt {
     Route(Box<RouteStmt>),
     /// `expect a -> b tcp/80`
     Expect(Box<ExpectStmt>),
-    /// `b: block tcp/80 from 10.0.0.0/24`
+    /// `b: block tcp/80 from 10.0.0.0/24`, `r: allow tcp/443`
     Block(Box<BlockStmt>),
 }
 
@@ -117,12 +117,14 @@ pub(crate) struct NodeOpts {
     pub hairpin: Option<Span>,
 }
 
-/// `NODE: block [PROTO] [from CIDR] [to CIDR] [drop | reject]`, checked as far as it can be
+/// `NODE: block|allow [inbound on IFACE] [established] [PROTO] [from CIDR] [to CIDR] [drop | reject]`, checked as far as it can be
 /// alone (a protocol and addresses of one family).
 #[derive(Debug)]
 pub(crate) struct BlockStmt {
     pub node: Name,
     pub block: Block,
+    /// `inbound on IFACE`: the interface as written, checked against the node.
+    pub inbound: Option<Name>,
 }
 
 /// An `expect` statement as parsed, before names are resolved.

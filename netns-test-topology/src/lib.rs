@@ -35,7 +35,7 @@ pub use conditions::{parse_link_options, Conditions, LinkOptions, Percent, Rate,
 pub use duration::{parse_duration, DurationError};
 pub use error::{Error, Errors};
 pub use expect::{Expect, Probe, Target};
-pub use firewall::{Block, BlockProto, IcmpType};
+pub use firewall::{parse_rule, Action, Block, BlockProto, IcmpType};
 pub use links::{LinkEnd, LinkId};
 pub use model::*;
 pub use nat::{Nat, NatType};

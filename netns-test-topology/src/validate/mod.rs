@@ -10,6 +10,8 @@ mod bridge;
 mod expect;
 mod firewall;
 mod link;
+
+pub(crate) use firewall::inbound_iface;
 mod node;
 mod route;
 
