@@ -57,6 +57,11 @@ pub enum Error {
     #[error("invalid link options `{text}`:\n{rendered}")]
     InvalidOptions { text: String, rendered: String },
 
+    /// A firewall rule given at run time (`Firewall::add`, `remove`) is not valid; the messages
+    /// are those a topology gets at compile time.
+    #[error("invalid firewall rule `{text}` for node `{node}`:\n{rendered}")]
+    InvalidRule { node: String, text: String, rendered: String },
+
     /// The topology was changed after parsing so that its parts no longer fit together (an
     /// index out of range, a link whose ends disagree); nothing was built.
     #[error("the topology was changed after parsing and is inconsistent: {0}; build it from text (`Topology::parse`) instead")]

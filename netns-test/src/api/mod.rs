@@ -1,4 +1,4 @@
-//! The public handles: [`Net`], [`Node`], [`Bridge`], [`Interface`], [`Link`]: thin, each
+//! The public handles: [`Net`], [`Node`], [`Bridge`], [`Interface`], [`Link`], [`Firewall`]: thin, each
 //! method a short call down into a feature room or the core.
 //!
 //! ```no_run
@@ -9,12 +9,14 @@
 //! ```
 
 mod bridge;
+mod firewall;
 mod interface;
 mod link;
 mod net;
 mod node;
 
 pub use bridge::Bridge;
+pub use firewall::Firewall;
 pub use interface::Interface;
 pub use link::Link;
 pub use net::Net;

@@ -1,8 +1,9 @@
 //! [`Node`]: one host of the topology, and ways to run code and programs in it.
 
-use super::{placed, Interface};
+use super::{placed, Firewall, Interface};
 use crate::core::Core;
 use crate::error::Result;
+use crate::firewall;
 use crate::kernel::view::NsView;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -61,8 +62,9 @@ impl Node {
         })
     }
 
-    /// The NAT and `block` rules netns-test installed in this node, as `nft list ruleset`-style
-    /// text (one line per rule); `None` if the topology gives it none.
+    /// The NAT and firewall (`allow`, `block`) rules netns-test installed in this node and in
+    /// force now (run-time changes through [`firewall`](Self::firewall) included), as `nft list
+    /// ruleset`-style text (one line per rule); `None` if it has none.
     ///
     /// ```no_run
     /// # fn f(net: &netns_test::Net) {
@@ -70,7 +72,24 @@ impl Node {
     /// # }
     /// ```
     pub fn firewall_rules(&self) -> Option<String> {
-        crate::kernel::nft::rules_text(&self.core.topology.nodes[self.index])
+        let rules = firewall::rules(&self.core, self.index);
+        crate::kernel::nft::rules_text(self.core.topology.nodes[self.index].nat.as_ref(), &rules)
+    }
+
+    /// The node's firewall, to change at run time: rules added, removed or cleared are written
+    /// as in a topology after `NODE:` (`"block udp/53"`, `"allow tcp/443"`), with the same
+    /// messages when wrong, and are in force when the call returns.
+    ///
+    /// ```no_run
+    /// # fn f(net: &netns_test::Net) -> netns_test::Result<()> {
+    /// let fw = net.node("r").firewall();
+    /// fw.add("block udp/53")?;
+    /// fw.remove("block udp/53")?;
+    /// fw.clear()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn firewall(&self) -> Firewall<'_> {
+        Firewall { core: &self.core, node: self.index }
     }
 
     /// Adds a route: `dest` is `default` or a network (`10.2.0.0/24`), `via` a gateway on one

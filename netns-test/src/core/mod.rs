@@ -1,5 +1,5 @@
 //! The core: one built topology at run time. The model it was built from, the namespaces it
-//! lives in, what is in them now ([`Now`]: routes, addresses, each link's conditions), and each
+//! lives in, what is in them now ([`Now`]: routes, addresses, firewall rules, each link's conditions), and each
 //! feature's own state. Everything below the public handles (`Net`, `Node`, `Link`, `Bridge`)
 //! takes a `&Core`; diagnostics read it and never call back.
 //!
@@ -51,6 +51,7 @@ impl Core {
             routes: topology.nodes.iter().map(|n| n.routes.iter().map(|r| (r.dest, r.via)).collect()).collect(),
             addrs: topology.nodes.iter().map(|n| n.interfaces.iter().map(|i| i.addrs.clone()).collect()).collect(),
             links: HashMap::new(),
+            firewall: topology.nodes.iter().map(|n| n.blocks.clone()).collect(),
         };
         Core { topology, root, nodes, now: Mutex::new(now), features: Mutex::new(HashMap::new()) }
     }

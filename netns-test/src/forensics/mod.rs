@@ -298,18 +298,19 @@ pub(crate) fn dump(core: &Core) -> String {
 }
 
 /// The sections of namespace `place` that come from the core rather than from the kernel:
-/// today the NAT and firewall rules netns-test installed in a node.
+/// today the NAT and firewall rules netns-test installed in a node, as they are now (run-time
+/// changes included). A body stuck holding the core's lock leaves the declared rules, marked.
 fn known_sections(core: &Core, place: Place) -> Vec<Section> {
-    match place {
-        Place::Node(i) => crate::kernel::nft::rules_text(&core.topology.nodes[i])
-            .map(|r| Section {
-                title: "nft rules installed by netns-test".into(),
-                lines: r.lines().map(str::to_string).collect(),
-            })
-            .into_iter()
-            .collect(),
-        Place::Root => Vec::new(),
-    }
+    let Place::Node(i) = place else { return Vec::new() };
+    let node = &core.topology.nodes[i];
+    let (rules, title) = match core.try_lock_for(std::time::Duration::from_millis(200)) {
+        Some(now) => (now.firewall[i].clone(), "nft rules installed by netns-test"),
+        None => (node.blocks.clone(), "nft rules installed by netns-test (as declared: the runtime state was locked)"),
+    };
+    crate::kernel::nft::rules_text(node.nat.as_ref(), &rules)
+        .map(|r| Section { title: title.into(), lines: r.lines().map(str::to_string).collect() })
+        .into_iter()
+        .collect()
 }
 
 fn lock() -> std::sync::MutexGuard<'static, Option<(CaptureMode, Capture)>> {

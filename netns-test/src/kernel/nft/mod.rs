@@ -1,7 +1,7 @@
 //! nf_tables over netlink, hand-encoded: NAT and firewall rules for nodes, without the `nft` or
 //! `iptables` binaries and without libnftnl.
 //!
-//! Data flows one way: the topology's NAT and `block` statements become a [`Ruleset`] (tables,
+//! Data flows one way: the topology's NAT, `allow` and `block` statements become a [`Ruleset`] (tables,
 //! sets, chains, rules, each rule with the `nft` text it stands for), which is encoded into one
 //! batch ([`wire`]) and sent in one transaction ([`send`]).
 
@@ -47,11 +47,22 @@ pub(crate) fn install(ns: &crate::kernel::ns::NetNs, node: &str, rules: &Ruleset
         .map_err(refused)
 }
 
-/// The NAT and firewall rules netns-test installs in `node`, in `nft list ruleset` style (one
-/// line per rule, each `block` rule ending with its statement); `None` if it has none.
+/// Replaces the firewall table of the node whose namespace is `ns` by one with these `allow`
+/// and `block` rules (none: no filtering), in one transaction; its NAT table is not touched.
+pub(crate) fn replace_firewall(
+    ns: &crate::kernel::ns::NetNs,
+    node: &str,
+    blocks: &[Block],
+) -> crate::error::Result<()> {
+    install(ns, node, &Ruleset { tables: vec![block::replacement(blocks)] })
+}
+
+/// The NAT and firewall rules of a node with this NAT and these firewall rules, in `nft list
+/// ruleset` style (one line per rule, each firewall rule ending with its statement); `None` if
+/// it has none.
 ///
-/// For failure dumps: what the framework put in the node's nf_tables.
-pub(crate) fn rules_text(node: &netns_test_topology::Node) -> Option<String> {
-    let rules = ruleset(node.nat.as_ref(), &node.blocks);
+/// For failure dumps and `Node::firewall_rules`: what the framework put in the node's nf_tables.
+pub(crate) fn rules_text(nat: Option<&Nat>, blocks: &[Block]) -> Option<String> {
+    let rules = ruleset(nat, blocks);
     (!rules.tables.is_empty()).then(|| rules.render())
 }

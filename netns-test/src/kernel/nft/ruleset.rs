@@ -31,6 +31,9 @@ pub(crate) struct Table {
     pub(crate) name: String,
     pub(crate) sets: Vec<Set>,
     pub(crate) chains: Vec<Chain>,
+    /// Replace a table of the same name, if the namespace has one, in the same transaction
+    /// (`add table; delete table; add table ...`, as `nft -f` files do).
+    pub(crate) replace: bool,
 }
 
 /// A set, or a map when it has `data`; elements are added from the packet path only, and
@@ -79,7 +82,7 @@ pub(crate) struct Rule {
 
 impl Table {
     pub(crate) fn new(family: Family, name: &str) -> Table {
-        Table { family, name: name.into(), sets: Vec::new(), chains: Vec::new() }
+        Table { family, name: name.into(), sets: Vec::new(), chains: Vec::new(), replace: false }
     }
 
     /// Adds a base chain (policy accept) and returns it for its rules.
@@ -141,6 +144,15 @@ impl Ruleset {
         for t in &self.tables {
             let fam = t.family.nfproto();
             let tname = format!("table {} {}", t.family.keyword(), t.name);
+            if t.replace {
+                // Created if missing, so that deleting it cannot fail: then gone with its rules.
+                b.push(NFT_MSG_NEWTABLE, fam, FLAGS_CREATE, format!("making sure of {tname}"), |a| {
+                    a.str(NFTA_TABLE_NAME, &t.name).u32(NFTA_TABLE_FLAGS, 0);
+                });
+                b.push(NFT_MSG_DELTABLE, fam, FLAGS_DELETE, format!("deleting the old {tname}"), |a| {
+                    a.str(NFTA_TABLE_NAME, &t.name);
+                });
+            }
             b.push(NFT_MSG_NEWTABLE, fam, FLAGS_CREATE, format!("creating {tname}"), |a| {
                 a.str(NFTA_TABLE_NAME, &t.name).u32(NFTA_TABLE_FLAGS, 0);
             });

@@ -96,7 +96,7 @@ mod rulesets {
     fn rules(extra: &str) -> Option<String> {
         let t = Topology::parse(&format!("c=10.0.0.1/24 -- r:eth0=10.0.0.2/24\nr:eth1=203.0.113.1/24 -- s\n{extra}"))
             .unwrap();
-        rules_text(&t.nodes[1])
+        rules_text(t.nodes[1].nat.as_ref(), &t.nodes[1].blocks)
     }
 
     fn nat(kind: NatType, hairpin: bool) -> String {
@@ -160,4 +160,26 @@ fn refusals_name_the_rule_and_the_likely_missing_kernel_option() {
     assert!(hint.contains("`nat` (CONFIG_NFT_NAT)") && hint.contains("`meta` (CONFIG_NF_TABLES)"), "{hint}");
     assert!(super::send::hint(&rules, what, libc::EPERM).contains("CAP_NET_ADMIN"));
     assert_eq!(super::send::hint(&rules, what, libc::EINVAL), "");
+}
+
+/// A replacement table is created if missing, deleted, and made anew, in one batch: the old
+/// rules are never in force together with the new ones, and an absent table is no error.
+#[test]
+fn firewall_replacement_is_add_delete_add_in_one_batch() {
+    let t = netns_test_topology::Topology::parse("a=10.0.0.1/24 -- r:eth1=10.0.0.2/24").unwrap();
+    let rules = ["allow established", "block inbound on eth1"]
+        .map(|r| netns_test_topology::parse_rule(&t.nodes[1], r).unwrap());
+    let set = super::Ruleset { tables: vec![super::block::replacement(&rules)] };
+    let (buf, _) = set.encode();
+    let types: Vec<u16> = messages(&buf).iter().map(|m| m.0 & 0xff).collect();
+    // begin, new table, delete table, new table, 3 chains, 2 + 2 + 1 rules, end.
+    assert_eq!(types[1..4], [NFT_MSG_NEWTABLE, NFT_MSG_DELTABLE, NFT_MSG_NEWTABLE]);
+    assert_eq!(types.iter().filter(|t| **t == NFT_MSG_NEWRULE).count(), 5, "no inbound rule in output");
+    let text = set.render();
+    assert!(text.contains("iifname \"eth1\" ct state != established,related drop  # block inbound on eth1"), "{text}");
+    assert!(text.contains("ct state established,related accept  # allow established"), "{text}");
+    // No rules: the table is emptied, nothing filtered.
+    let empty = super::Ruleset { tables: vec![super::block::replacement(&[])] };
+    let types: Vec<u16> = messages(&empty.encode().0).iter().map(|m| m.0 & 0xff).collect();
+    assert_eq!(types[1..types.len() - 1], [NFT_MSG_NEWTABLE, NFT_MSG_DELTABLE, NFT_MSG_NEWTABLE]);
 }
