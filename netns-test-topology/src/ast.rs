@@ -115,6 +115,10 @@ pub(crate) struct NodeOpts {
     pub nat_type: Option<(NatType, Span)>,
     /// `hairpin`, where written.
     pub hairpin: Option<Span>,
+    /// `preset=NAME` and where it was written.
+    pub preset: Option<(crate::preset::Preset, Span)>,
+    /// `wan=IFACE`: a preset's outside interface.
+    pub wan: Option<Name>,
 }
 
 /// `NODE: block|allow [inbound on IFACE] [established] [PROTO] [from CIDR] [to CIDR] [drop | reject]`, checked as far as it can be

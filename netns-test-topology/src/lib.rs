@@ -27,6 +27,7 @@ mod links;
 mod model;
 mod nat;
 mod parse;
+mod preset;
 mod suggest;
 mod text;
 mod validate;
@@ -39,6 +40,7 @@ pub use firewall::{parse_rule, Action, Block, BlockProto, IcmpType};
 pub use links::{LinkEnd, LinkId};
 pub use model::*;
 pub use nat::{Nat, NatType};
+pub use preset::Preset;
 pub use suggest::did_you_mean;
 
 impl Topology {

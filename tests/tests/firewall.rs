@@ -318,3 +318,70 @@ fn bad_rule_text_at_run_time_gives_the_compile_time_message(net: &Net) {
     assert_eq!(fw.rules(), ["block udp/53"], "nothing changed");
     assert!(!udp_arrives(net, "a", "10.0.0.2:53"), "the declared rule is still in force");
 }
+
+/// A UDP exchange from `lan` to `to` (an address of `isp`) and back: whether the answer arrived.
+fn udp_round_trip(net: &Net, to: &str) -> bool {
+    let to: SocketAddr = to.parse().unwrap();
+    let server = net.node("isp").run(|| UdpSocket::bind(to).unwrap());
+    server.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let client = net.node("lan").run(|| UdpSocket::bind("0.0.0.0:0").unwrap());
+    client.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    client.send_to(b"q", to).unwrap();
+    let mut buf = [0; 8];
+    let Ok((_, from)) = server.recv_from(&mut buf) else { return false };
+    server.send_to(b"a", from).unwrap();
+    client.recv(&mut buf).is_ok()
+}
+
+/// `preset=home`: port-restricted NAT out of `wan`, new inbound connections dropped; shown as
+/// its expansion in `firewall_rules()`.
+#[netns_test(topology = "
+    lan=10.0.0.2/24 -- r:eth0=10.0.0.1/24
+    r:eth1=203.0.113.1/24 -- isp=203.0.113.2/24
+    lan: default via 10.0.0.1
+    r [preset=home, wan=eth1]
+")]
+fn preset_home_is_nat_and_block_inbound(net: &Net) {
+    let l = listen(net, "isp", "203.0.113.2:80");
+    connect(net, "lan", "203.0.113.2:80").expect("out through the NAT");
+    let (_, peer) = l.accept().unwrap();
+    assert_eq!(peer.ip().to_string(), "203.0.113.1", "translated to r's outside address");
+    let _r = listen(net, "r", "203.0.113.1:22");
+    let e = connect(net, "isp", "203.0.113.1:22").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TimedOut, "new inbound connections are dropped: {e}");
+    let rules = net.node("r").firewall_rules().unwrap();
+    assert!(rules.contains("snat to 203.0.113.1") && rules.contains("# block inbound on eth1"), "{rules}");
+    assert_eq!(net.node("r").firewall().rules(), ["block inbound on eth1"]);
+}
+
+/// `preset=corporate`: only TCP 80 and 443 and UDP 53 out (and their replies).
+#[netns_test(topology = "
+    lan=10.0.0.2/24 -- r:eth0=10.0.0.1/24
+    r:eth1=203.0.113.1/24 -- isp=203.0.113.2/24
+    lan: default via 10.0.0.1
+    r [preset=corporate, wan=eth1]
+")]
+fn preset_corporate_allows_web_and_dns_only(net: &Net) {
+    let _l80 = listen(net, "isp", "203.0.113.2:80");
+    let _l443 = listen(net, "isp", "203.0.113.2:443");
+    let _l22 = listen(net, "isp", "203.0.113.2:22");
+    connect(net, "lan", "203.0.113.2:80").expect("tcp/80 out");
+    connect(net, "lan", "203.0.113.2:443").expect("tcp/443 out");
+    assert_eq!(connect(net, "lan", "203.0.113.2:22").unwrap_err().kind(), ErrorKind::TimedOut, "tcp/22 blocked");
+    assert!(udp_round_trip(net, "203.0.113.2:53"), "DNS and its answer");
+    assert!(!udp_round_trip(net, "203.0.113.2:5000"), "other UDP blocked");
+}
+
+/// `preset=hotel`: UDP blocked except DNS; TCP passes.
+#[netns_test(topology = "
+    lan=10.0.0.2/24 -- r:eth0=10.0.0.1/24
+    r:eth1=203.0.113.1/24 -- isp=203.0.113.2/24
+    lan: default via 10.0.0.1
+    r [preset=hotel, wan=eth1]
+")]
+fn preset_hotel_blocks_udp_but_dns(net: &Net) {
+    assert!(udp_round_trip(net, "203.0.113.2:53"), "DNS and its answer");
+    assert!(!udp_round_trip(net, "203.0.113.2:443"), "QUIC and the rest of UDP blocked");
+    let _l = listen(net, "isp", "203.0.113.2:22");
+    connect(net, "lan", "203.0.113.2:22").expect("TCP passes");
+}

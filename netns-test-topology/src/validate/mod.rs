@@ -10,6 +10,7 @@ mod bridge;
 mod expect;
 mod firewall;
 mod link;
+mod preset;
 
 pub(crate) use firewall::inbound_iface;
 mod node;
