@@ -35,10 +35,10 @@ pub(crate) fn table(blocks: &[Block]) -> Table {
     t
 }
 
-/// The firewall table with these rules in place of the one the node has, in one transaction;
-/// with no rules, an empty table (no chains: nothing filtered).
+/// The firewall table with these rules in place of those the node has, in one transaction; with
+/// no rules, chains without rules (nothing filtered).
 pub(crate) fn replacement(blocks: &[Block]) -> Table {
-    let mut t = if blocks.is_empty() { Table::new(Family::Inet, TABLE) } else { table(blocks) };
+    let mut t = table(blocks);
     t.replace = true;
     t
 }

@@ -31,8 +31,10 @@ pub(crate) struct Table {
     pub(crate) name: String,
     pub(crate) sets: Vec<Set>,
     pub(crate) chains: Vec<Chain>,
-    /// Replace a table of the same name, if the namespace has one, in the same transaction
-    /// (`add table; delete table; add table ...`, as `nft -f` files do).
+    /// Replace the rules of a table of the same name, if the namespace has one, in the same
+    /// transaction: table and chains are created if missing (else kept, with their hooks), each
+    /// chain is flushed, then given its rules (`add table; add chain; flush chain; add rule ...`).
+    /// Not deleting the table spares the kernel unhooking and rehooking its chains.
     pub(crate) replace: bool,
 }
 
@@ -144,15 +146,6 @@ impl Ruleset {
         for t in &self.tables {
             let fam = t.family.nfproto();
             let tname = format!("table {} {}", t.family.keyword(), t.name);
-            if t.replace {
-                // Created if missing, so that deleting it cannot fail: then gone with its rules.
-                b.push(NFT_MSG_NEWTABLE, fam, FLAGS_CREATE, format!("making sure of {tname}"), |a| {
-                    a.str(NFTA_TABLE_NAME, &t.name).u32(NFTA_TABLE_FLAGS, 0);
-                });
-                b.push(NFT_MSG_DELTABLE, fam, FLAGS_DELETE, format!("deleting the old {tname}"), |a| {
-                    a.str(NFTA_TABLE_NAME, &t.name);
-                });
-            }
             b.push(NFT_MSG_NEWTABLE, fam, FLAGS_CREATE, format!("creating {tname}"), |a| {
                 a.str(NFTA_TABLE_NAME, &t.name).u32(NFTA_TABLE_FLAGS, 0);
             });
@@ -184,6 +177,13 @@ impl Ruleset {
                     });
                     a.u32(NFTA_CHAIN_POLICY, 1).str(NFTA_CHAIN_TYPE, c.kind.keyword());
                 });
+                if t.replace {
+                    // No handle: every rule of the chain.
+                    let what = format!("flushing chain {} of {tname}", c.name);
+                    b.push(NFT_MSG_DELRULE, fam, FLAGS_DELETE, what, |a| {
+                        a.str(NFTA_RULE_TABLE, &t.name).str(NFTA_RULE_CHAIN, &c.name);
+                    });
+                }
                 for r in &c.rules {
                     let what = format!("adding rule `{}` to chain {} of {tname}", r.text, c.name);
                     b.push(NFT_MSG_NEWRULE, fam, FLAGS_APPEND, what, |a| encode_rule(a, &t.name, &c.name, &r.exprs));

@@ -27,7 +27,7 @@ pub(crate) const NFNL_MSG_BATCH_END: u16 = 0x11;
 
 // nf_tables message types.
 pub(crate) const NFT_MSG_NEWTABLE: u16 = 0;
-pub(crate) const NFT_MSG_DELTABLE: u16 = 2;
+pub(crate) const NFT_MSG_DELRULE: u16 = 8;
 pub(crate) const NFT_MSG_NEWCHAIN: u16 = 3;
 pub(crate) const NFT_MSG_NEWRULE: u16 = 6;
 pub(crate) const NFT_MSG_NEWSET: u16 = 9;
