@@ -31,7 +31,7 @@ pub(crate) enum Stmt {
     Route(Box<RouteStmt>),
     /// `expect a -> b tcp/80`
     Expect(Box<ExpectStmt>),
-    /// `b: block tcp/80 from 10.0.0.0/24`
+    /// `b: block tcp/80 from 10.0.0.0/24`, `r: allow tcp/443`
     Block(Box<BlockStmt>),
 }
 
@@ -125,14 +125,20 @@ pub(crate) struct NodeOpts {
     pub udp_timeout: Option<(Duration, Span)>,
     pub tcp_timeout: Option<(Duration, Span)>,
     pub timeout: Option<(Duration, Span)>,
+    /// `preset=NAME` and where it was written.
+    pub preset: Option<(crate::preset::Preset, Span)>,
+    /// `wan=IFACE`: a preset's outside interface.
+    pub wan: Option<Name>,
 }
 
-/// `NODE: block [PROTO] [from CIDR] [to CIDR] [drop | reject]`, checked as far as it can be
+/// `NODE: block|allow [inbound on IFACE] [established] [PROTO] [from CIDR] [to CIDR] [drop | reject]`, checked as far as it can be
 /// alone (a protocol and addresses of one family).
 #[derive(Debug)]
 pub(crate) struct BlockStmt {
     pub node: Name,
     pub block: Block,
+    /// `inbound on IFACE`: the interface as written, checked against the node.
+    pub inbound: Option<Name>,
 }
 
 /// An `expect` statement as parsed, before names are resolved.

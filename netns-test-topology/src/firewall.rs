@@ -1,14 +1,45 @@
-//! `block` statements of routers and hosts, as validated model values.
+//! `allow` and `block` statements of routers and hosts (a node's firewall), as validated model
+//! values. A node's rules are tried in declaration order and the first that matches decides.
 //!
 //! ```
-//! let t = netns_test_topology::Topology::parse("a=10.0.0.1/24 -- b=10.0.0.2/24; b: block udp/53").unwrap();
-//! assert_eq!(t.nodes[1].blocks[0].to_string(), "block udp/53");
+//! let t = netns_test_topology::Topology::parse(
+//!     "a=10.0.0.1/24 -- b=10.0.0.2/24; b: allow udp/53; b: block udp; b: block inbound on eth0",
+//! )
+//! .unwrap();
+//! let rules: Vec<String> = t.nodes[1].blocks.iter().map(|r| r.to_string()).collect();
+//! assert_eq!(rules, ["allow udp/53", "block udp", "block inbound on eth0"]);
 //! ```
 
+use crate::error::Errors;
+use crate::model::Node;
 use ipnet::IpNet;
 
-/// `b: block tcp/80 from 10.0.0.0/24 reject`: packets the node receives, forwards or sends that
-/// match are dropped (or rejected).
+/// One rule of `node`'s firewall written alone, as in a topology after `NODE:`: `"block udp/53"`,
+/// `"allow tcp/443"`, `"block inbound on eth1"`. Same words, checks and messages as in a
+/// topology; the errors' spans are into `text`.
+///
+/// ```
+/// use netns_test_topology::{parse_rule, Action, Topology};
+///
+/// let t = Topology::parse("a=10.0.0.1/24 -- r=10.0.0.2/24").unwrap();
+/// let rule = parse_rule(&t.nodes[1], "allow tcp/443").unwrap();
+/// assert_eq!((rule.action, rule.to_string().as_str()), (Action::Allow, "allow tcp/443"));
+/// let e = parse_rule(&t.nodes[1], "block inbound on eth9").unwrap_err();
+/// assert_eq!(e.0[0].message, "node `r` has no interface `eth9`");
+/// ```
+pub fn parse_rule(node: &Node, text: &str) -> Result<Block, Errors> {
+    let (rule, inbound) = crate::parse::rule(text)?;
+    if let Some(i) = &inbound {
+        crate::validate::inbound_iface(node, i).map_err(|e| Errors(vec![e]))?;
+    }
+    Ok(rule)
+}
+
+/// One firewall statement, `allow` or `block`: `b: block tcp/80 from 10.0.0.0/24 reject` drops
+/// (or rejects) the packets the node receives, forwards or sends that match; `r: allow tcp/443`
+/// lets them through, whatever the rules after it say. `block inbound on eth1` is stateful: it
+/// drops what arrives on `eth1` unless it belongs to a connection the node saw go out (or
+/// forwarded out), or is an ICMP error about one.
 ///
 /// ```
 /// use netns_test_topology::{BlockProto, Topology};
@@ -21,19 +52,37 @@ use ipnet::IpNet;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Block {
+    /// `allow` or `block`.
+    pub action: Action,
+    /// `inbound on IFACE`: only packets arriving on this interface (received or forwarded); for
+    /// `block`, only those that start something new (not replies, not related ICMP errors).
+    pub inbound: Option<String>,
+    /// `established` (with `allow`): packets of connections already under way, and ICMP errors
+    /// about them (`ct state established,related`).
+    pub established: bool,
     /// `None`: any protocol.
     pub proto: Option<BlockProto>,
     /// Source addresses (`from`).
     pub from: Option<IpNet>,
     /// Destination addresses (`to`).
     pub to: Option<IpNet>,
-    /// Answer with a TCP reset or ICMP "port unreachable" instead of dropping silently.
+    /// Answer with a TCP reset or ICMP "port unreachable" instead of dropping silently
+    /// (`block` only).
     pub reject: bool,
+}
+
+/// What a firewall statement does with the packets it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `allow`: accepted; later rules are not tried.
+    Allow,
+    /// `block`: dropped or rejected.
+    Block,
 }
 
 impl Block {
     pub(crate) fn new(proto: Option<BlockProto>, from: Option<IpNet>, to: Option<IpNet>, reject: bool) -> Block {
-        Block { proto, from, to, reject }
+        Block { action: Action::Block, inbound: None, established: false, proto, from, to, reject }
     }
 }
 
@@ -109,7 +158,16 @@ impl IcmpType {
 impl std::fmt::Display for Block {
     /// The statement as written in the grammar (canonical spelling).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("block")?;
+        f.write_str(match self.action {
+            Action::Allow => "allow",
+            Action::Block => "block",
+        })?;
+        if let Some(i) = &self.inbound {
+            write!(f, " inbound on {i}")?;
+        }
+        if self.established {
+            f.write_str(" established")?;
+        }
         match self.proto {
             None => {}
             Some(BlockProto::Tcp(p)) | Some(BlockProto::Udp(p)) => {

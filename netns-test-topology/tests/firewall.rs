@@ -166,3 +166,22 @@ fn block_mistakes() {
         assert!(h.contains(help), "{src}: help {h:?} lacks {help:?}");
     }
 }
+
+/// A preset's rules come where its option list is written, among the node's own rules; options
+/// after it override it.
+#[test]
+fn preset_expands_in_place_and_later_options_override_it() {
+    let t = netns_test_topology::Topology::parse(
+        "lan=10.0.0.2/24 -- r:eth0=10.0.0.1/24\nr:eth1=203.0.113.1/24 -- isp\n\
+         r: allow inbound on eth1 tcp/22\nr [preset=hotel, wan=eth1, nat-type=full-cone]\nr: block icmp",
+    )
+    .unwrap();
+    let r = &t.nodes[1];
+    let rules: Vec<String> = r.blocks.iter().map(|b| b.to_string()).collect();
+    assert_eq!(rules, ["allow inbound on eth1 tcp/22", "allow established", "allow udp/53", "block udp", "block icmp"]);
+    let nat = r.nat.as_ref().unwrap();
+    assert_eq!((nat.ipv4.as_ref().unwrap().iface.as_str(), nat.kind.to_string().as_str()), ("eth1", "full-cone"));
+    assert!(r.forward);
+    let public = netns_test_topology::Topology::parse("a -- r; r [preset=public]").unwrap();
+    assert!(public.nodes[1].forward && public.nodes[1].nat.is_none() && public.nodes[1].blocks.is_empty());
+}

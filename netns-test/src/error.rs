@@ -61,6 +61,10 @@ pub enum Error {
     /// topology gets at compile time.
     #[error("node `{node}`: invalid NAT options `{text}`:\n{rendered}")]
     InvalidNatOptions { node: String, text: String, rendered: String },
+    /// A firewall rule given at run time (`Firewall::add`, `remove`) is not valid; the messages
+    /// are those a topology gets at compile time.
+    #[error("invalid firewall rule `{text}` for node `{node}`:\n{rendered}")]
+    InvalidRule { node: String, text: String, rendered: String },
 
     /// The topology was changed after parsing so that its parts no longer fit together (an
     /// index out of range, a link whose ends disagree); nothing was built.

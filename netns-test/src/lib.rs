@@ -169,12 +169,12 @@
 //!
 //! [`Net::bridge`] gives the namespace that holds the bridges, with the same `run`, `spawn` and
 //! `command` (to capture a whole LAN on `br0`, say). [`Node::firewall_rules`] shows the NAT and
-//! `block` rules installed in a node.
+//! firewall rules in force in a node.
 //!
 //! ## Changes while it runs
 //!
 //! A [`Link`] goes down and up and takes new conditions; a node gains and loses routes and
-//! addresses. Each change returns a [`Result`] whose error says what is wrong, and is recorded
+//! addresses, and its [`Firewall`] rules. Each change returns a [`Result`] whose error says what is wrong, and is recorded
 //! with its time (shown in failure reports, and as it happens with `NETNS_TEST_TRACE=1`).
 //!
 //! ```
@@ -202,6 +202,12 @@
 //! assert!(a.addrs().contains(&"10.0.0.9".parse()?));
 //! let err = a.add_route("10.2.0.0/24", "10.9.9.9").unwrap_err();
 //! assert!(err.to_string().contains("not on any subnet of the node"), "{err}");
+//!
+//! let fw = net.node("b").firewall(); // rules as in the grammar, the first match deciding
+//! fw.add("block icmp echo-request")?;
+//! assert!(net.ping("a", b).is_err());
+//! fw.remove("block icmp echo-request")?;
+//! net.ping("a", b)?;
 //! # Ok(())
 //! # }
 //! ```
@@ -312,6 +318,7 @@ mod core;
 mod env;
 mod error;
 mod expect;
+mod firewall;
 pub mod fixtures;
 mod forensics;
 mod journal;
@@ -334,7 +341,7 @@ pub mod __private {
 }
 mod private;
 
-pub use api::{Bridge, Interface, Link, Mapping, Nat, Net, Node, Protocol};
+pub use api::{Bridge, Firewall, Interface, Link, Mapping, Nat, Net, Node, Protocol};
 pub use conditions::{kernel_has_netem, ConditionPath};
 pub use error::{Error, Result};
 pub use expect::{Expectations, Probed};

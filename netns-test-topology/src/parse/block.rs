@@ -1,4 +1,6 @@
-//! `NODE: block [PROTO] [from CIDR] [to CIDR] [drop | reject]`: a node's firewall statement.
+//! `NODE: block [inbound on IFACE] [PROTO] [from CIDR] [to CIDR] [drop | reject]` and
+//! `NODE: allow [inbound on IFACE] [established] [PROTO] [from CIDR] [to CIDR]`: a node's firewall
+//! statements, tried in declaration order (the first that matches decides).
 //!
 //! `PROTO` is `tcp`, `tcp/PORT`, `udp`, `udp/PORT`, `icmp [TYPE]` or `icmpv6 [TYPE]`; an address
 //! without a prefix length is one host. Everything a statement can get wrong by itself (unknown
@@ -7,15 +9,41 @@
 use super::words::parse_cidr;
 use super::{PResult, Parser};
 use crate::ast::{BlockStmt, Name, Span, Stmt};
-use crate::error::Error;
-use crate::firewall::{Block, BlockProto, IcmpType};
+use crate::error::{Error, Errors};
+use crate::firewall::{Action, Block, BlockProto, IcmpType};
 use crate::suggest::did_you_mean;
 use crate::text::{is_space, show};
 use ipnet::IpNet;
 use std::net::IpAddr;
 
-const WORDS: [&str; 8] = ["tcp", "udp", "icmp", "icmpv6", "from", "to", "drop", "reject"];
-const EXAMPLES: &str = "e.g. `b: block udp`, `b: block tcp/80 from 10.0.0.0/24 reject`, `r: block icmp frag-needed`";
+const WORDS: [&str; 11] =
+    ["tcp", "udp", "icmp", "icmpv6", "from", "to", "drop", "reject", "inbound", "on", "established"];
+const EXAMPLES: &str = "e.g. `b: block udp`, `b: block tcp/80 from 10.0.0.0/24 reject`, `r: block icmp frag-needed`, \
+                        `r: allow tcp/443`, `r: block inbound on eth1`";
+const SHAPE: &str = "a rule is `block [inbound on IFACE] [tcp[/PORT] | udp[/PORT] | icmp [TYPE] | icmpv6 [TYPE]] \
+                     [from CIDR] [to CIDR] [drop | reject]` or `allow [inbound on IFACE] [established] [PROTO] \
+                     [from CIDR] [to CIDR]`";
+
+/// One rule written alone (`block udp/53`), as the runtime's `Firewall::add` takes it: the
+/// statement's own parser, so the same words and messages. Spans are into `text`; the
+/// `inbound on` interface is returned with its span, to be checked against the node.
+pub(crate) fn rule(text: &str) -> Result<(Block, Option<Name>), Errors> {
+    let mut p = Parser::new(text);
+    p.skip_ws();
+    let node = Name { text: String::new(), span: p.pos..p.pos };
+    let r = p.rule(node);
+    let mut errors = std::mem::take(&mut p.errors);
+    match r {
+        Err(e) => errors.push(e),
+        Ok(_) if p.pos < text.len() => errors.push(
+            Error::new(p.pos..text.len(), format!("unexpected `{}` after the rule", show(text[p.pos..].trim_end())))
+                .help("one rule at a time: call `add` once per rule"),
+        ),
+        Ok(Stmt::Block(b)) if errors.is_empty() => return Ok((b.block, b.inbound)),
+        Ok(_) => {}
+    }
+    Err(Errors(errors))
+}
 
 /// A value and where it was written.
 type Spanned<T> = (T, Span);
@@ -32,7 +60,7 @@ impl Parser<'_> {
         self.pos += 1;
         self.skip_ws();
         let w = self.run(word_stop);
-        let is = &self.src[w] == "block" && {
+        let is = matches!(&self.src[w], "block" | "allow") && {
             self.skip_ws();
             !self.at_dashdash()
         };
@@ -44,11 +72,30 @@ impl Parser<'_> {
     pub(super) fn block(&mut self, node: Name) -> PResult<Stmt> {
         self.pos += 1;
         self.skip_ws();
+        self.rule(node)
+    }
+
+    /// The rule after `NODE:`, at `block` or `allow`.
+    fn rule(&mut self, node: Name) -> PResult<Stmt> {
         let kw = self.run(word_stop);
+        let action = match &self.src[kw.clone()] {
+            "allow" => Action::Allow,
+            "block" => Action::Block,
+            other => {
+                let e = Error::new(kw.clone(), format!("unknown firewall action `{}`", show(other)));
+                return Err(match did_you_mean(other, ["allow", "block"]) {
+                    Some(k) => e.help(format!("did you mean `{k}`?")),
+                    None => e.help(format!("{SHAPE}; {EXAMPLES}")),
+                });
+            }
+        };
+        let kw_text = &self.src[kw.clone()];
+        let mut inbound: Option<Name> = None;
+        let mut established: Option<Span> = None;
         let mut proto: Option<Spanned<BlockProto>> = None;
         let (mut from, mut to): (Option<Spanned<IpNet>>, Option<Spanned<IpNet>>) = (None, None);
         // `true` for reject.
-        let mut action: Option<Spanned<bool>> = None;
+        let mut verdict: Option<Spanned<bool>> = None;
         loop {
             self.skip_ws();
             if self.at_stmt_end() {
@@ -63,10 +110,12 @@ impl Parser<'_> {
             match head {
                 "tcp" | "udp" | "icmp" | "icmpv6" => {
                     if let Some((_, first)) = &proto {
-                        return Err(Error::new(w, "a `block` statement takes one protocol").help(format!(
-                            "`{}` was given first; write one `block` per protocol",
-                            &self.src[first.clone()]
-                        )));
+                        return Err(Error::new(w, format!("a `{kw_text}` statement takes one protocol")).help(
+                            format!(
+                                "`{}` was given first; write one `{kw_text}` per protocol",
+                                &self.src[first.clone()]
+                            ),
+                        ));
                     }
                     let p = match (head, port) {
                         ("tcp", p) => BlockProto::Tcp(p.map(|p| self.port(p)).transpose()?),
@@ -99,30 +148,69 @@ impl Parser<'_> {
                         to = Some((net, a));
                     }
                 }
+                "drop" | "reject" if action == Action::Allow => {
+                    return Err(Error::new(w, format!("`{head}` goes with `block`, not `allow`")).help(
+                        "`allow` lets the packets it matches through; write `block ...` to drop or reject them",
+                    ));
+                }
                 "drop" | "reject" => {
-                    if action.is_some() {
+                    if verdict.is_some() {
                         return Err(Error::new(w, "`drop` or `reject` is given twice"));
                     }
-                    action = Some((head == "reject", w));
+                    verdict = Some((head == "reject", w));
+                }
+                "established" if action == Action::Block => {
+                    return Err(Error::new(w, "`established` goes with `allow`, not `block`").help(
+                        "`block inbound on IFACE` already lets replies and related ICMP errors through; \
+                         `allow established` lets every connection under way through",
+                    ));
+                }
+                "established" => {
+                    if established.is_some() {
+                        return Err(Error::new(w, "`established` is given twice"));
+                    }
+                    established = Some(w);
+                }
+                "inbound" => {
+                    if inbound.is_some() {
+                        return Err(Error::new(w, "`inbound` is given twice"));
+                    }
+                    self.skip_ws();
+                    let on = self.run(word_stop);
+                    if &self.src[on.clone()] != "on" {
+                        return Err(Error::new(on, "expected `on IFACE` after `inbound`")
+                            .help("e.g. `r: block inbound on eth1`"));
+                    }
+                    self.skip_ws();
+                    let i = self.run(word_stop);
+                    if i.is_empty() {
+                        return Err(self
+                            .expected("an interface name after `inbound on`")
+                            .help("e.g. `r: block inbound on eth1`"));
+                    }
+                    inbound = Some(Name { text: self.src[i.clone()].to_string(), span: i });
                 }
                 _ => {
-                    let e = Error::new(w, format!("unknown word `{}` in a `block` statement", show(text)));
+                    let e = Error::new(w, format!("unknown word `{}` in a `{kw_text}` statement", show(text)));
                     return Err(match did_you_mean(head, WORDS) {
                         Some(k) => e.help(format!("did you mean `{k}`?")),
-                        None => e.help(format!(
-                            "a block is `block [tcp[/PORT] | udp[/PORT] | icmp [TYPE] | icmpv6 [TYPE]] \
-                             [from CIDR] [to CIDR] [drop | reject]`; {EXAMPLES}"
-                        )),
+                        None => e.help(format!("{SHAPE}; {EXAMPLES}")),
                     });
                 }
             }
         }
-        if proto.is_none() && from.is_none() && to.is_none() {
-            return Err(Error::new(node.span.start..kw.end, "`block` needs something to match").help(EXAMPLES));
+        if proto.is_none() && from.is_none() && to.is_none() && inbound.is_none() && established.is_none() {
+            return Err(
+                Error::new(node.span.start..kw.end, format!("`{kw_text}` needs something to match")).help(EXAMPLES)
+            );
         }
         self.block_families(&proto, &from, &to)?;
-        let block = Block::new(proto.map(|p| p.0), from.map(|f| f.0), to.map(|t| t.0), action.is_some_and(|a| a.0));
-        Ok(Stmt::Block(Box::new(BlockStmt { node, block })))
+        let mut block =
+            Block::new(proto.map(|p| p.0), from.map(|f| f.0), to.map(|t| t.0), verdict.is_some_and(|a| a.0));
+        block.action = action;
+        block.inbound = inbound.as_ref().map(|i| i.text.clone());
+        block.established = established.is_some();
+        Ok(Stmt::Block(Box::new(BlockStmt { node, block, inbound })))
     }
 
     /// `80` in `tcp/80`.

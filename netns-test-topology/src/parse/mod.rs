@@ -14,6 +14,8 @@ mod options;
 mod stmt;
 mod words;
 
+pub(crate) use block::rule;
+
 use crate::ast::{Ast, Name, Span};
 use crate::error::Error;
 use crate::text::{is_space, is_space_char, show};

@@ -9,6 +9,7 @@ use crate::ast::{LinkOpts, NodeOpts, Span};
 use crate::duration::{parse_duration, DurationError};
 use crate::error::Error;
 use crate::nat::{Nat, NatType};
+use crate::preset::Preset;
 use crate::suggest::did_you_mean;
 use crate::text::show;
 use std::time::Duration;
@@ -53,6 +54,8 @@ impl OptionList for NodeOpts {
         Known { name: "udp-timeout", written: "udp-timeout=TIME", example: "r [nat=eth1, udp-timeout=30s]" },
         Known { name: "tcp-timeout", written: "tcp-timeout=TIME", example: "r [nat=eth1, tcp-timeout=10m]" },
         Known { name: "timeout", written: "timeout=TIME", example: "r [nat=eth1, timeout=1m]" },
+        Known { name: "preset", written: "preset=NAME", example: "r [preset=home, wan=eth1]" },
+        Known { name: "wan", written: "wan=IFACE", example: "r [preset=home, wan=eth1]" },
     ];
     type Other = LinkOpts;
 
@@ -103,6 +106,7 @@ impl OptionList for NodeOpts {
                     }
                 }
             }
+            "preset" | "wan" => self.preset_opt(p, name, key, value),
             _ => return false,
         }
         true
@@ -347,5 +351,40 @@ mod tests {
     fn tables_match_setters() {
         known_are_taken::<NodeOpts>();
         known_are_taken::<LinkOpts>();
+    }
+}
+
+impl NodeOpts {
+    /// `preset=NAME` (first in its list: what follows overrides it) and `wan=IFACE`.
+    fn preset_opt(&mut self, p: &mut Parser<'_>, name: &str, key: Span, value: Option<Span>) {
+        let Some(v) = p.value(name, key.clone(), value, "r [preset=home, wan=eth1]") else { return };
+        if name == "wan" {
+            let iface = p.name(v);
+            p.check_ifname(&iface, "interface");
+            self.wan = Some(iface);
+            return;
+        }
+        if self.forward || self.nat.is_some() || self.nat_type.is_some() || self.hairpin.is_some() {
+            p.errors.push(
+                Error::new(key.start..v.end, "`preset` comes first in its option list").help(
+                    "the options after it override it: write e.g. `r [preset=home, wan=eth1, nat-type=full-cone]`",
+                ),
+            );
+            return;
+        }
+        let t = &p.src[v.clone()];
+        match t.parse::<Preset>() {
+            Ok(preset) => self.preset = Some((preset, v)),
+            Err(()) => {
+                let names = Preset::ALL.iter().map(|(_, n)| *n);
+                let e = Error::new(v, format!("unknown preset `{}`", show(t)));
+                p.errors.push(match did_you_mean(t, names.clone()) {
+                    Some(n) => e.help(format!("did you mean `{n}`?")),
+                    None => {
+                        e.help(format!("presets: {}", names.map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")))
+                    }
+                });
+            }
+        }
     }
 }

@@ -11,6 +11,9 @@ mod expect;
 mod firewall;
 mod link;
 pub(crate) mod nat;
+mod preset;
+
+pub(crate) use firewall::inbound_iface;
 mod node;
 mod route;
 

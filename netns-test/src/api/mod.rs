@@ -1,4 +1,4 @@
-//! The public handles: [`Net`], [`Node`], [`Bridge`], [`Interface`], [`Link`], [`Nat`]: thin, each
+//! The public handles: [`Net`], [`Node`], [`Bridge`], [`Interface`], [`Link`], [`Nat`], [`Firewall`]: thin, each
 //! method a short call down into a feature room or the core.
 //!
 //! ```no_run
@@ -9,6 +9,7 @@
 //! ```
 
 mod bridge;
+mod firewall;
 mod interface;
 mod link;
 mod nat;
@@ -16,6 +17,7 @@ mod net;
 mod node;
 
 pub use bridge::Bridge;
+pub use firewall::Firewall;
 pub use interface::Interface;
 pub use link::Link;
 pub use nat::{Mapping, Nat, Protocol};

@@ -1,6 +1,6 @@
 //! [`Node`]: one host of the topology, and ways to run code and programs in it.
 
-use super::{placed, Interface};
+use super::{placed, Firewall, Interface};
 use crate::core::Core;
 use crate::error::Result;
 use crate::kernel::view::NsView;
@@ -61,9 +61,9 @@ impl Node {
         })
     }
 
-    /// The NAT and `block` rules netns-test installed in this node, as `nft list ruleset`-style
-    /// text (one line per rule); `None` if it has none. After a run-time change
-    /// ([`nat`](Self::nat)), the rules as they are now.
+    /// The NAT and firewall (`allow`, `block`) rules netns-test installed in this node and in
+    /// force now (run-time changes through [`nat`](Self::nat) and [`firewall`](Self::firewall)
+    /// included), as `nft list ruleset`-style text (one line per rule); `None` if it has none.
     ///
     /// ```no_run
     /// # fn f(net: &netns_test::Net) {
@@ -72,6 +72,22 @@ impl Node {
     /// ```
     pub fn firewall_rules(&self) -> Option<String> {
         self.core.rules_text(self.index)
+    }
+
+    /// The node's firewall, to change at run time: rules added, removed or cleared are written
+    /// as in a topology after `NODE:` (`"block udp/53"`, `"allow tcp/443"`), with the same
+    /// messages when wrong, and are in force when the call returns.
+    ///
+    /// ```no_run
+    /// # fn f(net: &netns_test::Net) -> netns_test::Result<()> {
+    /// let fw = net.node("r").firewall();
+    /// fw.add("block udp/53")?;
+    /// fw.remove("block udp/53")?;
+    /// fw.clear()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn firewall(&self) -> Firewall<'_> {
+        Firewall { core: &self.core, node: self.index }
     }
 
     /// Adds a route: `dest` is `default` or a network (`10.2.0.0/24`), `via` a gateway on one

@@ -1,5 +1,5 @@
 //! The core: one built topology at run time. The model it was built from, the namespaces it
-//! lives in, what is in them now ([`Now`]: routes, addresses, each link's conditions), and each
+//! lives in, what is in them now ([`Now`]: routes, addresses, firewall rules, each link's conditions), and each
 //! feature's own state. Everything below the public handles (`Net`, `Node`, `Link`, `Bridge`)
 //! takes a `&Core`; diagnostics read it and never call back.
 //!
@@ -56,6 +56,7 @@ impl Core {
             routes: topology.nodes.iter().map(|n| n.routes.iter().map(|r| (r.dest, r.via)).collect()).collect(),
             addrs: topology.nodes.iter().map(|n| n.interfaces.iter().map(|i| i.addrs.clone()).collect()).collect(),
             links: HashMap::new(),
+            firewall: topology.nodes.iter().map(|n| n.blocks.clone()).collect(),
         };
         let nat = topology.nodes.iter().map(|n| n.nat.clone().map(Installed::new)).collect();
         Core { topology, root, nodes, now: Mutex::new(now), nat: Mutex::new(nat), features: Mutex::new(HashMap::new()) }
@@ -137,9 +138,10 @@ impl Core {
         self.nat.lock().unwrap_or_else(|p| p.into_inner())[i].clone()
     }
 
-    /// Node `i`'s NAT and `block` rules as installed now, as `nft list ruleset`-style text.
+    /// Node `i`'s NAT and firewall rules as installed now, as `nft list ruleset`-style text.
     pub(crate) fn rules_text(&self, i: usize) -> Option<String> {
-        crate::kernel::nft::rules_text(self.nat(i).as_ref(), &self.topology.nodes[i].blocks)
+        let rules = self.lock().firewall[i].clone();
+        crate::kernel::nft::rules_text(self.nat(i).as_ref(), &rules)
     }
 
     /// The namespace the bridges and their ports live in, if the topology has bridges.

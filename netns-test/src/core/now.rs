@@ -1,5 +1,5 @@
 //! What is in a built topology's namespaces now, as the features keep it: each node's routes
-//! and addresses, and each link's conditions with the path that gives them.
+//! and addresses, its firewall rules, and each link's conditions with the path that gives them.
 //!
 //! ```ignore
 //! let mut now = core.lock();
@@ -9,7 +9,7 @@
 
 use crate::kernel::netlink::RouteSpec;
 use ipnet::IpNet;
-use netns_test_topology::{Conditions, LinkId};
+use netns_test_topology::{Block, Conditions, LinkId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -40,6 +40,8 @@ pub(crate) struct Now {
     pub addrs: Vec<Vec<Vec<IpNet>>>,
     /// The links whose conditions were set (at build or at run time).
     pub links: HashMap<LinkId, LinkNow>,
+    /// Per node: the firewall rules in force (declared, then changed at run time), in order.
+    pub firewall: Vec<Vec<Block>>,
 }
 
 /// What one link has now.

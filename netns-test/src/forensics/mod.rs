@@ -298,16 +298,19 @@ pub(crate) fn dump(core: &Core) -> String {
 }
 
 /// The sections of namespace `place` that come from the core rather than from the kernel:
-/// the NAT and firewall rules netns-test installed in a node (as they are now), and a NAT
-/// router's mappings (its translated conntrack entries).
+/// the NAT and firewall rules netns-test installed in a node, as they are now (run-time changes
+/// included; a body stuck holding the core's lock leaves the declared firewall rules, marked),
+/// and a NAT router's mappings (its translated conntrack entries).
 fn known_sections(core: &Core, place: Place) -> Vec<Section> {
     let Place::Node(i) = place else { return Vec::new() };
+    let node = &core.topology.nodes[i];
     let mut out = Vec::new();
-    if let Some(r) = core.rules_text(i) {
-        out.push(Section {
-            title: "nft rules installed by netns-test".into(),
-            lines: r.lines().map(str::to_string).collect(),
-        });
+    let (rules, title) = match core.try_lock_for(std::time::Duration::from_millis(200)) {
+        Some(now) => (now.firewall[i].clone(), "nft rules installed by netns-test"),
+        None => (node.blocks.clone(), "nft rules installed by netns-test (as declared: the runtime state was locked)"),
+    };
+    if let Some(r) = crate::kernel::nft::rules_text(core.nat(i).as_ref(), &rules) {
+        out.push(Section { title: title.into(), lines: r.lines().map(str::to_string).collect() });
     }
     if core.nat(i).is_some() {
         let dump = || crate::kernel::conntrack::dump(&crate::kernel::nfnl::NfSocket::open()?);

@@ -1,11 +1,15 @@
-//! `block` statements: one filter chain per hook a packet can meet in a node (input, forward,
-//! output), each with one rule per statement, in order.
+//! `allow` and `block` statements: one filter chain per hook a packet can meet in a node (input,
+//! forward, output), each with one rule per statement, in order, so the first that matches
+//! decides (`accept` ends the chain; a packet no rule matches is accepted by the chain's policy).
+//! `inbound on IFACE` rules are in input and forward only (nothing sent arrives on an interface).
 //!
 //! ```text
 //! table inet netns_test_fw {
 //!   chain input   { type filter hook input priority 0 }     # the same rules in forward, output
+//!     meta l4proto tcp th dport 443 accept                  # allow tcp/443
 //!     meta nfproto ipv4 meta l4proto icmp icmp type 3 icmp code 4 drop   # block icmp frag-needed
 //!     meta nfproto ipv4 ip saddr 10.0.0.0/24 meta l4proto tcp th dport 80 reject with tcp reset
+//!     iifname "eth1" ct state != established,related drop  # block inbound on eth1
 //! }
 //! ```
 
@@ -13,19 +17,29 @@ use super::expr::*;
 use super::matches::*;
 use super::nat::cat;
 use super::ruleset::{Chain, ChainType, Family, Hook, Table};
-use netns_test_topology::{Block, BlockProto};
+use netns_test_topology::{Action, Block, BlockProto};
 
 pub(crate) const TABLE: &str = "netns_test_fw";
 
-/// The firewall table of a node with these `block` statements.
+/// The firewall table of a node with these `allow` and `block` statements.
 pub(crate) fn table(blocks: &[Block]) -> Table {
     let mut t = Table::new(Family::Inet, TABLE);
     for (name, hook) in [("input", Hook::Input), ("forward", Hook::Forward), ("output", Hook::Output)] {
         let chain = t.chain(name, hook, 0, ChainType::Filter);
         for b in blocks {
-            rule(chain, b);
+            if b.inbound.is_none() || hook != Hook::Output {
+                rule(chain, b);
+            }
         }
     }
+    t
+}
+
+/// The firewall table with these rules in place of those the node has, in one transaction; with
+/// no rules, chains without rules (nothing filtered).
+pub(crate) fn replacement(blocks: &[Block]) -> Table {
+    let mut t = table(blocks);
+    t.replace = true;
     t
 }
 
@@ -39,6 +53,14 @@ fn rule(chain: &mut Chain, b: &Block) {
     };
     let mut text = Vec::new();
     let mut exprs = Vec::new();
+    if let Some(i) = &b.inbound {
+        text.push(format!("iifname \"{i}\""));
+        exprs.extend(iifname(i, true));
+    }
+    if b.established {
+        text.push("ct state established,related".into());
+        exprs.extend(ct_established());
+    }
     if let Some(v6) = v6 {
         text.push(format!("meta nfproto {}", if v6 { "ipv6" } else { "ipv4" }));
         exprs.extend(nfproto(v6));
@@ -74,8 +96,17 @@ fn rule(chain: &mut Chain, b: &Block) {
             }
         }
     }
+    if b.inbound.is_some() && b.action == Action::Block {
+        // Stateful: replies and related ICMP errors pass (RFC 6092's customer edge).
+        text.push("ct state != established,related".into());
+        exprs.extend(ct_not_established());
+    }
     exprs.push(Expr::Counter);
     let verdict = match (b.reject, b.proto) {
+        _ if b.action == Action::Allow => {
+            text.push("accept".into());
+            vec![Expr::Verdict(Verdict::Accept)]
+        }
         (false, _) => {
             text.push("drop".into());
             vec![Expr::Verdict(Verdict::Drop)]

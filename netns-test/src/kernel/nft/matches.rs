@@ -65,6 +65,16 @@ pub(crate) fn ct_established() -> Vec<Expr> {
     ct_bits(CtKey::State, 2 | 4)
 }
 
+/// `ct state != established,related`: a packet that starts something (new), or that conntrack
+/// could not place (invalid, untracked).
+pub(crate) fn ct_not_established() -> Vec<Expr> {
+    vec![
+        Expr::Ct { key: CtKey::State, dir: None, dreg: R0 },
+        Expr::Bitwise { sreg: R0, dreg: R0, mask: (2u32 | 4).to_ne_bytes().to_vec(), xor: vec![0; 4] },
+        Expr::eq(R0, &[0; 4]),
+    ]
+}
+
 fn ct_bits(key: CtKey, bits: u32) -> Vec<Expr> {
     vec![
         Expr::Ct { key, dir: None, dreg: R0 },

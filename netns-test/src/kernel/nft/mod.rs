@@ -1,7 +1,7 @@
 //! nf_tables over netlink, hand-encoded: NAT and firewall rules for nodes, without the `nft` or
 //! `iptables` binaries and without libnftnl.
 //!
-//! Data flows one way: the topology's NAT and `block` statements become a [`Ruleset`] (tables,
+//! Data flows one way: the topology's NAT, `allow` and `block` statements become a [`Ruleset`] (tables,
 //! sets, chains, rules, each rule with the `nft` text it stands for), which is encoded into one
 //! batch ([`wire`]) and sent in one transaction ([`send`]).
 
@@ -86,6 +86,18 @@ fn refused(node: &str, r: send::Refused) -> crate::error::Error {
         source: r.source,
         hint: if r.hint.is_empty() { String::new() } else { format!("\n{}", r.hint) },
     }
+}
+
+/// Replaces the firewall table of the node whose namespace is `ns` by one with these `allow`
+/// and `block` rules (none: no filtering), in one transaction; its NAT tables are not touched.
+pub(crate) fn replace_firewall(
+    ns: &crate::kernel::ns::NetNs,
+    node: &str,
+    blocks: &[Block],
+) -> crate::error::Result<()> {
+    let rules = Ruleset { tables: vec![block::replacement(blocks)], ..Default::default() };
+    ns.run(|| install_here(node, &rules))
+        .map_err(crate::error::Error::io(format!("entering node `{node}` to change its firewall")))?
 }
 
 /// The NAT and firewall rules netns-test installs in a node with this NAT and these `block`

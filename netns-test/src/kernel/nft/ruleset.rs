@@ -51,6 +51,11 @@ pub(crate) struct Table {
     pub(crate) name: String,
     pub(crate) sets: Vec<Set>,
     pub(crate) chains: Vec<Chain>,
+    /// Replace the rules of a table of the same name, if the namespace has one, in the same
+    /// transaction: table and chains are created if missing (else kept, with their hooks), each
+    /// chain is flushed, then given its rules (`add table; add chain; flush chain; add rule ...`).
+    /// Not deleting the table spares the kernel unhooking and rehooking its chains.
+    pub(crate) replace: bool,
 }
 
 /// A set, or a map when it has `data`; elements are added from the packet path only, and
@@ -99,7 +104,7 @@ pub(crate) struct Rule {
 
 impl Table {
     pub(crate) fn new(family: Family, name: &str) -> Table {
-        Table { family, name: name.into(), sets: Vec::new(), chains: Vec::new() }
+        Table { family, name: name.into(), sets: Vec::new(), chains: Vec::new(), replace: false }
     }
 
     /// Adds a base chain (policy accept) and returns it for its rules.
@@ -210,6 +215,13 @@ impl Ruleset {
                     });
                     a.u32(NFTA_CHAIN_POLICY, 1).str(NFTA_CHAIN_TYPE, c.kind.keyword());
                 });
+                if t.replace {
+                    // No handle: every rule of the chain.
+                    let what = format!("flushing chain {} of {tname}", c.name);
+                    b.push(NFT_MSG_DELRULE, fam, FLAGS_DELETE, what, |a| {
+                        a.str(NFTA_RULE_TABLE, &t.name).str(NFTA_RULE_CHAIN, &c.name);
+                    });
+                }
                 for r in &c.rules {
                     let what = format!("adding rule `{}` to chain {} of {tname}", r.text, c.name);
                     b.push(NFT_MSG_NEWRULE, fam, FLAGS_APPEND, what, |a| encode_rule(a, &t.name, &c.name, &r.exprs));

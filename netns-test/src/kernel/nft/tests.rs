@@ -244,3 +244,26 @@ fn refusals_name_the_rule_and_the_likely_missing_kernel_option() {
     assert!(super::send::hint(&rules, what, libc::EPERM).contains("CAP_NET_ADMIN"));
     assert_eq!(super::send::hint(&rules, what, libc::EINVAL), "");
 }
+
+/// A replacement table and its chains are created if missing, each chain flushed then given
+/// its rules, in one batch: the old rules are never in force together with the new ones, and an
+/// absent table is no error.
+#[test]
+fn firewall_replacement_flushes_each_chain_in_one_batch() {
+    let t = netns_test_topology::Topology::parse("a=10.0.0.1/24 -- r:eth1=10.0.0.2/24").unwrap();
+    let rules = ["allow established", "block inbound on eth1"]
+        .map(|r| netns_test_topology::parse_rule(&t.nodes[1], r).unwrap());
+    let set = super::Ruleset { tables: vec![super::block::replacement(&rules)], ..Default::default() };
+    let (buf, _) = set.encode();
+    let types: Vec<u16> = messages(&buf).iter().map(|m| m.0 & 0xff).collect();
+    // begin, table, then per chain: chain, flush, its rules (2, 2, and none in output), end.
+    let (t, c, f, r) = (NFT_MSG_NEWTABLE, NFT_MSG_NEWCHAIN, NFT_MSG_DELRULE, NFT_MSG_NEWRULE);
+    assert_eq!(types[1..types.len() - 1], [t, c, f, r, r, c, f, r, r, c, f, r], "no inbound rule in output");
+    let text = set.render();
+    assert!(text.contains("iifname \"eth1\" ct state != established,related drop  # block inbound on eth1"), "{text}");
+    assert!(text.contains("ct state established,related accept  # allow established"), "{text}");
+    // No rules: every chain flushed, nothing filtered.
+    let empty = super::Ruleset { tables: vec![super::block::replacement(&[])], ..Default::default() };
+    let types: Vec<u16> = messages(&empty.encode().0).iter().map(|m| m.0 & 0xff).collect();
+    assert_eq!(types[1..types.len() - 1], [t, c, f, c, f, c, f]);
+}

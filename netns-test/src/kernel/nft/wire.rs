@@ -28,6 +28,7 @@ pub(crate) const NFNL_MSG_BATCH_END: u16 = 0x11;
 // nf_tables message types.
 pub(crate) const NFT_MSG_NEWTABLE: u16 = 0;
 pub(crate) const NFT_MSG_DELTABLE: u16 = 2;
+pub(crate) const NFT_MSG_DELRULE: u16 = 8;
 pub(crate) const NFT_MSG_NEWCHAIN: u16 = 3;
 pub(crate) const NFT_MSG_NEWRULE: u16 = 6;
 pub(crate) const NFT_MSG_NEWSET: u16 = 9;
@@ -161,6 +162,8 @@ pub(crate) struct Batch {
 pub(crate) const FLAGS_ACK: u16 = NLM_F_REQUEST | NLM_F_ACK;
 /// Flags for a message that creates something.
 pub(crate) const FLAGS_CREATE: u16 = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE;
+/// Flags for a message that deletes something.
+pub(crate) const FLAGS_DELETE: u16 = NLM_F_REQUEST | NLM_F_ACK;
 /// Flags for a rule appended to its chain.
 pub(crate) const FLAGS_APPEND: u16 = FLAGS_CREATE | NLM_F_APPEND;
 
