@@ -29,6 +29,7 @@ mod nat;
 mod nat_options;
 mod parse;
 mod preset;
+mod rule_text;
 mod suggest;
 mod text;
 mod validate;
@@ -37,12 +38,13 @@ pub use conditions::{parse_link_options, Conditions, LinkOptions, Percent, Rate,
 pub use duration::{parse_duration, DurationError};
 pub use error::{Error, Errors};
 pub use expect::{Expect, Probe, Target};
-pub use firewall::{parse_rule, Action, Block, BlockProto, IcmpType};
+pub use firewall::{Action, Block, BlockProto, IcmpType};
 pub use links::{LinkEnd, LinkId};
 pub use model::*;
 pub use nat::{Masquerade, Nat, NatType, Nptv6};
 pub use nat_options::parse_nat_options;
 pub use preset::Preset;
+pub use rule_text::parse_rule;
 pub use suggest::did_you_mean;
 
 impl Topology {
