@@ -32,6 +32,8 @@ pub(crate) enum Stmt {
     Expect(Box<ExpectStmt>),
     /// `b: block tcp/80 from 10.0.0.0/24`
     Block(Box<BlockStmt>),
+    /// `dns www.example.com A 203.0.113.10 [ttl=60]`
+    Dns(Box<DnsStmt>),
 }
 
 /// A name (node, interface or bridge) and where it was written.
@@ -115,6 +117,14 @@ pub(crate) struct NodeOpts {
     pub nat_type: Option<(NatType, Span)>,
     /// `hairpin`, where written.
     pub hairpin: Option<Span>,
+    /// `dns`, where written: the node runs a DNS server.
+    pub dns: Option<Span>,
+    /// `dns64`, where written.
+    pub dns64: Option<Span>,
+    /// `dns64-prefix=PREFIX` and where it was written.
+    pub dns64_prefix: Option<(ipnet::Ipv6Net, Span)>,
+    /// `resolver=NODE`: the DNS server this node asks.
+    pub resolver: Option<Name>,
 }
 
 /// `NODE: block [PROTO] [from CIDR] [to CIDR] [drop | reject]`, checked as far as it can be
@@ -139,4 +149,16 @@ pub(crate) struct ExpectStmt {
 pub(crate) enum ExpectTo {
     Node(String),
     Addr(IpAddr),
+    /// A domain name (lower case, no trailing dot), resolved through the topology's DNS.
+    Name(String),
+}
+
+/// `dns NAME TYPE VALUE.. [ttl=..]`, checked as far as it can be alone.
+#[derive(Debug)]
+pub(crate) struct DnsStmt {
+    pub record: crate::dns::Record,
+    /// The name as written.
+    pub name_span: Span,
+    /// The whole statement.
+    pub span: Span,
 }

@@ -42,6 +42,30 @@ pub(super) fn resolve(stmts: &[&ExpectStmt], t: &Topology) -> (Vec<Expect>, Vec<
                 );
                 None
             }
+            ExpectTo::Name(name) => {
+                let resolver = from.and_then(|f| t.nodes[f].resolver);
+                let known =
+                    t.records.iter().any(|r| &r.name == name && matches!(r.data.type_name(), "A" | "AAAA" | "CNAME"))
+                        || t.host_names().iter().any(|(n, _)| n == name);
+                if from.is_some() && resolver.is_none() {
+                    errors.push(
+                        Error::new(
+                            s.to.1.clone(),
+                            format!("`{name}` is resolved through DNS, and the topology has no DNS server"),
+                        )
+                        .help("run one in a node: `d [dns]`, or probe a node or an address"),
+                    );
+                    None
+                } else if !known {
+                    errors.push(
+                        Error::new(s.to.1.clone(), format!("no DNS record gives `{name}` an address"))
+                            .help(format!("declare one: `dns {name} A 10.0.0.2` (an address of a node)")),
+                    );
+                    None
+                } else {
+                    Some(Target::Name(name.clone()))
+                }
+            }
             ExpectTo::Addr(a) => {
                 errors.push(
                     Error::new(s.to.1.clone(), format!("no node or bridge of this topology has the address {a}"))
