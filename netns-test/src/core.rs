@@ -39,7 +39,6 @@ impl Core {
     /// struct Rebinds(u32);
     /// core.feature::<Rebinds>().lock().unwrap().0 += 1;
     /// ```
-    #[allow(dead_code)] // the first user is the next feature to land (NAT over time)
     pub(crate) fn feature<T: Default + Send + 'static>(&self) -> Arc<Mutex<T>> {
         let mut map = self.features.lock().unwrap_or_else(|p| p.into_inner());
         let any = map.entry(TypeId::of::<T>()).or_insert_with(|| Arc::new(Mutex::new(T::default())));
@@ -54,6 +53,30 @@ impl Core {
     /// Each node's name and namespace, in order.
     pub(crate) fn nodes(&self) -> impl Iterator<Item = (&str, &NetNs)> {
         self.topology.nodes.iter().zip(&self.live.nodes).map(|(n, ns)| (n.name.as_str(), &**ns))
+    }
+}
+
+/// Sections a feature adds to the failure dump of a node, as plain text it keeps current (a DNS
+/// server: its records and its last queries). The dump reads them through
+/// `core.feature::<DumpNotes>()` without knowing the feature.
+#[derive(Debug, Default)]
+pub(crate) struct DumpNotes {
+    /// (node, title, lines), in the order first set.
+    pub(crate) sections: Vec<(usize, String, std::collections::VecDeque<String>)>,
+}
+
+impl DumpNotes {
+    /// The lines of section `title` of node `node`, made empty on first use.
+    #[cfg_attr(not(feature = "dns"), allow(dead_code))] // the DNS server's sections
+    pub(crate) fn lines(&mut self, node: usize, title: &str) -> &mut std::collections::VecDeque<String> {
+        let i = match self.sections.iter().position(|(n, t, _)| *n == node && t == title) {
+            Some(i) => i,
+            None => {
+                self.sections.push((node, title.to_string(), Default::default()));
+                self.sections.len() - 1
+            }
+        };
+        &mut self.sections[i].2
     }
 }
 

@@ -308,6 +308,8 @@ mod builder;
 mod changes;
 mod conditions;
 mod core;
+#[cfg(feature = "dns")]
+mod dns;
 mod env;
 mod error;
 mod expect;
@@ -330,6 +332,8 @@ pub mod __private {
 mod private;
 
 pub use api::{Bridge, Interface, Net, Node};
+#[cfg(feature = "dns")]
+pub use api::{Dns, Query, Rcode};
 pub use conditions::{kernel_has_netem, ConditionPath};
 pub use error::{Error, Result};
 pub use expect::{Expectations, Probed};

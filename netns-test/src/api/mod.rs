@@ -9,11 +9,15 @@
 //! ```
 
 mod bridge;
+#[cfg(feature = "dns")]
+mod dns;
 mod interface;
 mod net;
 mod node;
 
 pub use bridge::Bridge;
+#[cfg(feature = "dns")]
+pub use dns::{Dns, Query, Rcode};
 pub use interface::Interface;
 pub use net::Net;
 pub use node::Node;

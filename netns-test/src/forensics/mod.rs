@@ -128,16 +128,24 @@ pub(crate) fn dump(core: &Core) -> String {
 }
 
 /// The sections of namespace `place` that come from the core rather than from the kernel:
-/// today the NAT and firewall rules netns-test installed in a node.
+/// the NAT and firewall rules netns-test installed in a node, and what features noted for it
+/// ([`DumpNotes`](crate::core::DumpNotes): a DNS server's records and last queries).
 fn known_sections(core: &Core, place: Place) -> Vec<Section> {
     match place {
-        Place::Node(i) => crate::kernel::nft::rules_text(&core.topology.nodes[i])
-            .map(|r| Section {
+        Place::Node(i) => {
+            let rules = crate::kernel::nft::rules_text(&core.topology.nodes[i]).map(|r| Section {
                 title: "nft rules installed by netns-test".into(),
                 lines: r.lines().map(str::to_string).collect(),
-            })
-            .into_iter()
-            .collect(),
+            });
+            let notes = core.feature::<crate::core::DumpNotes>();
+            let notes = notes.lock().unwrap_or_else(|e| e.into_inner());
+            let noted = notes
+                .sections
+                .iter()
+                .filter(|(n, ..)| *n == i)
+                .map(|(_, title, lines)| Section { title: title.clone(), lines: lines.iter().cloned().collect() });
+            rules.into_iter().chain(noted).collect()
+        }
         Place::Root => Vec::new(),
     }
 }
