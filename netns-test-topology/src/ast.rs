@@ -125,6 +125,8 @@ pub(crate) struct NodeOpts {
     pub dns64_prefix: Option<(ipnet::Ipv6Net, Span)>,
     /// `resolver=NODE`: the DNS server this node asks.
     pub resolver: Option<Name>,
+    /// `nat64=IFACE`: stateful NAT64 to that interface's IPv4 address.
+    pub nat64: Option<Name>,
 }
 
 /// `NODE: block [PROTO] [from CIDR] [to CIDR] [drop | reject]`, checked as far as it can be

@@ -113,6 +113,27 @@ pub struct DnsServer {
     pub dns64: Option<Ipv6Net>,
 }
 
+/// A node's stateful NAT64 (RFC 6146): `r [nat64=eth1]` translates IPv6 packets to `prefix`
+/// into IPv4 from `iface`'s address, and the answers back.
+///
+/// ```
+/// let t = netns_test_topology::Topology::parse("h=fd00::2/64 -- r:eth0=fd00::1/64; r:eth1=203.0.113.1/24 -- s=203.0.113.10/24; r [nat64=eth1]").unwrap();
+/// let nat64 = t.nodes[1].nat64.as_ref().unwrap();
+/// assert_eq!((nat64.iface.as_str(), nat64.addr.to_string(), nat64.prefix.to_string()), ("eth1", "203.0.113.1".into(), "64:ff9b::/96".into()));
+/// assert!(t.nodes[1].forward);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Nat64 {
+    /// The IPv4 side.
+    pub iface: String,
+    /// Its first IPv4 address: what IPv4 hosts see.
+    pub addr: Ipv4Addr,
+    /// The IPv6 prefix IPv4 addresses are embedded in: the topology's `dns64-prefix` if its
+    /// DNS64 servers agree on one, else 64:ff9b::/96.
+    pub prefix: Ipv6Net,
+}
+
 impl Record {
     /// A record as the grammar writes it, for records added at run time (`Dns::add`): the same
     /// checks and messages as a `dns` statement; the TTL is [`DEFAULT_TTL`]. Error spans are

@@ -62,6 +62,8 @@ pub struct Node {
     /// The DNS node this node's `/etc/resolv.conf` points to (`[resolver=d]`, the only DNS node,
     /// or itself if it is one); `None` when the topology has no DNS node.
     pub resolver: Option<usize>,
+    /// `[nat64=eth1]`: this node translates IPv6 to the NAT64 prefix into IPv4 (implies forward).
+    pub nat64: Option<crate::Nat64>,
 }
 
 /// One end of a veth pair, inside a node.

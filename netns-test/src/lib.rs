@@ -320,6 +320,7 @@ mod kernel;
 mod link;
 mod live;
 mod names;
+mod nat64;
 
 mod process;
 mod runtime;

@@ -49,6 +49,7 @@ impl OptionList for NodeOpts {
             example: "d [dns, dns64, dns64-prefix=2001:db8:64::/96]",
         },
         Known { name: "resolver", written: "resolver=NODE", example: "h [resolver=d]" },
+        Known { name: "nat64", written: "nat64=IFACE", example: "r [nat64=eth1]" },
     ];
     type Other = LinkOpts;
 
@@ -85,6 +86,13 @@ impl OptionList for NodeOpts {
                     let node = p.name(v);
                     p.check_node_name(&node);
                     self.resolver = Some(node);
+                }
+            }
+            "nat64" => {
+                if let Some(v) = p.value(name, key, value, "r [nat64=eth1]") {
+                    let iface = p.name(v);
+                    p.check_ifname(&iface, "interface");
+                    self.nat64 = Some(iface);
                 }
             }
             _ => return false,

@@ -98,6 +98,7 @@ impl Validator<'_> {
             let (node, server) = (&self.topo.nodes[first].name, &self.topo.nodes[servers[0]].name);
             self.errors.push(e.help(format!("e.g. `{node} [resolver={server}]`")));
         }
+        self.nat64(ast);
         let records: Vec<&DnsStmt> =
             ast.stmts.iter().filter_map(|s| if let Stmt::Dns(d) = s { Some(&**d) } else { None }).collect();
         if let (Some(first), true) = (records.first(), servers.is_empty()) {
@@ -106,6 +107,53 @@ impl Validator<'_> {
             self.errors.push(e.help(format!("run one in a node: `{node} [dns]`")));
         }
         self.records(&records);
+    }
+
+    /// `nat64=IFACE`: an interface of the node with an IPv4 address; implies `forward`.
+    fn nat64(&mut self, ast: &Ast) {
+        // The prefix: the DNS64 servers' if they agree on one.
+        let mut prefixes: Vec<ipnet::Ipv6Net> =
+            self.topo.nodes.iter().filter_map(|n| n.dns.and_then(|d| d.dns64)).collect();
+        prefixes.dedup();
+        let prefix = match prefixes[..] {
+            [p] => p,
+            _ => WELL_KNOWN_PREFIX,
+        };
+        let mut seen: HashMap<usize, Span> = HashMap::new();
+        for stmt in &ast.stmts {
+            let Stmt::NodeOpts(o) = stmt else { continue };
+            let (Some(iface), Some(&n)) = (&o.opts.nat64, self.node_idx.get(&o.node.text)) else { continue };
+            if let Some(first) = seen.get(&n) {
+                let first = at(self.src, first.start);
+                let msg = format!("node `{}` has `nat64` twice (first at {first})", o.node.text);
+                self.errors.push(Error::new(iface.span.clone(), msg));
+                continue;
+            }
+            seen.insert(n, iface.span.clone());
+            let node = &self.topo.nodes[n];
+            let Some(i) = node.interfaces.iter().find(|i| i.name == iface.text) else {
+                let names: Vec<String> = node.interfaces.iter().map(|i| format!("`{}`", i.name)).collect();
+                let e =
+                    Error::new(iface.span.clone(), format!("node `{}` has no interface `{}`", node.name, iface.text));
+                self.knock_on
+                    .push(e.help(format!("its interfaces: {}; `nat64=` names the IPv4 side", names.join(", "))));
+                continue;
+            };
+            let Some(addr) = i.addrs.iter().find_map(|a| match a.addr() {
+                std::net::IpAddr::V4(v4) => Some(v4),
+                std::net::IpAddr::V6(_) => None,
+            }) else {
+                let e = Error::new(
+                    iface.span.clone(),
+                    format!("`nat64={}` needs an IPv4 address on `{}`", iface.text, iface.text),
+                );
+                self.knock_on.push(e.help("NAT64 translates to the IPv4 side's first IPv4 address"));
+                continue;
+            };
+            let node = &mut self.topo.nodes[n];
+            node.forward = true;
+            node.nat64 = Some(crate::Nat64 { iface: iface.text.clone(), addr, prefix });
+        }
     }
 
     /// Duplicates, CNAMEs beside other data or on a node's name, and CNAME loops.

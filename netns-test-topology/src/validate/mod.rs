@@ -137,6 +137,7 @@ impl<'a> Validator<'a> {
                     blocks: Vec::new(),
                     dns: None,
                     resolver: None,
+                    nat64: None,
                 });
                 self.node_idx.insert(ep.node.text.clone(), n);
                 self.explicit.push(HashMap::new());

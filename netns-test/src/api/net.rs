@@ -81,6 +81,7 @@ impl Net {
         crate::link::apply_declared(&net)?;
         #[cfg(feature = "dns")]
         crate::dns::start(&net.core)?;
+        crate::nat64::start(&net.core)?;
         Ok(net)
     }
 

@@ -1,0 +1,262 @@
+//! Stateful NAT64 (`r [nat64=eth1]`, RFC 6146) without a TUN device: `/dev/net/tun` is root's
+//! alone on common machines, so the translator reads and writes Ethernet frames with an
+//! `AF_PACKET` socket, as the link-condition forwarder does.
+//!
+//! ```text
+//!   h (IPv6 only) ── r:eth0 ─┐                         ┌─ r:eth1 (203.0.113.1) ── s (IPv4)
+//!                            │  r's kernel: routes,    │
+//!                            │  forwarding, nf_tables  │  snat 100.64.0.0/16 -> 203.0.113.1
+//!      64:ff9b::/96 via fe80::6464 ─┐        ┌─ 100.64.0.0/16 via 169.254.64.2
+//!                               nat64a (in r)  ⇄  nat64b (in r, no address)
+//!                                                  └─ translator thread: AF_PACKET on nat64b
+//! ```
+//!
+//! The router sends what goes to the prefix (IPv6) or to the pool (IPv4) out of `nat64a`, to a
+//! gateway whose MAC is no interface's: the frames reach `nat64b`, whose own stack drops them
+//! (not for its address), and the translator turns each into the other family (`translate.rs`:
+//! SIIT, each IPv6 client one pool address) and sends it back through `nat64b`, so it enters the
+//! router on `nat64a` and is routed on. The stateful part, many clients behind one address with
+//! port translation, is the router's own nf_tables `snat` and conntrack: what leaves the IPv4
+//! side carries `eth1`'s address. `nat64a` has `gso_max_segs 1`, so the kernel hands over
+//! segments, never 64 KiB super-packets.
+
+mod translate;
+
+use crate::core::Core;
+use crate::error::{Error, Result};
+use crate::kernel::nft::expr::{ifname, Base, Expr, MetaKey, NatKind, R0};
+use crate::kernel::nft::ruleset::{ChainType, Family, Hook, Table};
+use crate::kernel::nft::Ruleset;
+use crate::kernel::ns::NetNs;
+use crate::live::Place;
+use ipnet::Ipv4Net;
+use netlink_packet_route::link::LinkAttribute;
+use netlink_packet_route::neighbour::NeighbourState;
+use rtnetlink::{LinkUnspec, LinkVeth, RouteMessageBuilder};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// The router's side of the translator's link, and the translator's.
+const ROUTER_END: &str = "nat64a";
+const TRANSLATOR_END: &str = "nat64b";
+const ROUTER_MAC: [u8; 6] = [0x02, 0x64, 0x64, 0, 0, 0x01];
+/// The gateway's MAC: no interface has it, so `nat64b`'s stack ignores what is sent to it.
+const GATEWAY_MAC: [u8; 6] = [0x02, 0x64, 0x64, 0, 0, 0x02];
+const ROUTER_V4: Ipv4Addr = Ipv4Addr::new(169, 254, 64, 1);
+const GATEWAY_V4: Ipv4Addr = Ipv4Addr::new(169, 254, 64, 2);
+const GATEWAY_V6: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x6464);
+/// The IPv4 addresses IPv6 clients get inside the router, before its `snat`.
+const POOL: Ipv4Net = match Ipv4Net::new(Ipv4Addr::new(100, 64, 0, 0), 16) {
+    Ok(n) => n,
+    Err(_) => panic!("a valid prefix"),
+};
+const MTU: u32 = 65_535;
+const BUF: usize = MTU as usize + 14;
+
+/// The translators of one network.
+#[derive(Default)]
+pub(crate) struct State {
+    translators: Vec<Translator>,
+}
+
+/// What one translator did.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) to_ipv4: AtomicU64,
+    pub(crate) to_ipv6: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+}
+
+struct Translator {
+    stop: OwnedFd,
+    thread: Option<JoinHandle<()>>,
+    #[allow(dead_code)] // read by tests and traces
+    counters: Arc<Counters>,
+}
+
+impl Drop for Translator {
+    fn drop(&mut self) {
+        let one = 1u64.to_ne_bytes();
+        // SAFETY: writing 8 bytes to our eventfd.
+        unsafe { libc::write(self.stop.as_raw_fd(), one.as_ptr().cast(), 8) };
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts the NAT64 of every `[nat64=..]` node of `core`'s topology.
+pub(crate) fn start(core: &Core) -> Result<()> {
+    let t = &core.topology;
+    let nodes: Vec<usize> = (0..t.nodes.len()).filter(|&i| t.nodes[i].nat64.is_some()).collect();
+    if nodes.is_empty() {
+        return Ok(());
+    }
+    if let Some((at, a)) = t.all_addrs().into_iter().find(|(_, a)| matches!(a, IpAddr::V4(v4) if POOL.contains(v4))) {
+        return Err(Error::Runtime(format!(
+            "NAT64 gives IPv6 clients addresses of {POOL} inside the router, and `{at}` has {a}: \
+             use other addresses there"
+        )));
+    }
+    let state = core.feature::<State>();
+    let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+    for i in nodes {
+        let node = &t.nodes[i];
+        let nat64 = node.nat64.as_ref().expect("filtered");
+        let ns = core.live.ns(Place::Node(i));
+        let what = |e: Error| Error::Runtime(format!("the NAT64 of node `{}`: {e}", node.name));
+        let prefix = nat64.prefix;
+        let index = crate::live::netlink(&[ns], |h| async move {
+            let h = &h[0];
+            let veth = LinkVeth::new(ROUTER_END, TRANSLATOR_END)
+                .mtu(MTU)
+                .address(ROUTER_MAC.to_vec())
+                .append_extra_attribute(LinkAttribute::GsoMaxSegs(1))
+                .up()
+                .build();
+            h.link().add(veth).execute().await.map_err(Error::netlink("creating its link"))?;
+            let a = crate::live::link_by_name(h, ROUTER_END).await?.header.index;
+            let b = crate::live::link_by_name(h, TRANSLATOR_END).await?.header.index;
+            let up = LinkUnspec::new_with_index(b).mtu(MTU).up().build();
+            h.link().set(up).execute().await.map_err(Error::netlink("bringing up its link"))?;
+            let err = |what: &'static str| Error::netlink(what);
+            h.address().add(a, IpAddr::V4(ROUTER_V4), 30).execute().await.map_err(err("addressing its link"))?;
+            for gw in [IpAddr::V4(GATEWAY_V4), IpAddr::V6(GATEWAY_V6)] {
+                h.neighbours()
+                    .add(a, gw)
+                    .link_layer_address(&GATEWAY_MAC)
+                    .state(NeighbourState::Permanent)
+                    .execute()
+                    .await
+                    .map_err(err("adding its gateway"))?;
+            }
+            let v6 = RouteMessageBuilder::<Ipv6Addr>::new()
+                .destination_prefix(prefix.network(), prefix.prefix_len())
+                .gateway(GATEWAY_V6)
+                .output_interface(a)
+                .build();
+            h.route().add(v6).execute().await.map_err(err("routing the NAT64 prefix"))?;
+            let v4 = RouteMessageBuilder::<Ipv4Addr>::new()
+                .destination_prefix(POOL.network(), POOL.prefix_len())
+                .gateway(GATEWAY_V4)
+                .output_interface(a)
+                .build();
+            h.route().add(v4).execute().await.map_err(err("routing the NAT64 pool"))?;
+            Ok(b)
+        })
+        .map_err(what)?;
+        crate::kernel::nft::install(ns, &node.name, &Ruleset { tables: vec![snat_table(&nat64.iface, nat64.addr)] })?;
+        let counters = Arc::new(Counters::default());
+        let (stop, thread) = spawn(ns, index, prefix, counters.clone(), &node.name)
+            .map_err(|e| Error::Runtime(format!("the NAT64 of node `{}` cannot start: {e}", node.name)))?;
+        state.translators.push(Translator { stop, thread: Some(thread), counters });
+    }
+    Ok(())
+}
+
+/// `table ip netns_test_nat64 { chain postrouting { type nat hook postrouting priority 100;
+/// ip saddr 100.64.0.0/16 oifname "eth1" snat to 203.0.113.1 } }`
+fn snat_table(iface: &str, addr: Ipv4Addr) -> Table {
+    let mut t = Table::new(Family::Ip, "netns_test_nat64");
+    let snat = vec![
+        Expr::Immediate { dreg: R0, data: addr.octets().to_vec() },
+        Expr::Nat { kind: NatKind::Snat, addr: R0, proto: None, flags: 0 },
+    ];
+    let saddr = vec![
+        Expr::payload(Base::Network, 12, 4, R0),
+        Expr::Bitwise { sreg: R0, dreg: R0, mask: POOL.netmask().octets().to_vec(), xor: vec![0; 4] },
+        Expr::eq(R0, &POOL.network().octets()),
+    ];
+    let oif = vec![Expr::meta(MetaKey::OifName, R0), Expr::eq(R0, &ifname(iface))];
+    let rule = [saddr, oif, snat].concat();
+    t.chain("postrouting", Hook::Postrouting, 100, ChainType::Nat)
+        .rule(format!("ip saddr {POOL} oifname \"{iface}\" snat to {addr}"), rule);
+    t
+}
+
+/// The translator thread on interface `index` (`nat64b`) of `ns`.
+fn spawn(
+    ns: &NetNs,
+    index: u32,
+    prefix: ipnet::Ipv6Net,
+    counters: Arc<Counters>,
+    node: &str,
+) -> io::Result<(OwnedFd, JoinHandle<()>)> {
+    let sock = ns.run(|| {
+        crate::kernel::packet::bound_socket(index, 0, |fd| {
+            setsockopt(fd, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1)?;
+            setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, 4 << 20)
+        })
+    })??;
+    // SAFETY: eventfd returns a new descriptor or -1.
+    let stop = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if stop < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor owned by nothing else.
+    let stop = unsafe { OwnedFd::from_raw_fd(stop) };
+    let stop_fd = stop.as_raw_fd();
+    let thread = std::thread::Builder::new()
+        .name(format!("netns-nat64-{node}"))
+        .spawn(move || run(&sock, stop_fd, translate::Mapping::new(prefix, POOL), &counters))?;
+    Ok((stop, thread))
+}
+
+fn run(sock: &OwnedFd, stop: RawFd, mut mapping: translate::Mapping, counters: &Counters) {
+    let mut buf = vec![0u8; BUF];
+    let mut fds = [
+        libc::pollfd { fd: sock.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: stop, events: libc::POLLIN, revents: 0 },
+    ];
+    loop {
+        // SAFETY: two valid pollfds.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if n < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return;
+        }
+        if fds[1].revents != 0 {
+            return;
+        }
+        loop {
+            // SAFETY: a buffer of BUF bytes we own.
+            let len = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), BUF, libc::MSG_DONTWAIT) };
+            if len <= 0 {
+                break;
+            }
+            let frame = &buf[..len as usize];
+            let to_v4 = frame.get(12..14) == Some(&translate::ETH_IPV6.to_be_bytes());
+            match translate::frame(&mut mapping, frame, ROUTER_MAC, GATEWAY_MAC) {
+                Some(out) => {
+                    // SAFETY: sending a buffer we own on our socket.
+                    let sent = unsafe { libc::send(sock.as_raw_fd(), out.as_ptr().cast(), out.len(), 0) };
+                    let c = if sent < 0 {
+                        &counters.dropped
+                    } else if to_v4 {
+                        &counters.to_ipv4
+                    } else {
+                        &counters.to_ipv6
+                    };
+                    c.fetch_add(1, Ordering::Relaxed);
+                }
+                None => {
+                    counters.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+}
+
+fn setsockopt(fd: &OwnedFd, level: i32, name: i32, value: i32) -> io::Result<()> {
+    // SAFETY: an int option on our socket.
+    let r = unsafe {
+        libc::setsockopt(fd.as_raw_fd(), level, name, (&value as *const i32).cast(), std::mem::size_of::<i32>() as u32)
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
