@@ -17,8 +17,9 @@
 //! SIIT, each IPv6 client one pool address) and sends it back through `nat64b`, so it enters the
 //! router on `nat64a` and is routed on. The stateful part, many clients behind one address with
 //! port translation, is the router's own nf_tables `snat` and conntrack: what leaves the IPv4
-//! side carries `eth1`'s address. `nat64a` has `gso_max_segs 1`, so the kernel hands over
-//! segments, never 64 KiB super-packets.
+//! side carries `eth1`'s address. The socket reads and writes a virtio-net header with each
+//! frame (`PACKET_VNET_HDR`): a TCP super-packet (up to 64 KiB, GSO) is translated as one, and
+//! the kernel cuts it into segments afterwards, as it would for a real interface.
 
 mod translate;
 
@@ -30,7 +31,6 @@ use crate::kernel::nft::Ruleset;
 use crate::kernel::ns::NetNs;
 use crate::live::Place;
 use ipnet::Ipv4Net;
-use netlink_packet_route::link::LinkAttribute;
 use netlink_packet_route::neighbour::NeighbourState;
 use rtnetlink::{LinkUnspec, LinkVeth, RouteMessageBuilder};
 use std::io;
@@ -55,7 +55,8 @@ const POOL: Ipv4Net = match Ipv4Net::new(Ipv4Addr::new(100, 64, 0, 0), 16) {
     Err(_) => panic!("a valid prefix"),
 };
 const MTU: u32 = 65_535;
-const BUF: usize = MTU as usize + 14;
+/// A frame with its virtio-net header: up to 64 KiB (GSO), and what translation adds.
+const BUF: usize = translate::VNET_HDR + 65_536 + 64;
 
 /// The translators of one network.
 #[derive(Default)]
@@ -112,12 +113,7 @@ pub(crate) fn start(core: &Core) -> Result<()> {
         let prefix = nat64.prefix;
         let index = crate::live::netlink(&[ns], |h| async move {
             let h = &h[0];
-            let veth = LinkVeth::new(ROUTER_END, TRANSLATOR_END)
-                .mtu(MTU)
-                .address(ROUTER_MAC.to_vec())
-                .append_extra_attribute(LinkAttribute::GsoMaxSegs(1))
-                .up()
-                .build();
+            let veth = LinkVeth::new(ROUTER_END, TRANSLATOR_END).mtu(MTU).address(ROUTER_MAC.to_vec()).up().build();
             h.link().add(veth).execute().await.map_err(Error::netlink("creating its link"))?;
             let a = crate::live::link_by_name(h, ROUTER_END).await?.header.index;
             let b = crate::live::link_by_name(h, TRANSLATOR_END).await?.header.index;
@@ -188,6 +184,7 @@ fn spawn(
 ) -> io::Result<(OwnedFd, JoinHandle<()>)> {
     let sock = ns.run(|| {
         crate::kernel::packet::bound_socket(index, 0, |fd| {
+            setsockopt(fd, libc::SOL_PACKET, libc::PACKET_VNET_HDR, 1)?;
             setsockopt(fd, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1)?;
             setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, 4 << 20)
         })
@@ -208,6 +205,7 @@ fn spawn(
 
 fn run(sock: &OwnedFd, stop: RawFd, mut mapping: translate::Mapping, counters: &Counters) {
     let mut buf = vec![0u8; BUF];
+    let mut out = Vec::with_capacity(BUF + 20);
     let mut fds = [
         libc::pollfd { fd: sock.as_raw_fd(), events: libc::POLLIN, revents: 0 },
         libc::pollfd { fd: stop, events: libc::POLLIN, revents: 0 },
@@ -228,9 +226,10 @@ fn run(sock: &OwnedFd, stop: RawFd, mut mapping: translate::Mapping, counters: &
                 break;
             }
             let frame = &buf[..len as usize];
-            let to_v4 = frame.get(12..14) == Some(&translate::ETH_IPV6.to_be_bytes());
-            match translate::frame(&mut mapping, frame, ROUTER_MAC, GATEWAY_MAC) {
-                Some(out) => {
+            let at = translate::VNET_HDR + 12;
+            let to_v4 = frame.get(at..at + 2) == Some(&translate::ETH_IPV6.to_be_bytes());
+            match translate::vnet_frame(&mut mapping, frame, ROUTER_MAC, GATEWAY_MAC, &mut out) {
+                Some(()) => {
                     // SAFETY: sending a buffer we own on our socket.
                     let sent = unsafe { libc::send(sock.as_raw_fd(), out.as_ptr().cast(), out.len(), 0) };
                     let c = if sent < 0 {

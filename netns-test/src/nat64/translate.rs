@@ -80,32 +80,100 @@ impl Mapping {
     }
 }
 
+/// `sizeof(struct virtio_net_hdr)`: what a `PACKET_VNET_HDR` socket puts before each frame.
+pub(crate) const VNET_HDR: usize = 10;
+const VNET_NEEDS_CSUM: u8 = 1;
+const GSO_NONE: u8 = 0;
+const GSO_TCPV4: u8 = 1;
+const GSO_TCPV6: u8 = 4;
+const GSO_ECN: u8 = 0x80;
+
+/// A TCP segmentation request (from a virtio-net header): the segments' payload size and ECN.
+#[derive(Clone, Copy)]
+struct Gso {
+    size: u16,
+    ecn: bool,
+}
+
+/// Translates one frame read with its virtio-net header (`PACKET_VNET_HDR`) into `out`, header
+/// first: a TCP super-packet (GSO) stays one, its headers translated and its checksum left to
+/// the kernel, so the router segments it after translation, not before.
+pub(crate) fn vnet_frame(m: &mut Mapping, input: &[u8], mac: [u8; 6], gw: [u8; 6], out: &mut Vec<u8>) -> Option<()> {
+    let h = input.get(..VNET_HDR)?;
+    let gso = match h[1] & !GSO_ECN {
+        GSO_NONE => None,
+        GSO_TCPV4 | GSO_TCPV6 => Some(Gso { size: u16::from_le_bytes([h[4], h[5]]), ecn: h[1] & GSO_ECN != 0 }),
+        // UDP segmentation offload and the like: not translated (counted as dropped).
+        _ => return None,
+    };
+    out.clear();
+    out.resize(VNET_HDR, 0);
+    let l3 = frame_into(m, &input[VNET_HDR..], mac, gw, gso, out)?;
+    if let Some(g) = gso {
+        let l4 = VNET_HDR + 14 + l3;
+        let tcp_len = (out.get(l4 + 12)? >> 4) as u16 * 4;
+        let v4 = l3 == 20;
+        let (start, hdr_len) = ((14 + l3) as u16, (14 + l3) as u16 + tcp_len);
+        out[0] = VNET_NEEDS_CSUM;
+        out[1] = if v4 { GSO_TCPV4 } else { GSO_TCPV6 } | if g.ecn { GSO_ECN } else { 0 };
+        out[2..4].copy_from_slice(&hdr_len.to_le_bytes());
+        out[4..6].copy_from_slice(&g.size.to_le_bytes());
+        out[6..8].copy_from_slice(&start.to_le_bytes());
+        out[8..10].copy_from_slice(&16u16.to_le_bytes());
+    }
+    Some(())
+}
+
 /// Translates one Ethernet frame read from the translator's side of the link into the frame
 /// to send back (with `mac` as its destination, `gw` as its source), or `None` to drop it.
+#[cfg(test)]
 pub(crate) fn frame(m: &mut Mapping, input: &[u8], mac: [u8; 6], gw: [u8; 6]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    frame_into(m, input, mac, gw, None, &mut out)?;
+    Some(out)
+}
+
+/// [`frame`] appended to `out`; the length of the new network header.
+fn frame_into(
+    m: &mut Mapping,
+    input: &[u8],
+    mac: [u8; 6],
+    gw: [u8; 6],
+    gso: Option<Gso>,
+    out: &mut Vec<u8>,
+) -> Option<usize> {
     if input.len() < 14 {
         return None;
     }
     let ethertype = u16::from_be_bytes([input[12], input[13]]);
-    let mut out = Vec::with_capacity(input.len() + 20);
     out.extend_from_slice(&mac);
     out.extend_from_slice(&gw);
     match ethertype {
         ETH_IPV6 => {
             out.extend_from_slice(&ETH_IPV4.to_be_bytes());
-            six_to_four(m, &input[14..], &mut out)?;
+            six_to_four(m, &input[14..], out, gso)?;
+            Some(20)
         }
         ETH_IPV4 => {
             out.extend_from_slice(&ETH_IPV6.to_be_bytes());
-            four_to_six(m, &input[14..], &mut out)?;
+            four_to_six(m, &input[14..], out, gso)?;
+            Some(40)
         }
-        _ => return None,
+        _ => None,
     }
-    Some(out)
+}
+
+/// For a GSO super-packet: the TCP checksum field as the kernel expects it before
+/// segmenting, the pseudo-header's sum (with the whole length), not complemented.
+fn partial(l4: &mut [u8], pseudo: &[u8]) {
+    if l4.len() >= 18 {
+        let sum = pseudo_sum(pseudo) as u16;
+        l4[16..18].copy_from_slice(&sum.to_be_bytes());
+    }
 }
 
 /// An IPv6 packet to the prefix -> IPv4, appended to `out`.
-fn six_to_four(m: &mut Mapping, p: &[u8], out: &mut Vec<u8>) -> Option<()> {
+fn six_to_four(m: &mut Mapping, p: &[u8], out: &mut Vec<u8>, gso: Option<Gso>) -> Option<()> {
     if p.len() < 40 || p[0] >> 4 != 6 {
         return None;
     }
@@ -140,7 +208,11 @@ fn six_to_four(m: &mut Mapping, p: &[u8], out: &mut Vec<u8>) -> Option<()> {
         (ICMPV6, Some(_)) => return None,
         (_, None) => {
             let pseudo = pseudo4(src4, dst4, proto, l4.len());
-            checksum_l4(&mut l4, proto, &pseudo)
+            match gso {
+                Some(_) if proto == TCP => partial(&mut l4, &pseudo),
+                Some(_) => return None,
+                None => checksum_l4(&mut l4, proto, &pseudo),
+            }
         }
         (_, Some(_)) if first => {
             let at = if proto == TCP { 16 } else { 6 };
@@ -151,9 +223,12 @@ fn six_to_four(m: &mut Mapping, p: &[u8], out: &mut Vec<u8>) -> Option<()> {
         (_, Some(_)) => {}
     }
     let total = 20 + l4.len();
+    // A super-packet is judged by its segments' size.
+    let tcp_hdr = l4.get(12).map_or(20, |&b| (b >> 4) as usize * 4);
+    let segment = gso.map_or(total, |g| (20 + tcp_hdr + g.size as usize).min(total));
     let (ident, flags_off) = match frag {
         Some((id, off, more)) => (id, off | if more { 0x2000 } else { 0 }),
-        None if total > DF_ABOVE => (0, 0x4000),
+        None if segment > DF_ABOVE => (0, 0x4000),
         None => {
             m.ident = m.ident.wrapping_add(1);
             (m.ident, 0)
@@ -165,7 +240,7 @@ fn six_to_four(m: &mut Mapping, p: &[u8], out: &mut Vec<u8>) -> Option<()> {
 }
 
 /// An IPv4 packet to a pool address -> IPv6, appended to `out`.
-fn four_to_six(m: &mut Mapping, p: &[u8], out: &mut Vec<u8>) -> Option<()> {
+fn four_to_six(m: &mut Mapping, p: &[u8], out: &mut Vec<u8>, gso: Option<Gso>) -> Option<()> {
     if p.len() < 20 || p[0] >> 4 != 4 {
         return None;
     }
@@ -191,10 +266,17 @@ fn four_to_six(m: &mut Mapping, p: &[u8], out: &mut Vec<u8>) -> Option<()> {
     };
     let mut l4 = p[ihl..].to_vec();
     if proto == ICMP {
+        if gso.is_some() {
+            return None;
+        }
         icmp4_to_6(m, &mut l4, src, client)?;
     } else {
         let pseudo = pseudo6(src, client, next, l4.len());
-        checksum_l4(&mut l4, proto, &pseudo);
+        match gso {
+            Some(_) if proto == TCP => partial(&mut l4, &pseudo),
+            Some(_) => return None,
+            None => checksum_l4(&mut l4, proto, &pseudo),
+        }
     }
     ipv6_header(out, tos, l4.len(), next, ttl, src, client);
     out.extend_from_slice(&l4);
