@@ -67,7 +67,6 @@ pub(crate) struct DumpNotes {
 
 impl DumpNotes {
     /// The lines of section `title` of node `node`, made empty on first use.
-    #[cfg_attr(not(feature = "dns"), allow(dead_code))] // the DNS server's sections
     pub(crate) fn lines(&mut self, node: usize, title: &str) -> &mut std::collections::VecDeque<String> {
         let i = match self.sections.iter().position(|(n, t, _)| *n == node && t == title) {
             Some(i) => i,

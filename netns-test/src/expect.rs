@@ -125,7 +125,19 @@ pub(crate) fn check(core: &Core, timeout: Duration) -> Expectations {
             Target::Node(n) => t.nodes[*n].interfaces.iter().flat_map(|i| i.addrs.iter().map(|a| a.addr())).collect(),
             Target::Addr(a) => vec![*a],
             Target::Name(name) => match resolve(core, e.from, name, timeout) {
-                Ok(addrs) => addrs,
+                // The addresses of a family the probing node has: a client would use those
+                // (an IPv6-only node behind NAT64 gets the A record too).
+                Ok(addrs) => {
+                    let mine = t.nodes[e.from].interfaces.iter().flat_map(|i| &i.addrs).map(|a| a.addr().is_ipv4());
+                    let families: Vec<bool> = mine.collect();
+                    let usable: Vec<IpAddr> =
+                        addrs.iter().copied().filter(|a| families.contains(&a.is_ipv4())).collect();
+                    if usable.is_empty() {
+                        addrs
+                    } else {
+                        usable
+                    }
+                }
                 Err(why) => {
                     let any = IpAddr::from([0, 0, 0, 0]);
                     let got = Err(format!("cannot resolve {name}: {why}"));
@@ -173,12 +185,30 @@ fn probe(core: &Core, e: &Expect, addr: IpAddr, timeout: Duration) -> Probed {
     let from = at(e.from);
     // Validation made sure a TCP or UDP target address belongs to a node; a name may resolve to
     // any address.
-    let owner =
-        || t.node_with_addr(addr).map(at).ok_or_else(|| format!("{addr} belongs to no node: nothing can listen there"));
+    // An address inside a NAT64 prefix is the IPv4 address it embeds, where the listener goes.
+    let listen = t
+        .nodes
+        .iter()
+        .filter_map(|n| n.nat64.as_ref())
+        .find_map(|n| match addr {
+            IpAddr::V6(v6) if n.prefix.contains(&v6) => {
+                let o = v6.octets();
+                Some(IpAddr::from([o[12], o[13], o[14], o[15]]))
+            }
+            _ => None,
+        })
+        .unwrap_or(addr);
+    let owner = || {
+        t.node_with_addr(listen).map(at).ok_or_else(|| format!("{addr} belongs to no node: nothing can listen there"))
+    };
     let got = match e.probe {
         Probe::Icmp => icmp(from, addr, timeout),
-        Probe::Tcp(port) => owner().and_then(|o| tcp(from, o, SocketAddr::new(addr, port), timeout)),
-        Probe::Udp(port) => owner().and_then(|o| udp(from, o, SocketAddr::new(addr, port), timeout)),
+        Probe::Tcp(port) => {
+            owner().and_then(|o| tcp(from, o, SocketAddr::new(listen, port), SocketAddr::new(addr, port), timeout))
+        }
+        Probe::Udp(port) => {
+            owner().and_then(|o| udp(from, o, SocketAddr::new(listen, port), SocketAddr::new(addr, port), timeout))
+        }
     };
     let name = match &e.to {
         Target::Name(n) => Some(n.clone()),
@@ -227,20 +257,23 @@ fn bound(node: At<'_>, ty: Type, addr: SocketAddr) -> io::Result<Socket> {
     })
 }
 
-/// A TCP connection from `from` to a listener opened in `owner` (the kernel completes the
-/// handshake; nothing needs to accept).
-fn tcp(from: At<'_>, owner: At<'_>, to: SocketAddr, timeout: Duration) -> Result<Duration, String> {
-    let _listener = bound(owner, Type::STREAM, to).map_err(|e| format!("cannot listen on {to} in {}: {e}", owner.0))?;
+/// A TCP connection from `from` to `to`, a listener opened in `owner` on `listen` (the same
+/// address, or the IPv4 address a NAT64 address embeds; the kernel completes the handshake,
+/// nothing needs to accept).
+fn tcp(from: At<'_>, owner: At<'_>, listen: SocketAddr, to: SocketAddr, timeout: Duration) -> Result<Duration, String> {
+    let _listener =
+        bound(owner, Type::STREAM, listen).map_err(|e| format!("cannot listen on {listen} in {}: {e}", owner.0))?;
     let start = Instant::now();
     inside(from, || TcpStream::connect_timeout(&to, timeout))
         .map(|_| start.elapsed())
         .map_err(|e| what_happened(&e, timeout))
 }
 
-/// A datagram from `from` to `to` in `owner`, echoed back; sent three times within `timeout`.
-fn udp(from: At<'_>, owner: At<'_>, to: SocketAddr, timeout: Duration) -> Result<Duration, String> {
+/// A datagram from `from` to `to`, received in `owner` on `listen` and echoed back; sent three
+/// times within `timeout`.
+fn udp(from: At<'_>, owner: At<'_>, listen: SocketAddr, to: SocketAddr, timeout: Duration) -> Result<Duration, String> {
     let server: UdpSocket =
-        bound(owner, Type::DGRAM, to).map_err(|e| format!("cannot listen on {to} in {}: {e}", owner.0))?.into();
+        bound(owner, Type::DGRAM, listen).map_err(|e| format!("cannot listen on {listen} in {}: {e}", owner.0))?.into();
     let done = AtomicBool::new(false);
     std::thread::scope(|s| {
         s.spawn(|| echo(&server, &done));

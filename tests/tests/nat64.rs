@@ -131,3 +131,16 @@ fn an_ipv4_path_mtu_below_1300_is_met_with_packet_too_big_and_fragments(net: &Ne
     assert_eq!((n, from.ip().to_string().as_str()), (1400, "203.0.113.1"));
     assert!(buf[..n].iter().all(|&b| b == 0x5a));
 }
+
+#[netns_test(topology = "
+    h=fd00:1::2/64 -- r:eth0=fd00:1::1/64
+    r:eth1=203.0.113.1/24 -- s=203.0.113.10/24
+    r [nat64=eth1]
+    h: default via fd00:1::1
+")]
+fn the_failure_dump_shows_the_translator_in_the_router(net: &Net) {
+    let dump = net.dump();
+    assert!(dump.contains("nat64 (installed by netns-test)"), "{dump}");
+    assert!(dump.contains("64:ff9b::/96 -> IPv4 from 203.0.113.1 (eth1)"), "{dump}");
+    assert!(dump.contains("snat to 203.0.113.1"), "{dump}");
+}

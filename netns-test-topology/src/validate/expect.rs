@@ -27,6 +27,15 @@ pub(super) fn resolve(stmts: &[&ExpectStmt], t: &Topology) -> (Vec<Expect>, Vec<
         let to = match &s.to.0 {
             ExpectTo::Node(n) => node(n, &s.to.1, &mut errors).map(Target::Node),
             ExpectTo::Addr(a) if t.node_with_addr(*a).is_some() => Some(Target::Addr(*a)),
+            // An IPv4 address of the topology inside a NAT64 prefix (`64:ff9b::203.0.113.10`).
+            ExpectTo::Addr(std::net::IpAddr::V6(a))
+                if t.nodes.iter().filter_map(|n| n.nat64.as_ref()).any(|n| {
+                    let o = a.octets();
+                    n.prefix.contains(a) && t.node_with_addr([o[12], o[13], o[14], o[15]].into()).is_some()
+                }) =>
+            {
+                Some(Target::Addr(std::net::IpAddr::V6(*a)))
+            }
             ExpectTo::Addr(a)
                 if s.probe == Probe::Icmp && t.bridges.iter().any(|b| b.addrs.iter().any(|x| x.addr() == *a)) =>
             {

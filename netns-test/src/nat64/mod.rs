@@ -145,7 +145,21 @@ pub(crate) fn start(core: &Core) -> Result<()> {
             Ok(b)
         })
         .map_err(what)?;
-        crate::kernel::nft::install(ns, &node.name, &Ruleset { tables: vec![snat_table(&nat64.iface, nat64.addr)] })?;
+        let rules = Ruleset { tables: vec![snat_table(&nat64.iface, nat64.addr)] };
+        crate::kernel::nft::install(ns, &node.name, &rules)?;
+        // What the failure dump shows in the router.
+        let notes = core.feature::<crate::core::DumpNotes>();
+        let mut notes = notes.lock().unwrap_or_else(|e| e.into_inner());
+        let lines = notes.lines(i, "nat64 (installed by netns-test)");
+        lines.push_back(format!(
+            "{prefix} -> IPv4 from {} ({}); clients get {POOL} inside, {ROUTER_END} <-> {TRANSLATOR_END} (translator thread)",
+            nat64.addr, nat64.iface
+        ));
+        lines.push_back(format!(
+            "ip route {POOL} via {GATEWAY_V4} dev {ROUTER_END}; ip -6 route {prefix} via {GATEWAY_V6} dev {ROUTER_END}"
+        ));
+        lines.extend(rules.render().lines().map(str::to_string));
+        drop(notes);
         let counters = Arc::new(Counters::default());
         let (stop, thread) = spawn(ns, index, prefix, counters.clone(), &node.name)
             .map_err(|e| Error::Runtime(format!("the NAT64 of node `{}` cannot start: {e}", node.name)))?;
