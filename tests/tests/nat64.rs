@@ -84,6 +84,15 @@ fn a_name_with_only_an_ipv4_address_is_reached_through_dns64(net: &Net) {
     assert_eq!(v6, [format!("[{SERVER6}]:80").parse().unwrap()], "synthesized: {addrs:?}");
     let peer = tcp_echo(net, "h", "s", "203.0.113.10:80", v6[0], 100);
     assert_eq!(peer.ip().to_string(), "203.0.113.1");
+    // UDP and ICMP echo to the same synthesized address.
+    let server = net.node("s").run(|| UdpSocket::bind("203.0.113.10:53").unwrap());
+    server.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let client = net.node("h").run(|| UdpSocket::bind("[::]:0").unwrap());
+    client.send_to(b"by name", SocketAddr::new(v6[0].ip(), 53)).unwrap();
+    let mut buf = [0u8; 16];
+    let (n, from) = server.recv_from(&mut buf).expect("the datagram arrives");
+    assert_eq!((&buf[..n], from.ip().to_string().as_str()), (&b"by name"[..], "203.0.113.1"));
+    net.ping("h", v6[0].ip()).expect("ICMP echo to the synthesized address");
     // A name with its own AAAA keeps it: nothing is synthesized.
     let dual: Vec<IpAddr> =
         net.node("h").run(|| ("dual.example.com", 80).to_socket_addrs().unwrap().map(|a| a.ip()).collect());
