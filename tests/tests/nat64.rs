@@ -148,7 +148,10 @@ fn an_ipv4_path_mtu_below_1300_is_met_with_packet_too_big_and_fragments(net: &Ne
     h: default via fd00:1::1
 ")]
 fn the_failure_dump_shows_the_translator_in_the_router(net: &Net) {
+    net.ping("h", SERVER6.parse().unwrap()).expect("ICMP echo through the translator");
+    std::thread::sleep(Duration::from_millis(120)); // the counts are at most 50 ms old
     let dump = net.dump();
+    assert!(dump.contains("translated 1 packets to IPv4, 1 to IPv6; 0 not translated; 1 IPv6 client(s)"), "{dump}");
     assert!(dump.contains("nat64 (installed by netns-test)"), "{dump}");
     assert!(dump.contains("64:ff9b::/96 -> IPv4 from 203.0.113.1 (eth1)"), "{dump}");
     assert!(dump.contains("snat to 203.0.113.1"), "{dump}");

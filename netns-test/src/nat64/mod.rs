@@ -36,9 +36,9 @@ use rtnetlink::{LinkUnspec, LinkVeth, RouteMessageBuilder};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// The router's side of the translator's link, and the translator's.
 const ROUTER_END: &str = "nat64a";
@@ -64,19 +64,9 @@ pub(crate) struct State {
     translators: Vec<Translator>,
 }
 
-/// What one translator did.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) to_ipv4: AtomicU64,
-    pub(crate) to_ipv6: AtomicU64,
-    pub(crate) dropped: AtomicU64,
-}
-
 struct Translator {
     stop: OwnedFd,
     thread: Option<JoinHandle<()>>,
-    #[allow(dead_code)] // read by tests and traces
-    counters: Arc<Counters>,
 }
 
 impl Drop for Translator {
@@ -160,10 +150,11 @@ pub(crate) fn start(core: &Core) -> Result<()> {
         ));
         lines.extend(rules.render().lines().map(str::to_string));
         drop(notes);
-        let counters = Arc::new(Counters::default());
-        let (stop, thread) = spawn(ns, index, prefix, counters.clone(), &node.name)
+        let shown = Shown { notes: core.feature::<crate::core::DumpNotes>(), node: i };
+        shown.show(&Counts::default(), 0);
+        let (stop, thread) = spawn(ns, index, prefix, shown, &node.name)
             .map_err(|e| Error::Runtime(format!("the NAT64 of node `{}` cannot start: {e}", node.name)))?;
-        state.translators.push(Translator { stop, thread: Some(thread), counters });
+        state.translators.push(Translator { stop, thread: Some(thread) });
     }
     Ok(())
 }
@@ -193,7 +184,7 @@ fn spawn(
     ns: &NetNs,
     index: u32,
     prefix: ipnet::Ipv6Net,
-    counters: Arc<Counters>,
+    shown: Shown,
     node: &str,
 ) -> io::Result<(OwnedFd, JoinHandle<()>)> {
     let sock = ns.run(|| {
@@ -213,20 +204,54 @@ fn spawn(
     let stop_fd = stop.as_raw_fd();
     let thread = std::thread::Builder::new()
         .name(format!("netns-nat64-{node}"))
-        .spawn(move || run(&sock, stop_fd, translate::Mapping::new(prefix, POOL), &counters))?;
+        .spawn(move || run(&sock, stop_fd, translate::Mapping::new(prefix, POOL), &shown))?;
     Ok((stop, thread))
 }
 
-fn run(sock: &OwnedFd, stop: RawFd, mut mapping: translate::Mapping, counters: &Counters) {
+/// What a translator did so far.
+#[derive(Default, Clone, Copy, PartialEq)]
+struct Counts {
+    to_ipv4: u64,
+    to_ipv6: u64,
+    /// Frames to the gateway not translated (not for the prefix or the pool, a protocol it
+    /// does not translate, a UDP segmentation-offload frame) or not sent.
+    dropped: u64,
+}
+
+/// Where a translator shows its counts: a line of the router's failure dump.
+struct Shown {
+    notes: Arc<std::sync::Mutex<crate::core::DumpNotes>>,
+    node: usize,
+}
+
+/// How stale the counts in the dump may be.
+const SHOW_EVERY: Duration = Duration::from_millis(50);
+
+impl Shown {
+    fn show(&self, c: &Counts, clients: usize) {
+        let line = format!(
+            "translated {} packets to IPv4, {} to IPv6; {} not translated; {clients} IPv6 client(s) with a pool address",
+            c.to_ipv4, c.to_ipv6, c.dropped
+        );
+        let mut notes = self.notes.lock().unwrap_or_else(|e| e.into_inner());
+        *notes.lines(self.node, "nat64 translator (counts at most 50 ms old)") = [line].into();
+    }
+}
+
+fn run(sock: &OwnedFd, stop: RawFd, mut mapping: translate::Mapping, shown: &Shown) {
     let mut buf = vec![0u8; BUF];
     let mut out = Vec::with_capacity(BUF + 20);
     let mut fds = [
         libc::pollfd { fd: sock.as_raw_fd(), events: libc::POLLIN, revents: 0 },
         libc::pollfd { fd: stop, events: libc::POLLIN, revents: 0 },
     ];
+    let (mut counts, mut shown_counts) = (Counts::default(), Counts::default());
+    let mut shown_at = Instant::now();
     loop {
+        // Counts not shown yet: wake up in time to show them.
+        let timeout = if counts == shown_counts { -1 } else { SHOW_EVERY.as_millis() as i32 };
         // SAFETY: two valid pollfds.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
         if n < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
             return;
         }
@@ -240,25 +265,28 @@ fn run(sock: &OwnedFd, stop: RawFd, mut mapping: translate::Mapping, counters: &
                 break;
             }
             let frame = &buf[..len as usize];
+            // Only what the router sends to the gateway is for the translator (not the
+            // router's own neighbour and multicast listener traffic on nat64a).
+            let to = translate::VNET_HDR;
+            if frame.get(to..to + 6) != Some(&GATEWAY_MAC[..]) {
+                continue;
+            }
             let at = translate::VNET_HDR + 12;
             let to_v4 = frame.get(at..at + 2) == Some(&translate::ETH_IPV6.to_be_bytes());
-            match translate::vnet_frame(&mut mapping, frame, ROUTER_MAC, GATEWAY_MAC, &mut out) {
-                Some(()) => {
+            let sent =
+                translate::vnet_frame(&mut mapping, frame, ROUTER_MAC, GATEWAY_MAC, &mut out).is_some_and(|()| {
                     // SAFETY: sending a buffer we own on our socket.
-                    let sent = unsafe { libc::send(sock.as_raw_fd(), out.as_ptr().cast(), out.len(), 0) };
-                    let c = if sent < 0 {
-                        &counters.dropped
-                    } else if to_v4 {
-                        &counters.to_ipv4
-                    } else {
-                        &counters.to_ipv6
-                    };
-                    c.fetch_add(1, Ordering::Relaxed);
-                }
-                None => {
-                    counters.dropped.fetch_add(1, Ordering::Relaxed);
-                }
+                    unsafe { libc::send(sock.as_raw_fd(), out.as_ptr().cast(), out.len(), 0) >= 0 }
+                });
+            match (sent, to_v4) {
+                (false, _) => counts.dropped += 1,
+                (true, true) => counts.to_ipv4 += 1,
+                (true, false) => counts.to_ipv6 += 1,
             }
+        }
+        if counts != shown_counts && (n == 0 || shown_at.elapsed() >= SHOW_EVERY) {
+            shown.show(&counts, mapping.clients());
+            (shown_counts, shown_at) = (counts, Instant::now());
         }
     }
 }

@@ -74,7 +74,6 @@ impl Mapping {
     }
 
     /// How many clients have a pool address.
-    #[cfg(test)]
     pub(crate) fn clients(&self) -> usize {
         self.to4.len()
     }
