@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The netns-test benchmark suite: ONE command, `bench/run.sh`, from anywhere in the repository.
 # Needs hyperfine, cargo-nextest, GNU time (/usr/bin/time), iproute2 and util-linux `unshare`.
-# Runs items 1–7 of BENCHMARKS.md, prints every figure, keeps the raw data in bench/results/
+# Runs items 1–9 of BENCHMARKS.md, prints every figure, keeps the raw data in bench/results/
 # and redraws bench/scaling.svg. About 10–12 minutes on 2 cores plus the first compilation (most of
 # it the 1,000-node builds and the pauses that let the kernel free their namespaces).
 # RUNS=N scales the repetitions (default 1 = the documented figures; 0.5 halves them, roughly).
@@ -145,5 +145,19 @@ sleep 1
 say "8. NAT over time: installing, changing, rebinding a router's NAT (release)"
 sleep 1
 "$BIN/nat" --reps "$(runs 25)" | tee "$OUT/8-nat.md"
+
+say "9. the DNS server: what the dns feature costs a test binary (debug), build and query time (release)"
+cargo build -q --release -p netns-test-bench --features dns --bin dns
+cargo build -q -p netns-test-bench --test macro_one --features dns
+hyperfine -N --style basic --warmup 1 --runs "$(runs 8)" --export-json "$OUT/9-dns-link.json" \
+    --prepare 'touch bench/tests/macro_one.rs' "cargo build -q -p netns-test-bench --test macro_one" \
+    --prepare 'touch bench/tests/macro_one.rs' "cargo build -q -p netns-test-bench --test macro_one --features dns" >/dev/null
+jq -r '.results[] | "\(.command): median \(.median*1e3|round) ms, user \(.user*1e3|round) ms, sys \(.system*1e3|round) ms"' "$OUT/9-dns-link.json"
+sleep 1
+"$BIN/dns" "$(runs 30)" 5000 | tee "$OUT/9-dns.txt"
+
+say "10. NAT64: throughput and round trips through the translator, against routed IPv6 (release)"
+sleep 1
+"$BIN/nat64" 3 "$(runs 5000)" | tee "$OUT/10-nat64.txt"
 
 say "done: raw data in bench/results/, plot in bench/scaling.svg"

@@ -22,6 +22,9 @@ pub(crate) struct Args {
     pub multi_thread: Option<usize>,
     /// Where the runtime arguments were written, for "only for async bodies".
     pub runtime_span: Option<Span>,
+    /// The topology's span when it runs a DNS server (`d [dns]`): the runtime must have its
+    /// `dns` feature, which the generated code checks at compile time.
+    pub dns: Option<Span>,
 }
 
 /// The arguments, as listed when one is unknown: name and example value.
@@ -184,6 +187,7 @@ impl Args {
             }),
         };
 
+        let mut dns = None;
         let node = match Topology::parse(topology.text()) {
             Err(errs) => {
                 errors.push(match &topology {
@@ -192,18 +196,21 @@ impl Args {
                 });
                 None
             }
-            Ok(t) => match &node {
-                None => Some(t.nodes[0].name.clone()),
-                Some(n) if t.node_index(&n.value).is_some() => Some(n.value.clone()),
-                Some(n) => {
-                    let names: Vec<_> = t.nodes.iter().map(|n| format!("`{}`", n.name)).collect();
-                    errors.push(syn::Error::new(
-                        n.span(),
-                        format!("unknown node `{}`; the topology's nodes are {}", n.value, names.join(", ")),
-                    ));
-                    None
+            Ok(t) => {
+                dns = (!t.dns_nodes().is_empty()).then(|| topology.span());
+                match &node {
+                    None => Some(t.nodes[0].name.clone()),
+                    Some(n) if t.node_index(&n.value).is_some() => Some(n.value.clone()),
+                    Some(n) => {
+                        let names: Vec<_> = t.nodes.iter().map(|n| format!("`{}`", n.name)).collect();
+                        errors.push(syn::Error::new(
+                            n.span(),
+                            format!("unknown node `{}`; the topology's nodes are {}", n.value, names.join(", ")),
+                        ));
+                        None
+                    }
                 }
-            },
+            }
         };
         let multi_thread = match (flavor.as_ref().map(|f| f.value.as_str()), workers) {
             (Some("multi_thread"), w) => Some(w.map_or(0, |(n, _)| n)),
@@ -224,7 +231,7 @@ impl Args {
         let runtime_span = flavor.as_ref().map(|f| f.span()).or(workers.map(|(_, s)| s));
         match node {
             Some(node) if errors.is_empty() => {
-                Ok(Args { topology: topology.expr(), node, timeout_ms, krate, multi_thread, runtime_span })
+                Ok(Args { topology: topology.expr(), node, timeout_ms, krate, multi_thread, runtime_span, dns })
             }
             _ => Err(combine(errors)),
         }

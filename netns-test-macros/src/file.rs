@@ -105,6 +105,14 @@ impl Source {
     }
 
     /// The topology text.
+    /// Where the topology was given: the literal or the file's name.
+    pub(crate) fn span(&self) -> proc_macro2::Span {
+        match self {
+            Source::Inline(s) => s.span(),
+            Source::File(lit, _) => lit.span(),
+        }
+    }
+
     pub(crate) fn text(&self) -> &str {
         match self {
             Source::Inline(lit) => &lit.value,

@@ -23,7 +23,14 @@ pub(crate) fn test(args: Args, func: &Func) -> syn::Result<TokenStream> {
         }
     };
 
-    let Args { topology, node, timeout_ms, krate, multi_thread, runtime_span } = args;
+    let Args { topology, node, timeout_ms, krate, multi_thread, runtime_span, dns } = args;
+    // A topology with a DNS server needs the runtime's `dns` feature: a compile error at the
+    // topology (the trait's message says which feature) rather than a failure at run time.
+    let dns_check = dns.map(|span| {
+        quote_spanned! {span=>
+            const _: () = #krate::__private::require_dns::<#krate::__private::Dns>();
+        }
+    });
     if let (Some(span), None) = (runtime_span, func.sig.asyncness) {
         return Err(syn::Error::new(span, "`flavor` and `worker_threads` are for `async fn` bodies"));
     }
@@ -88,6 +95,7 @@ pub(crate) fn test(args: Args, func: &Func) -> syn::Result<TokenStream> {
         #[test]
         #(#attrs)*
         #vis fn #name() {
+            #dns_check
             #vis #sig #body
             #run
         }
@@ -173,6 +181,22 @@ mod tests {
         );
         assert_eq!(take(quote!(#[should_panic(expected = "a b")])), Ok((expected("ab"), 0)));
         assert_eq!(take(quote!(#[should_panic = "x"])), Ok((expected("x"), 0)));
+    }
+
+    /// A topology with a DNS server gets the compile-time check of the runtime's `dns`
+    /// feature (an error naming the feature without it); one without, nothing.
+    #[test]
+    fn a_dns_topology_checks_the_dns_feature() {
+        let func = crate::Func::parse(quote!(
+            fn t() {}
+        ))
+        .unwrap();
+        let render = |topology: &str| {
+            let args = crate::args::Args::parse(quote!(topology = #topology)).unwrap();
+            super::test(args, &func).unwrap().to_string()
+        };
+        assert!(render("a -- d; d [dns]").contains("__private :: require_dns :: < :: netns_test :: __private :: Dns >"));
+        assert!(!render("a -- d").contains("require_dns"));
     }
 
     /// `#![..]` in the body stays there. (syn's `ItemFn` counted it among the function's

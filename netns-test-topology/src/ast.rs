@@ -33,6 +33,8 @@ pub(crate) enum Stmt {
     Expect(Box<ExpectStmt>),
     /// `b: block tcp/80 from 10.0.0.0/24`, `r: allow tcp/443`
     Block(Box<BlockStmt>),
+    /// `dns www.example.com A 203.0.113.10 [ttl=60]`
+    Dns(Box<DnsStmt>),
 }
 
 /// A name (node, interface or bridge) and where it was written.
@@ -129,6 +131,16 @@ pub(crate) struct NodeOpts {
     pub preset: Option<(crate::preset::Preset, Span)>,
     /// `wan=IFACE`: a preset's outside interface.
     pub wan: Option<Name>,
+    /// `dns`, where written: the node runs a DNS server.
+    pub dns: Option<Span>,
+    /// `dns64`, where written.
+    pub dns64: Option<Span>,
+    /// `dns64-prefix=PREFIX` and where it was written.
+    pub dns64_prefix: Option<(ipnet::Ipv6Net, Span)>,
+    /// `resolver=NODE`: the DNS server this node asks.
+    pub resolver: Option<Name>,
+    /// `nat64=IFACE`: stateful NAT64 to that interface's IPv4 address.
+    pub nat64: Option<Name>,
 }
 
 /// `NODE: block|allow [inbound on IFACE] [established] [PROTO] [from CIDR] [to CIDR] [drop | reject]`, checked as far as it can be
@@ -155,4 +167,16 @@ pub(crate) struct ExpectStmt {
 pub(crate) enum ExpectTo {
     Node(String),
     Addr(IpAddr),
+    /// A domain name (lower case, no trailing dot), resolved through the topology's DNS.
+    Name(String),
+}
+
+/// `dns NAME TYPE VALUE.. [ttl=..]`, checked as far as it can be alone.
+#[derive(Debug)]
+pub(crate) struct DnsStmt {
+    pub record: crate::dns::Record,
+    /// The name as written.
+    pub name_span: Span,
+    /// The whole statement.
+    pub span: Span,
 }

@@ -15,6 +15,7 @@
 //! expect a -> b tcp/80     a connects to every address of b on TCP port 80 (the checker listens)
 //! expect a -> b udp/53     a datagram to every address of b on UDP port 53 comes back
 //! expect a -> 10.0.2.1     an address of the topology instead of a node
+//! expect a -> www.example.com tcp/80   a name, resolved through the topology's DNS server
 //! ```
 
 use std::fmt;
@@ -51,12 +52,15 @@ pub struct Expect {
 /// assert_eq!(t.expects[0].to, Target::Node(1));
 /// assert_eq!(t.expects[1].to, Target::Addr("10.0.0.1".parse().unwrap()));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// Every address of this node (an index into [`Topology::nodes`](crate::Topology::nodes)).
     Node(usize),
     /// One address of a node or bridge of the topology.
     Addr(IpAddr),
+    /// A domain name, resolved through the topology's DNS from the probing node; every address
+    /// it resolves to is probed (`expect a -> www.example.com tcp/80`).
+    Name(String),
 }
 
 /// How reachability is tested.
@@ -97,9 +101,10 @@ impl Expect {
     /// ```
     pub fn describe(&self, t: &crate::Topology) -> String {
         let arrow = if self.reachable { "->" } else { "-/->" };
-        let to = match self.to {
-            Target::Node(n) => t.nodes[n].name.clone(),
+        let to = match &self.to {
+            Target::Node(n) => t.nodes[*n].name.clone(),
             Target::Addr(a) => a.to_string(),
+            Target::Name(name) => name.clone(),
         };
         let probe = match self.probe {
             Probe::Icmp => String::new(),

@@ -18,6 +18,7 @@
 
 mod ast;
 mod conditions;
+mod dns;
 mod duration;
 mod error;
 mod expect;
@@ -35,6 +36,7 @@ mod text;
 mod validate;
 
 pub use conditions::{parse_link_options, Conditions, LinkOptions, Percent, Rate, CONDITION_OPTIONS};
+pub use dns::{dns_name, DnsServer, Nat64, Record, RecordData, DEFAULT_TTL, MAX_TTL, RECORD_TYPES, WELL_KNOWN_PREFIX};
 pub use duration::{parse_duration, DurationError};
 pub use error::{Error, Errors};
 pub use expect::{Expect, Probe, Target};

@@ -30,6 +30,8 @@ pub struct Topology {
     pub links: Vec<Link>,
     /// `expect` statements: reachability the harness and `netns-test up` check.
     pub expects: Vec<crate::Expect>,
+    /// `dns NAME TYPE VALUE` statements, in order: served by every DNS node.
+    pub records: Vec<crate::Record>,
 }
 
 /// A host: one network namespace.
@@ -55,6 +57,13 @@ pub struct Node {
     pub nat: Option<Nat>,
     /// `NODE: block ...` statements, in order.
     pub blocks: Vec<Block>,
+    /// `[dns]`: this node runs a DNS server.
+    pub dns: Option<crate::DnsServer>,
+    /// The DNS node this node's `/etc/resolv.conf` points to (`[resolver=d]`, the only DNS node,
+    /// or itself if it is one); `None` when the topology has no DNS node.
+    pub resolver: Option<usize>,
+    /// `[nat64=eth1]`: this node translates IPv6 to the NAT64 prefix into IPv4 (implies forward).
+    pub nat64: Option<crate::Nat64>,
 }
 
 /// One end of a veth pair, inside a node.
@@ -298,6 +307,11 @@ impl Topology {
                 if !ok {
                     return Err(format!("interface `{}:{}`: its peer {:?} does not exist", node.name, i.name, i.peer));
                 }
+            }
+        }
+        for (i, node) in self.nodes.iter().enumerate() {
+            if let Some(r) = node.resolver.filter(|&r| self.nodes.get(r).is_none_or(|n| n.dns.is_none())) {
+                return Err(format!("node {i} (`{}`): its resolver, node {r}, is not a DNS node", node.name));
             }
         }
         for e in &self.expects {

@@ -44,3 +44,13 @@ fn every_example_parses() {
     }
     assert!(n >= 8, "{n} examples");
 }
+
+#[test]
+fn dns_examples_parse() {
+    let block = body().split("  ```text\n").nth(1).expect("the DNS example block").split("  ```").next().unwrap();
+    let stmts: String = block.lines().map(|l| format!("{}\n", l.trim_start())).collect();
+    let src = format!("h=10.0.0.1/24 -- d=10.0.0.53/24\nh=10.0.1.1/24 -- d2=10.0.1.53/24\nh -- r\nr:eth1=203.0.113.1/24 -- s\nr [resolver=d]\ns [resolver=d]\n{stmts}");
+    let t = Topology::parse(&src).unwrap_or_else(|e| panic!("{}", e.render(&src)));
+    assert_eq!((t.records.len(), t.dns_nodes().len(), t.expects.len()), (5, 2, 1));
+    assert!(t.nodes[t.node_index("r").unwrap()].nat64.is_some());
+}

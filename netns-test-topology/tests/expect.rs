@@ -14,10 +14,13 @@ fn every_form_parses() {
     let t = parse("expect a -> b\nexpect a -/-> c; expect b -> a tcp/80 # web\nexpect a -> fd00::2 udp/53\nexpect c -> 10.9.0.254").unwrap();
     let e = &t.expects;
     assert_eq!(e.len(), 5);
-    assert_eq!((e[0].from, e[0].to, e[0].probe, e[0].reachable, e[0].line), (0, Target::Node(1), Probe::Icmp, true, 3));
-    assert_eq!((e[1].to, e[1].reachable, e[1].line), (Target::Node(2), false, 4));
+    assert_eq!(
+        (e[0].from, e[0].to.clone(), e[0].probe, e[0].reachable, e[0].line),
+        (0, Target::Node(1), Probe::Icmp, true, 3)
+    );
+    assert_eq!((e[1].to.clone(), e[1].reachable, e[1].line), (Target::Node(2), false, 4));
     assert_eq!((e[2].from, e[2].probe, e[2].line), (1, Probe::Tcp(80), 4));
-    assert_eq!((e[3].to, e[3].probe), (Target::Addr("fd00::2".parse().unwrap()), Probe::Udp(53)));
+    assert_eq!((e[3].to.clone(), e[3].probe), (Target::Addr("fd00::2".parse().unwrap()), Probe::Udp(53)));
     assert_eq!(e[4].to, Target::Addr("10.9.0.254".parse().unwrap()));
     let written: Vec<_> = e.iter().map(|x| x.describe(&t)).collect();
     assert_eq!(written, ["a -> b", "a -/-> c", "b -> a tcp/80", "a -> fd00::2 udp/53", "c -> 10.9.0.254"]);

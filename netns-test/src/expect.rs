@@ -35,8 +35,11 @@ pub struct Probed {
     pub expectation: String,
     /// Its line in the topology text.
     pub line: usize,
-    /// The address probed.
+    /// The address probed (unspecified when a name could not be resolved).
     pub addr: IpAddr,
+    /// The name `addr` was resolved from (`expect a -> www.example.com`), through the DNS
+    /// server of the probing node.
+    pub name: Option<String>,
     /// `->` (true) or `-/->` (false).
     pub expected: bool,
     /// The round trip (or connect) time, or what happened instead.
@@ -44,8 +47,12 @@ pub struct Probed {
 }
 
 impl Probed {
-    /// Whether what happened is what was expected.
+    /// Whether what happened is what was expected. A name that could not be resolved fails
+    /// either way: `-/->` promises a blocked path, not a broken DNS.
     pub fn ok(&self) -> bool {
+        if self.name.is_some() && self.addr.is_unspecified() {
+            return false;
+        }
         self.got.is_ok() == self.expected
     }
 }
@@ -75,7 +82,10 @@ impl Expectations {
                 [
                     p.line.to_string(),
                     p.expectation.clone(),
-                    p.addr.to_string(),
+                    match (&p.name, p.addr.is_unspecified()) {
+                        (Some(_), true) => "-".into(),
+                        _ => p.addr.to_string(),
+                    },
                     if p.expected { "reachable" } else { "unreachable" }.into(),
                     got,
                     if p.ok() { "ok" } else { "FAILED" }.into(),
@@ -108,19 +118,62 @@ impl Expectations {
 pub(crate) fn check(core: &Core, timeout: Duration) -> Expectations {
     let t = &core.topology;
     let mut jobs = Vec::new();
+    let mut unresolved = Vec::new();
     for e in &t.expects {
-        let addrs = match e.to {
+        let addrs = match &e.to {
             // The topology's expectations are about the addresses it declares.
-            Target::Node(n) => t.nodes[n].interfaces.iter().flat_map(|i| i.addrs.iter().map(|a| a.addr())).collect(),
-            Target::Addr(a) => vec![a],
+            Target::Node(n) => t.nodes[*n].interfaces.iter().flat_map(|i| i.addrs.iter().map(|a| a.addr())).collect(),
+            Target::Addr(a) => vec![*a],
+            Target::Name(name) => match resolve(core, e.from, name, timeout) {
+                // The addresses of a family the probing node has: a client would use those
+                // (an IPv6-only node behind NAT64 gets the A record too).
+                Ok(addrs) => {
+                    let mine = t.nodes[e.from].interfaces.iter().flat_map(|i| &i.addrs).map(|a| a.addr().is_ipv4());
+                    let families: Vec<bool> = mine.collect();
+                    let usable: Vec<IpAddr> =
+                        addrs.iter().copied().filter(|a| families.contains(&a.is_ipv4())).collect();
+                    if usable.is_empty() {
+                        addrs
+                    } else {
+                        usable
+                    }
+                }
+                Err(why) => {
+                    let any = IpAddr::from([0, 0, 0, 0]);
+                    let got = Err(format!("cannot resolve {name}: {why}"));
+                    let name = Some(name.clone());
+                    unresolved.push(Probed {
+                        expectation: e.describe(t),
+                        line: e.line,
+                        addr: any,
+                        name,
+                        expected: e.reachable,
+                        got,
+                    });
+                    continue;
+                }
+            },
         };
         jobs.extend(addrs.into_iter().map(|a| (e, a)));
     }
-    let probes = std::thread::scope(|s| {
+    let mut probes: Vec<Probed> = std::thread::scope(|s| {
         let handles: Vec<_> = jobs.iter().map(|&(e, addr)| s.spawn(move || probe(core, e, addr, timeout))).collect();
         handles.into_iter().map(|h| h.join().expect("netns-test: a probe thread panicked")).collect()
     });
+    probes.extend(unresolved);
+    probes.sort_by_key(|p| p.line);
     Expectations { probes }
+}
+
+/// The addresses of `name` for node `from`, from its DNS server.
+#[cfg(feature = "dns")]
+fn resolve(core: &Core, from: usize, name: &str, timeout: Duration) -> io::Result<Vec<IpAddr>> {
+    crate::dns::resolve(core, from, name, timeout)
+}
+
+#[cfg(not(feature = "dns"))]
+fn resolve(_: &Core, _: usize, name: &str, _: Duration) -> io::Result<Vec<IpAddr>> {
+    Err(io::Error::other(format!("`{name}` needs netns-test's `dns` feature")))
 }
 
 /// A node's name and namespace, for a probe.
@@ -130,14 +183,38 @@ fn probe(core: &Core, e: &Expect, addr: IpAddr, timeout: Duration) -> Probed {
     let t = &core.topology;
     let at = |n: usize| (t.nodes[n].name.as_str(), core.ns(Place::Node(n)));
     let from = at(e.from);
-    // Validation made sure a TCP or UDP target address belongs to a node.
-    let owner = || at(t.node_with_addr(addr).expect("validated: the address belongs to a node"));
+    // Validation made sure a TCP or UDP target address belongs to a node; a name may resolve to
+    // any address.
+    // An address inside a NAT64 prefix is the IPv4 address it embeds, where the listener goes.
+    let listen = t
+        .nodes
+        .iter()
+        .filter_map(|n| n.nat64.as_ref())
+        .find_map(|n| match addr {
+            IpAddr::V6(v6) if n.prefix.contains(&v6) => {
+                let o = v6.octets();
+                Some(IpAddr::from([o[12], o[13], o[14], o[15]]))
+            }
+            _ => None,
+        })
+        .unwrap_or(addr);
+    let owner = || {
+        t.node_with_addr(listen).map(at).ok_or_else(|| format!("{addr} belongs to no node: nothing can listen there"))
+    };
     let got = match e.probe {
         Probe::Icmp => icmp(from, addr, timeout),
-        Probe::Tcp(port) => tcp(from, owner(), SocketAddr::new(addr, port), timeout),
-        Probe::Udp(port) => udp(from, owner(), SocketAddr::new(addr, port), timeout),
+        Probe::Tcp(port) => {
+            owner().and_then(|o| tcp(from, o, SocketAddr::new(listen, port), SocketAddr::new(addr, port), timeout))
+        }
+        Probe::Udp(port) => {
+            owner().and_then(|o| udp(from, o, SocketAddr::new(listen, port), SocketAddr::new(addr, port), timeout))
+        }
     };
-    Probed { expectation: e.describe(t), line: e.line, addr, expected: e.reachable, got }
+    let name = match &e.to {
+        Target::Name(n) => Some(n.clone()),
+        _ => None,
+    };
+    Probed { expectation: e.describe(t), line: e.line, addr, name, expected: e.reachable, got }
 }
 
 /// Runs `f` inside the node `at`.
@@ -180,20 +257,23 @@ fn bound(node: At<'_>, ty: Type, addr: SocketAddr) -> io::Result<Socket> {
     })
 }
 
-/// A TCP connection from `from` to a listener opened in `owner` (the kernel completes the
-/// handshake; nothing needs to accept).
-fn tcp(from: At<'_>, owner: At<'_>, to: SocketAddr, timeout: Duration) -> Result<Duration, String> {
-    let _listener = bound(owner, Type::STREAM, to).map_err(|e| format!("cannot listen on {to} in {}: {e}", owner.0))?;
+/// A TCP connection from `from` to `to`, a listener opened in `owner` on `listen` (the same
+/// address, or the IPv4 address a NAT64 address embeds; the kernel completes the handshake,
+/// nothing needs to accept).
+fn tcp(from: At<'_>, owner: At<'_>, listen: SocketAddr, to: SocketAddr, timeout: Duration) -> Result<Duration, String> {
+    let _listener =
+        bound(owner, Type::STREAM, listen).map_err(|e| format!("cannot listen on {listen} in {}: {e}", owner.0))?;
     let start = Instant::now();
     inside(from, || TcpStream::connect_timeout(&to, timeout))
         .map(|_| start.elapsed())
         .map_err(|e| what_happened(&e, timeout))
 }
 
-/// A datagram from `from` to `to` in `owner`, echoed back; sent three times within `timeout`.
-fn udp(from: At<'_>, owner: At<'_>, to: SocketAddr, timeout: Duration) -> Result<Duration, String> {
+/// A datagram from `from` to `to`, received in `owner` on `listen` and echoed back; sent three
+/// times within `timeout`.
+fn udp(from: At<'_>, owner: At<'_>, listen: SocketAddr, to: SocketAddr, timeout: Duration) -> Result<Duration, String> {
     let server: UdpSocket =
-        bound(owner, Type::DGRAM, to).map_err(|e| format!("cannot listen on {to} in {}: {e}", owner.0))?.into();
+        bound(owner, Type::DGRAM, listen).map_err(|e| format!("cannot listen on {listen} in {}: {e}", owner.0))?.into();
     let done = AtomicBool::new(false);
     std::thread::scope(|s| {
         s.spawn(|| echo(&server, &done));

@@ -315,6 +315,8 @@ mod builder;
 mod clock;
 mod conditions;
 mod core;
+#[cfg(feature = "dns")]
+mod dns;
 mod env;
 mod error;
 mod expect;
@@ -327,6 +329,7 @@ mod links;
 mod logs;
 mod names;
 mod nat;
+mod nat64;
 mod out_dir;
 
 mod process;
@@ -342,6 +345,8 @@ pub mod __private {
 mod private;
 
 pub use api::{Bridge, Firewall, Interface, Link, Mapping, Nat, Net, Node, Protocol};
+#[cfg(feature = "dns")]
+pub use api::{Dns, Query, Rcode};
 pub use conditions::{kernel_has_netem, ConditionPath};
 pub use error::{Error, Result};
 pub use expect::{Expectations, Probed};

@@ -1,4 +1,4 @@
-//! Node names through the ordinary resolver, with no DNS server: a generated `/etc/hosts` (the
+//! Node names through the ordinary resolver. Without a DNS node: a generated `/etc/hosts` (the
 //! host's, plus every node and `NODE.IFNAME`) and an `/etc/gai.conf` that puts IPv4 first,
 //! mounted over the host's files in every node's view.
 //!
@@ -6,6 +6,15 @@
 //! 10.0.0.2    b        # every declared address of node b, IPv4 first
 //! fd00::2     b
 //! 10.0.0.2    b.eth0   # the addresses of b's interface eth0
+//! ```
+//!
+//! With a DNS node (`d [dns]`) the names come from it, over real packets: `/etc/hosts` is the
+//! host's alone, `/etc/nsswitch.conf` says `hosts: files dns` (no mDNS, no systemd-resolved,
+//! which would ask the host's network), and each node gets its own `/etc/resolv.conf`:
+//!
+//! ```text
+//! nameserver 10.0.0.53          # its DNS node's addresses, on-link ones first (at most 3)
+//! options timeout:1 attempts:2
 //! ```
 
 use netns_test_topology::Topology;
@@ -16,6 +25,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 const HOSTS: &CStr = c"/etc/hosts";
 const GAI_CONF: &CStr = c"/etc/gai.conf";
+const NSSWITCH: &CStr = c"/etc/nsswitch.conf";
+const RESOLV_CONF: &CStr = c"/etc/resolv.conf";
 
 /// The generated files, mounted by each view.
 pub(crate) struct Files {
@@ -23,13 +34,23 @@ pub(crate) struct Files {
     /// `None` when the host has no `/etc/gai.conf` to mount over (then glibc's RFC 6724 order),
     /// or when the topology declares no IPv6 address (no name has both families to order).
     gai: Option<String>,
+    /// With a DNS node: `/etc/nsswitch.conf` (hosts from files, then DNS only).
+    nsswitch: Option<String>,
+    /// With a DNS node: each node's `/etc/resolv.conf`.
+    resolv: Vec<Option<String>>,
 }
 
 impl Files {
     pub(crate) fn for_topology(topo: &Topology) -> Files {
         let host = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
         let gai = has_ipv6(topo).then(|| std::fs::read_to_string("/etc/gai.conf").ok()).flatten();
-        Files { hosts: hosts_file(&host, topo), gai: gai.map(|g| gai_conf(&g)) }
+        let dns = topo.nodes.iter().any(|n| n.dns.is_some());
+        // Without the file glibc asks DNS first anyway (`dns [!UNAVAIL=return] files`).
+        let nsswitch =
+            dns.then(|| std::fs::read_to_string("/etc/nsswitch.conf").ok()).flatten().map(|h| nsswitch_conf(&h));
+        let resolv = (0..topo.nodes.len()).map(|n| dns.then(|| resolv_conf(topo, n))).collect();
+        let hosts = if dns { host_only(&host) } else { hosts_file(&host, topo) };
+        Files { hosts, gai: gai.map(|g| gai_conf(&g)), nsswitch, resolv }
     }
 
     /// Mounts the files over the host's in the calling thread's mount namespace, from a private
@@ -40,8 +61,72 @@ impl Files {
         if let Some(gai) = &self.gai {
             overlay_file(&tmp, c"gai.conf", gai, GAI_CONF)?;
         }
+        if let Some(nsswitch) = &self.nsswitch {
+            overlay_file(&tmp, c"nsswitch.conf", nsswitch, NSSWITCH)?;
+        }
         Ok(())
     }
+
+    /// What node `node`'s view mounts on its own (its `/etc/resolv.conf`), if anything.
+    ///
+    /// glibc keeps one parsed `resolv.conf` per process and reloads it when the file's size,
+    /// inode or times change, not its device: two nodes' files on two fresh tmpfs would often
+    /// look alike (same inode number, same size, same time) and a thread in one node would use
+    /// the other's servers. So every such file of the process is made in one tmpfs, where each
+    /// has its own inode.
+    pub(crate) fn node_overlay(&self, node: usize) -> Option<crate::kernel::view::Files> {
+        let resolv = self.resolv.get(node)?.clone()?;
+        Some(std::sync::Arc::new(move || {
+            static TMP: std::sync::OnceLock<Result<OwnedFd, i32>> = std::sync::OnceLock::new();
+            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let tmp = TMP.get_or_init(|| detached_tmpfs().map_err(|e| e.raw_os_error().unwrap_or(libc::EIO)));
+            let tmp = tmp.as_ref().map_err(|&e| io::Error::from_raw_os_error(e))?;
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let name = std::ffi::CString::new(format!("resolv.conf.{n}")).expect("no NUL");
+            overlay_file(tmp, &name, &resolv, RESOLV_CONF)
+                .map_err(|e| io::Error::new(e.kind(), format!("mounting /etc/resolv.conf: {e}")))
+        }))
+    }
+}
+
+/// The host's `/etc/hosts` alone: with a DNS node, the topology's names come from it.
+fn host_only(host: &str) -> String {
+    let mut out = host.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str("# netns-test: the topology's names come from its DNS server (see /etc/resolv.conf)\n");
+    out
+}
+
+/// The host's `/etc/nsswitch.conf` with its `hosts:` line replaced by `files dns`: no module
+/// that could ask the host's network (mDNS, systemd-resolved, NIS).
+fn nsswitch_conf(host: &str) -> String {
+    let mut out: String =
+        host.lines().filter(|l| !l.trim_start().starts_with("hosts:")).flat_map(|l| [l, "\n"]).collect();
+    out.push_str("# netns-test: names from /etc/hosts, then the topology's DNS server only\nhosts: files dns\n");
+    out
+}
+
+/// Node `node`'s `/etc/resolv.conf`: its DNS node's addresses, short timeouts (a test waiting
+/// for a lost query waits 1 s per try, not glibc's 5), no search list.
+fn resolv_conf(topo: &Topology, node: usize) -> String {
+    let mut out = String::from("# netns-test: the topology's DNS server");
+    if let Some(r) = topo.nodes[node].resolver {
+        out.push_str(&format!(", node `{}`", topo.nodes[r].name));
+    }
+    out.push('\n');
+    let servers = topo.nameservers(node);
+    if servers.is_empty() {
+        // No address of the server's families: the resolver falls back to 127.0.0.1, where
+        // nothing answers in this namespace; say so rather than leave the host's.
+        out.push_str("# it has no address this node can reach\nnameserver 127.0.0.1\n");
+    }
+    for s in servers {
+        out.push_str(&format!("nameserver {s}\n"));
+    }
+    out.push_str("options timeout:1 attempts:2\n");
+    out
 }
 
 /// Whether any node or bridge of `topo` has an IPv6 address.
@@ -101,6 +186,8 @@ const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
 const FSMOUNT_CLOEXEC: libc::c_uint = 1;
 const OPEN_TREE_CLONE: libc::c_uint = 1;
 const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 4;
+/// Follow a symbolic link at the target (`/etc/resolv.conf` is often one).
+const MOVE_MOUNT_T_SYMLINKS: libc::c_uint = 0x10;
 
 /// A tmpfs mounted nowhere (`fsopen` + `fsmount`), reachable only through its descriptor.
 fn detached_tmpfs() -> io::Result<OwnedFd> {
@@ -134,7 +221,7 @@ fn overlay_file(tmp: &OwnedFd, name: &CStr, content: &str, target: &CStr) -> io:
             c"".as_ptr(),
             libc::AT_FDCWD,
             target.as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH,
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS,
         );
         if moved != 0 {
             return Err(io::Error::last_os_error());
@@ -177,6 +264,23 @@ mod tests {
         assert!(Files::for_topology(&v4).gai.is_none());
         let host_has_one = std::path::Path::new("/etc/gai.conf").exists();
         assert_eq!(Files::for_topology(&dual).gai.is_some(), host_has_one);
+    }
+
+    #[test]
+    fn with_a_dns_node_names_come_from_it() {
+        let topo = Topology::parse("a=10.0.0.1/24|fd00::1/64 -- d=10.0.0.53/24|fd00::53/64; d [dns]").unwrap();
+        let f = Files::for_topology(&topo);
+        assert!(!f.hosts.contains("10.0.0.1"), "node names are the DNS server's: {}", f.hosts);
+        assert_eq!(
+            f.resolv[0].as_deref().unwrap(),
+            "# netns-test: the topology's DNS server, node `d`\nnameserver 10.0.0.53\nnameserver fd00::53\n\
+             options timeout:1 attempts:2\n"
+        );
+        let ns = nsswitch_conf("passwd: files\nhosts:          files mdns4_minimal [NOTFOUND=return] dns\n");
+        assert_eq!(ns.lines().filter(|l| l.starts_with("hosts:")).collect::<Vec<_>>(), ["hosts: files dns"]);
+        assert!(ns.starts_with("passwd: files\n"));
+        let plain = Files::for_topology(&Topology::parse("a -- b").unwrap());
+        assert!(plain.nsswitch.is_none() && plain.resolv.iter().all(Option::is_none));
     }
 
     #[test]

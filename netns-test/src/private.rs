@@ -66,3 +66,21 @@ pub fn block_on_outcome_with(
 ) -> Result<(), String> {
     crate::runtime::block_on(flavor, fut)
 }
+
+/// What `#[netns_test]` checks when its topology runs a DNS server (`d [dns]`): the server
+/// needs this crate's `dns` feature.
+#[diagnostic::on_unimplemented(
+    message = "this topology runs a DNS server (`[dns]`), and netns-test was built without its `dns` feature",
+    label = "a `[dns]` node in this topology",
+    note = "enable the feature: `netns-test = {{ version = \"0.1\", features = [\"dns\"] }}` in Cargo.toml"
+)]
+pub trait DnsFeature {}
+
+/// See [`DnsFeature`].
+pub struct Dns;
+
+#[cfg(feature = "dns")]
+impl DnsFeature for Dns {}
+
+/// Compiles only with the `dns` feature (see [`DnsFeature`]).
+pub const fn require_dns<T: DnsFeature>() {}

@@ -35,7 +35,8 @@ pub(super) fn parse_stmt(src: &str, base: usize, rest: &str) -> Result<ExpectStm
     let line = src[..base].matches('\n').count() + 1;
     let words = words(rest, base);
     let end = base + rest.trim_end().len();
-    let usage = "write `expect a -> b`, `expect a -/-> b`, `expect a -> b tcp/80` or `expect a -> 10.0.0.2`";
+    let usage = "write `expect a -> b`, `expect a -/-> b`, `expect a -> b tcp/80`, `expect a -> 10.0.0.2` \
+                 or `expect a -> www.example.com tcp/80`";
     let word = |i: usize, what: &str| -> Result<(&str, Span), Error> {
         words.get(i).cloned().ok_or_else(|| Error::new(end..end, format!("expected {what}")).help(usage))
     };
@@ -56,7 +57,13 @@ pub(super) fn parse_stmt(src: &str, base: usize, rest: &str) -> Result<ExpectStm
             return Err(Error::new(to_span, format!("`{to}`: write a single address, without a prefix length")))
         }
         Err(_) if is_node_name(to) => ExpectTo::Node(to.to_string()),
-        Err(_) => return Err(Error::new(to_span, format!("`{to}` is neither a node name nor an address"))),
+        Err(_) if to.contains('.') => match crate::dns::dns_name(to, "name") {
+            Ok(name) => ExpectTo::Name(name),
+            Err(m) => return Err(Error::new(to_span, m)),
+        },
+        Err(_) => {
+            return Err(Error::new(to_span, format!("`{to}` is neither a node name, a domain name nor an address")))
+        }
     };
     let probe = match words.get(3) {
         None => Probe::Icmp,

@@ -9,6 +9,7 @@
 //! the `[..]` option lists, `words` the names and addresses.
 
 mod block;
+mod dns;
 mod expect;
 mod options;
 mod stmt;

@@ -56,6 +56,15 @@ impl OptionList for NodeOpts {
         Known { name: "timeout", written: "timeout=TIME", example: "r [nat=eth1, timeout=1m]" },
         Known { name: "preset", written: "preset=NAME", example: "r [preset=home, wan=eth1]" },
         Known { name: "wan", written: "wan=IFACE", example: "r [preset=home, wan=eth1]" },
+        Known { name: "dns", written: "dns", example: "d [dns]" },
+        Known { name: "dns64", written: "dns64", example: "d [dns, dns64]" },
+        Known {
+            name: "dns64-prefix",
+            written: "dns64-prefix=PREFIX/96",
+            example: "d [dns, dns64, dns64-prefix=2001:db8:64::/96]",
+        },
+        Known { name: "resolver", written: "resolver=NODE", example: "h [resolver=d]" },
+        Known { name: "nat64", written: "nat64=IFACE", example: "r [nat64=eth1]" },
     ];
     type Other = LinkOpts;
 
@@ -107,6 +116,29 @@ impl OptionList for NodeOpts {
                 }
             }
             "preset" | "wan" => self.preset_opt(p, name, key, value),
+            "dns" | "dns64" => {
+                p.flag(name, key.clone(), value);
+                *if name == "dns" { &mut self.dns } else { &mut self.dns64 } = Some(key);
+            }
+            "dns64-prefix" => {
+                if let Some(v) = p.value(name, key, value, "d [dns, dns64, dns64-prefix=2001:db8:64::/96]") {
+                    self.dns64_prefix = p.dns64_prefix(v);
+                }
+            }
+            "resolver" => {
+                if let Some(v) = p.value(name, key, value, "h [resolver=d]") {
+                    let node = p.name(v);
+                    p.check_node_name(&node);
+                    self.resolver = Some(node);
+                }
+            }
+            "nat64" => {
+                if let Some(v) = p.value(name, key, value, "r [nat64=eth1]") {
+                    let iface = p.name(v);
+                    p.check_ifname(&iface, "interface");
+                    self.nat64 = Some(iface);
+                }
+            }
             _ => return false,
         }
         true
@@ -294,6 +326,29 @@ impl Parser<'_> {
         };
         self.errors.push(e);
         None
+    }
+
+    /// A DNS64 prefix: an IPv6 /96 (RFC 6052's other lengths split the IPv4 address around
+    /// bits 64..71, which this translator does not do).
+    fn dns64_prefix(&mut self, v: Span) -> Option<(ipnet::Ipv6Net, Span)> {
+        let net = match super::words::parse_cidr(self.src, v.clone()) {
+            Ok(ipnet::IpNet::V6(n)) => n,
+            Ok(ipnet::IpNet::V4(n)) => {
+                let e = Error::new(v, format!("`{n}` is IPv4: a DNS64 prefix is an IPv6 /96"));
+                self.errors.push(e.help("e.g. `dns64-prefix=64:ff9b::/96` (the well-known prefix, the default)"));
+                return None;
+            }
+            Err(e) => {
+                self.errors.push(e);
+                return None;
+            }
+        };
+        if net.prefix_len() != 96 || net != net.trunc() {
+            let e = Error::new(v, format!("DNS64 prefix `{net}` must be a /96 without host bits"));
+            self.errors.push(e.help(format!("e.g. `{}/96`", net.trunc().network())));
+            return None;
+        }
+        Some((net, v))
     }
 
     /// An MTU, 68..=65535.

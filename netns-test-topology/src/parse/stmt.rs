@@ -36,6 +36,9 @@ impl Parser<'_> {
         if &self.src[word.clone()] == "expect" && self.at_expect() {
             return self.expect();
         }
+        if &self.src[word.clone()] == "dns" && self.at_dns() {
+            return self.dns(word);
+        }
         let node = self.name(word.clone());
         let after = self.pos;
         self.skip_ws();

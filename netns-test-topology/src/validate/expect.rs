@@ -27,6 +27,15 @@ pub(super) fn resolve(stmts: &[&ExpectStmt], t: &Topology) -> (Vec<Expect>, Vec<
         let to = match &s.to.0 {
             ExpectTo::Node(n) => node(n, &s.to.1, &mut errors).map(Target::Node),
             ExpectTo::Addr(a) if t.node_with_addr(*a).is_some() => Some(Target::Addr(*a)),
+            // An IPv4 address of the topology inside a NAT64 prefix (`64:ff9b::203.0.113.10`).
+            ExpectTo::Addr(std::net::IpAddr::V6(a))
+                if t.nodes.iter().filter_map(|n| n.nat64.as_ref()).any(|n| {
+                    let o = a.octets();
+                    n.prefix.contains(a) && t.node_with_addr([o[12], o[13], o[14], o[15]].into()).is_some()
+                }) =>
+            {
+                Some(Target::Addr(std::net::IpAddr::V6(*a)))
+            }
             ExpectTo::Addr(a)
                 if s.probe == Probe::Icmp && t.bridges.iter().any(|b| b.addrs.iter().any(|x| x.addr() == *a)) =>
             {
@@ -41,6 +50,30 @@ pub(super) fn resolve(stmts: &[&ExpectStmt], t: &Topology) -> (Vec<Expect>, Vec<
                     .help("probe a node's address, or the bridge's with ICMP (no protocol)"),
                 );
                 None
+            }
+            ExpectTo::Name(name) => {
+                let resolver = from.and_then(|f| t.nodes[f].resolver);
+                let known =
+                    t.records.iter().any(|r| &r.name == name && matches!(r.data.type_name(), "A" | "AAAA" | "CNAME"))
+                        || t.host_names().iter().any(|(n, _)| n == name);
+                if from.is_some() && resolver.is_none() {
+                    errors.push(
+                        Error::new(
+                            s.to.1.clone(),
+                            format!("`{name}` is resolved through DNS, and the topology has no DNS server"),
+                        )
+                        .help("run one in a node: `d [dns]`, or probe a node or an address"),
+                    );
+                    None
+                } else if !known {
+                    errors.push(
+                        Error::new(s.to.1.clone(), format!("no DNS record gives `{name}` an address"))
+                            .help(format!("declare one: `dns {name} A 10.0.0.2` (an address of a node)")),
+                    );
+                    None
+                } else {
+                    Some(Target::Name(name.clone()))
+                }
             }
             ExpectTo::Addr(a) => {
                 errors.push(

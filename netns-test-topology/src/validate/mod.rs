@@ -7,6 +7,7 @@
 
 mod addr;
 mod bridge;
+mod dns;
 mod expect;
 mod firewall;
 mod link;
@@ -49,14 +50,14 @@ pub(crate) fn validate(src: &str, ast: &Ast) -> Validated {
                 v.declare(&l.b);
             }
             Stmt::Bridge(b) => b.members.iter().for_each(|m| v.declare(m)),
-            Stmt::NodeOpts(_) | Stmt::Route(_) | Stmt::Block(_) | Stmt::Expect(_) => {}
+            Stmt::NodeOpts(_) | Stmt::Route(_) | Stmt::Block(_) | Stmt::Expect(_) | Stmt::Dns(_) => {}
         }
     }
     for stmt in &ast.stmts {
         match stmt {
             Stmt::Link(l) => v.link(l),
             Stmt::Bridge(b) => v.bridge(b),
-            Stmt::NodeOpts(_) | Stmt::Route(_) | Stmt::Block(_) | Stmt::Expect(_) => {}
+            Stmt::NodeOpts(_) | Stmt::Route(_) | Stmt::Block(_) | Stmt::Expect(_) | Stmt::Dns(_) => {}
         }
     }
     for stmt in &ast.stmts {
@@ -64,9 +65,11 @@ pub(crate) fn validate(src: &str, ast: &Ast) -> Validated {
             Stmt::NodeOpts(o) => v.node_opts(o),
             Stmt::Route(r) => v.route(r),
             Stmt::Block(b) => v.block(b),
-            Stmt::Link(_) | Stmt::Bridge(_) | Stmt::Expect(_) => {}
+            Stmt::Link(_) | Stmt::Bridge(_) | Stmt::Expect(_) | Stmt::Dns(_) => {}
         }
     }
+    // DNS: servers, resolvers and records, once every node's options are known.
+    v.dns(ast);
     // Expectations name nodes and addresses that a statement lost to a syntax error may declare.
     let expects: Vec<&ExpectStmt> =
         ast.stmts.iter().filter_map(|s| if let Stmt::Expect(e) = s { Some(&**e) } else { None }).collect();
@@ -105,7 +108,13 @@ impl<'a> Validator<'a> {
             src,
             errors: Vec::new(),
             knock_on: Vec::new(),
-            topo: Topology { nodes: Vec::new(), bridges: Vec::new(), links: Vec::new(), expects: Vec::new() },
+            topo: Topology {
+                nodes: Vec::new(),
+                bridges: Vec::new(),
+                links: Vec::new(),
+                expects: Vec::new(),
+                records: Vec::new(),
+            },
             node_idx: HashMap::new(),
             explicit: Vec::new(),
             next_eth: Vec::new(),
@@ -130,6 +139,9 @@ impl<'a> Validator<'a> {
                     forward: false,
                     nat: None,
                     blocks: Vec::new(),
+                    dns: None,
+                    resolver: None,
+                    nat64: None,
                 });
                 self.node_idx.insert(ep.node.text.clone(), n);
                 self.explicit.push(HashMap::new());

@@ -9,6 +9,8 @@
 //! ```
 
 mod bridge;
+#[cfg(feature = "dns")]
+mod dns;
 mod firewall;
 mod interface;
 mod link;
@@ -17,6 +19,8 @@ mod net;
 mod node;
 
 pub use bridge::Bridge;
+#[cfg(feature = "dns")]
+pub use dns::{Dns, Query, Rcode};
 pub use firewall::Firewall;
 pub use interface::Interface;
 pub use link::Link;

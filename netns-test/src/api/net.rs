@@ -41,6 +41,14 @@ impl Net {
     pub(crate) fn build_with(topology: Topology, node0: builder::Node0) -> Result<Net> {
         crate::sandbox::check_isolated()?;
         topology.check_references().map_err(Error::InconsistentTopology)?;
+        #[cfg(not(feature = "dns"))]
+        if let Some(&d) = topology.dns_nodes().first() {
+            return Err(Error::Runtime(format!(
+                "node `{}` runs a DNS server (`[dns]`), and netns-test was built without its `dns` feature: \
+                 enable it (`netns-test = {{ version = \"..\", features = [\"dns\"] }}` in Cargo.toml)",
+                topology.nodes[d].name
+            )));
+        }
         let root = NetNs::current().map_err(Error::io("opening this thread's namespace"))?;
         let names = crate::names::Files::for_topology(&topology);
         let base = Base::capture(&|| names.overlay()).map_err(Error::io("preparing the nodes' views"))?;
@@ -71,10 +79,11 @@ impl Net {
             .map(|(index, ns)| {
                 let name = topology.nodes[index].name.clone();
                 // Node 0 in this thread's own namespaces: its view is these (no copy, no keeper).
+                let files = names.node_overlay(index);
                 let view = match index {
-                    0 if in_place => NsView::adopt(ns, name, base.clone())
+                    0 if in_place => NsView::adopt(ns, name, base.clone(), files)
                         .map_err(Error::io("preparing the view of the first node"))?,
-                    _ => NsView::new(ns, Some(name), base.clone()),
+                    _ => NsView::new(ns, Some(name), base.clone()).with_files(files),
                 };
                 Ok(Node { core: core.clone(), index, view: Arc::new(view) })
             })
@@ -89,6 +98,9 @@ impl Net {
         {
             crate::journal::phase("declared link conditions applied");
         }
+        #[cfg(feature = "dns")]
+        crate::dns::start(&net.core)?;
+        crate::nat64::start(&net.core)?;
         Ok(net)
     }
 
@@ -165,6 +177,50 @@ impl Net {
     #[track_caller]
     pub fn ping(&self, from: &str, to: IpAddr) -> io::Result<Duration> {
         self.node(from).ping(to, Duration::from_secs(1))
+    }
+}
+
+#[cfg(feature = "dns")]
+impl Net {
+    /// The topology's DNS server (`d [dns]`), when it has exactly one (the `dns` feature).
+    ///
+    /// # Panics
+    /// If the topology has no DNS node, or several (then use [`dns_of`](Self::dns_of)).
+    #[track_caller]
+    pub fn dns(&self) -> crate::Dns<'_> {
+        match self.core.topology.dns_nodes()[..] {
+            [d] => self.dns_at(d),
+            [] => panic!("this topology has no DNS server: declare one with `d [dns]`"),
+            ref several => panic!(
+                "this topology has {} DNS servers ({}): use net.dns_of(\"NAME\")",
+                several.len(),
+                several.iter().map(|&i| format!("`{}`", self.nodes[i].name())).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+
+    /// The DNS server of node `name`.
+    ///
+    /// # Panics
+    /// If there is no such node or it runs no DNS server; the message lists those that do.
+    #[track_caller]
+    pub fn dns_of(&self, name: &str) -> crate::Dns<'_> {
+        let t = &self.core.topology;
+        match t.node_index(name) {
+            Some(i) if t.nodes[i].dns.is_some() => self.dns_at(i),
+            _ => panic!(
+                "node `{name}` runs no DNS server; the DNS nodes are: {}",
+                match t.dns_nodes()[..] {
+                    [] => "none (declare one with `d [dns]`)".to_string(),
+                    ref d => d.iter().map(|&i| format!("`{}`", t.nodes[i].name)).collect::<Vec<_>>().join(", "),
+                }
+            ),
+        }
+    }
+
+    fn dns_at(&self, node: usize) -> crate::Dns<'_> {
+        let server = crate::dns::server_of(&self.core, node).expect("netns-test: every DNS node's server was started");
+        crate::Dns { core: &self.core, server }
     }
 }
 

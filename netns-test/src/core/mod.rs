@@ -155,6 +155,29 @@ impl Core {
     }
 }
 
+/// Sections a feature adds to the failure dump of a node, as plain text it keeps current (a DNS
+/// server: its records and its last queries). The dump reads them through
+/// `core.feature::<DumpNotes>()` without knowing the feature.
+#[derive(Debug, Default)]
+pub(crate) struct DumpNotes {
+    /// (node, title, lines), in the order first set.
+    pub(crate) sections: Vec<(usize, String, std::collections::VecDeque<String>)>,
+}
+
+impl DumpNotes {
+    /// The lines of section `title` of node `node`, made empty on first use.
+    pub(crate) fn lines(&mut self, node: usize, title: &str) -> &mut std::collections::VecDeque<String> {
+        let i = match self.sections.iter().position(|(n, t, _)| *n == node && t == title) {
+            Some(i) => i,
+            None => {
+                self.sections.push((node, title.to_string(), Default::default()));
+                self.sections.len() - 1
+            }
+        };
+        &mut self.sections[i].2
+    }
+}
+
 impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Core").field("nodes", &self.topology.nodes.len()).finish()

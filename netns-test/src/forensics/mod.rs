@@ -300,7 +300,9 @@ pub(crate) fn dump(core: &Core) -> String {
 /// The sections of namespace `place` that come from the core rather than from the kernel:
 /// the NAT and firewall rules netns-test installed in a node, as they are now (run-time changes
 /// included; a body stuck holding the core's lock leaves the declared firewall rules, marked),
-/// and a NAT router's mappings (its translated conntrack entries).
+/// a NAT router's mappings (its translated conntrack entries), and what features noted for it
+/// ([`DumpNotes`](crate::core::DumpNotes): a DNS server's records and last queries, a NAT64
+/// translator's counts).
 fn known_sections(core: &Core, place: Place) -> Vec<Section> {
     let Place::Node(i) = place else { return Vec::new() };
     let node = &core.topology.nodes[i];
@@ -326,6 +328,11 @@ fn known_sections(core: &Core, place: Place) -> Vec<Section> {
         };
         out.push(Section { title: "NAT mappings (translated flows in conntrack)".into(), lines });
     }
+    // What features noted for the node (a DNS server's records and last queries).
+    let notes = core.feature::<crate::core::DumpNotes>();
+    let notes = notes.lock().unwrap_or_else(|e| e.into_inner());
+    let noted = notes.sections.iter().filter(|(n, ..)| *n == i);
+    out.extend(noted.map(|(_, title, lines)| Section { title: title.clone(), lines: lines.iter().cloned().collect() }));
     out
 }
 

@@ -200,6 +200,11 @@ fn prepare(files: &(dyn Fn() -> io::Result<()> + Sync)) -> io::Result<()> {
     files().map_err(|e| io::Error::new(e.kind(), format!("mounting /etc/hosts: {e}")))
 }
 
+/// What one view mounts on its own, in its mount namespace (a node's `/etc/resolv.conf`).
+/// Unwind-safe, as a `Net` is (tests catch panics around its handles).
+pub(crate) type Files =
+    Arc<dyn Fn() -> io::Result<()> + Send + Sync + std::panic::RefUnwindSafe + std::panic::UnwindSafe>;
+
 /// A network namespace with its view, made on first use: where a node's (or the bridges') code
 /// and programs run.
 pub(crate) struct NsView {
@@ -207,12 +212,20 @@ pub(crate) struct NsView {
     /// The UTS hostname; `None` keeps the host's.
     hostname: Option<String>,
     base: Arc<Base>,
+    /// Mounted in this view only, after the base's files.
+    files: Option<Files>,
     view: OnceLock<Result<Arc<Here>, String>>,
 }
 
 impl NsView {
     pub(crate) fn new(net: Arc<NetNs>, hostname: Option<String>, base: Arc<Base>) -> NsView {
-        NsView { net, hostname, base, view: OnceLock::new() }
+        NsView { net, hostname, base, files: None, view: OnceLock::new() }
+    }
+
+    /// The same place, with `files` mounted in its view only.
+    pub(crate) fn with_files(mut self, files: Option<Files>) -> NsView {
+        self.files = files;
+        self
     }
 
     /// A place whose view is the calling thread's own mount and UTS namespaces, when the
@@ -221,8 +234,13 @@ impl NsView {
     /// of the mount namespace; sysfs is mounted from here, `/proc/self/net` bound to PID 1's,
     /// which never leaves the node. When that does not hold, the place is an ordinary one (its
     /// view is made on first use).
-    pub(crate) fn adopt(net: Arc<NetNs>, hostname: String, base: Arc<Base>) -> io::Result<NsView> {
-        let place = NsView::new(net, Some(hostname), base);
+    pub(crate) fn adopt(
+        net: Arc<NetNs>,
+        hostname: String,
+        base: Arc<Base>,
+        files: Option<Files>,
+    ) -> io::Result<NsView> {
+        let place = NsView::new(net, Some(hostname), base).with_files(files);
         let net_of = |path: &str| File::open(path).and_then(|f| ns_id(&f)).ok();
         let pid1_here = net_of("/proc/thread-self/ns/net").is_some_and(|id| Some(id) == net_of("/proc/1/ns/net"));
         if !place.base.is_here() || !pid1_here {
@@ -231,6 +249,7 @@ impl NsView {
         let name = place.hostname.as_deref().unwrap_or_default();
         mount(Some(c"/proc/1/net"), c"/proc/self/net", None, libc::MS_BIND)
             .and_then(|()| make_here(name))
+            .and_then(|()| place.files.as_ref().map_or(Ok(()), |f| f()))
             .map_err(|e| io::Error::new(e.kind(), format!("the view of node `{name}`: {e}")))?;
         let here = Arc::new(Here::capture_with(&place.net)?);
         AT.with(|at| *at.borrow_mut() = Some(here.clone()));
@@ -299,12 +318,13 @@ impl NsView {
         let base = self.base.clone();
         let net = self.net.try_clone()?;
         let hostname = self.hostname.clone();
+        let files = self.files.clone();
         let start = std::time::Instant::now();
         let keeper = std::thread::Builder::new()
             .name(format!("netns-view-{}", self.hostname.as_deref().unwrap_or("bridges")))
             .stack_size(64 * 1024)
             .spawn(move || {
-                let made = keep(&base, &net, hostname.as_deref());
+                let made = keep(&base, &net, hostname.as_deref(), files.as_ref());
                 let ok = made.is_ok();
                 let _ = tx.send(made);
                 // Sleep in the view for good: its /proc/<pid>/task/<this thread>/net is the node's
@@ -326,7 +346,7 @@ impl NsView {
 }
 
 /// The keeper's work: make the view around the calling thread and return its namespaces.
-fn keep(base: &Base, net: &NetNs, hostname: Option<&str>) -> io::Result<Here> {
+fn keep(base: &Base, net: &NetNs, hostname: Option<&str>, files: Option<&Files>) -> io::Result<Here> {
     let step = |what: &'static str| move |e: io::Error| io::Error::new(e.kind(), format!("{what}: {e}"));
     let check = |r: libc::c_int| if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) };
     // SAFETY: plain syscalls on this thread's own namespaces. The base shares nothing (see
@@ -342,6 +362,9 @@ fn keep(base: &Base, net: &NetNs, hostname: Option<&str>) -> io::Result<Here> {
     mount(Some(c"/proc/thread-self/net"), c"/proc/self/net", None, libc::MS_BIND)
         .map_err(step("bind-mounting /proc/thread-self/net on /proc/self/net"))?;
     make_here(hostname.unwrap_or_default())?;
+    if let Some(files) = files {
+        files()?;
+    }
     Here::capture_with(net)
 }
 
