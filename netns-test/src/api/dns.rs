@@ -1,44 +1,10 @@
 //! [`Dns`]: a handle on a DNS server node while the test runs (the `dns` feature).
 
 use crate::core::Core;
+pub use crate::dns::{Query, Rcode};
 use crate::error::{Error, Result};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// How [`Dns::fail`] makes a name fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Rcode {
-    /// SERVFAIL: glibc's `getaddrinfo` reports `EAI_AGAIN` ("Temporary failure in name resolution").
-    ServFail,
-    /// REFUSED: glibc tries its other servers, then reports `EAI_AGAIN`.
-    Refused,
-    /// NXDOMAIN: the name does not exist (`EAI_NONAME`).
-    NxDomain,
-    /// No answer at all: the client waits for its timeout (1 s per try with the generated
-    /// `/etc/resolv.conf`, 2 tries).
-    Timeout,
-}
-
-/// One query the server received, as [`Dns::queries`] lists them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Query {
-    /// When it arrived, since the test body started.
-    pub at: Duration,
-    /// Who asked.
-    pub client: SocketAddr,
-    /// Over TCP (else UDP).
-    pub tcp: bool,
-    /// The name asked for, in lower case, without the trailing dot.
-    pub name: String,
-    /// `"A"`, `"AAAA"`, `"SRV"`, ...
-    pub qtype: String,
-    /// What it got: `"NOERROR"`, `"NXDOMAIN"`, `"SERVFAIL"`, `"REFUSED"`, or `"TIMEOUT"` when no
-    /// answer was sent.
-    pub rcode: String,
-}
 
 /// The DNS server of one node (`d [dns]`), from [`Net::dns`](crate::Net::dns) or
 /// [`Net::dns_of`](crate::Net::dns_of): change its records, make names fail or answer late,

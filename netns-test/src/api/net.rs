@@ -187,7 +187,7 @@ impl Net {
     /// # Panics
     /// If the topology has no DNS node, or several (then use [`dns_of`](Self::dns_of)).
     #[track_caller]
-    pub fn dns(&self) -> crate::Dns<'_> {
+    pub fn dns(&self) -> super::Dns<'_> {
         match self.core.topology.dns_nodes()[..] {
             [d] => self.dns_at(d),
             [] => panic!("this topology has no DNS server: declare one with `d [dns]`"),
@@ -204,7 +204,7 @@ impl Net {
     /// # Panics
     /// If there is no such node or it runs no DNS server; the message lists those that do.
     #[track_caller]
-    pub fn dns_of(&self, name: &str) -> crate::Dns<'_> {
+    pub fn dns_of(&self, name: &str) -> super::Dns<'_> {
         let t = &self.core.topology;
         match t.node_index(name) {
             Some(i) if t.nodes[i].dns.is_some() => self.dns_at(i),
@@ -218,9 +218,9 @@ impl Net {
         }
     }
 
-    fn dns_at(&self, node: usize) -> crate::Dns<'_> {
+    fn dns_at(&self, node: usize) -> super::Dns<'_> {
         let server = crate::dns::server_of(&self.core, node).expect("netns-test: every DNS node's server was started");
-        crate::Dns { core: &self.core, server }
+        super::Dns { core: &self.core, server }
     }
 }
 

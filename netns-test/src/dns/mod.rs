@@ -17,16 +17,50 @@ mod resolve;
 mod server;
 mod zone;
 
-use crate::api::{Query, Rcode};
 use crate::core::Place;
 use crate::core::{Core, DumpNotes};
 use crate::error::{Error, Result};
 use ipnet::Ipv6Net;
 pub(crate) use resolve::resolve;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use zone::Zone;
+
+/// How [`Dns::fail`](crate::Dns::fail) makes a name fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rcode {
+    /// SERVFAIL: glibc's `getaddrinfo` reports `EAI_AGAIN` ("Temporary failure in name resolution").
+    ServFail,
+    /// REFUSED: glibc tries its other servers, then reports `EAI_AGAIN`.
+    Refused,
+    /// NXDOMAIN: the name does not exist (`EAI_NONAME`).
+    NxDomain,
+    /// No answer at all: the client waits for its timeout (1 s per try with the generated
+    /// `/etc/resolv.conf`, 2 tries).
+    Timeout,
+}
+
+/// One query the server received, as [`Dns::queries`](crate::Dns::queries) lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Query {
+    /// When it arrived, since the test body started.
+    pub at: Duration,
+    /// Who asked.
+    pub client: SocketAddr,
+    /// Over TCP (else UDP).
+    pub tcp: bool,
+    /// The name asked for, in lower case, without the trailing dot.
+    pub name: String,
+    /// `"A"`, `"AAAA"`, `"SRV"`, ...
+    pub qtype: String,
+    /// What it got: `"NOERROR"`, `"NXDOMAIN"`, `"SERVFAIL"`, `"REFUSED"`, or `"TIMEOUT"` when no
+    /// answer was sent.
+    pub rcode: String,
+}
 
 /// How many queries the failure dump shows.
 const DUMP_QUERIES: usize = 20;

@@ -1,8 +1,8 @@
 //! The wire side: hickory-server listens (UDP and TCP, port 53 of each address) and calls
 //! [`Handler`], which asks [`Shared`] what to answer and encodes it with hickory.
 
+use super::Rcode;
 use super::Shared;
-use crate::api::Rcode;
 use crate::kernel::ns::NetNs;
 use hickory_server::net::runtime::Time;
 use hickory_server::net::xfer::Protocol;
