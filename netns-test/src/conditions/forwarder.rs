@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use crate::core::Counters;
 use crate::kernel::ns::NetNs;
+use crate::kernel::packet;
 
 /// Packets held at most per direction (netem's `limit`, which the kernel path also sets).
 const LIMIT: usize = super::tc::NETEM_LIMIT as usize;
@@ -110,22 +111,11 @@ impl Drop for Forwarder {
 /// headers, not seeing its own transmissions.
 fn packet_socket(ifindex: u32) -> io::Result<OwnedFd> {
     crate::kernel::packet::bound_socket(ifindex, 0, |fd| {
-        setsockopt(fd, libc::SOL_PACKET, libc::PACKET_VNET_HDR, 1)?;
-        setsockopt(fd, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1)?;
+        packet::set_int_option(fd, libc::SOL_PACKET, libc::PACKET_VNET_HDR, 1)?;
+        packet::set_int_option(fd, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1)?;
         // As much as net.core.rmem_max allows: a burst waits here until the thread reads it.
-        setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, 4 << 20)
+        packet::set_int_option(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, 4 << 20)
     })
-}
-
-fn setsockopt(fd: &OwnedFd, level: i32, name: i32, value: i32) -> io::Result<()> {
-    // SAFETY: an int option from a live int.
-    let r = unsafe {
-        libc::setsockopt(fd.as_raw_fd(), level, name, (&value as *const i32).cast(), std::mem::size_of::<i32>() as u32)
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// A frame waiting for its due time; the heap pops the earliest first, in arrival order on ties.

@@ -214,21 +214,9 @@ pub(super) fn conditions(c: &Conditions) -> String {
 /// `delay 20ms±5ms loss 10% each way (userspace forwarder; from here: 27 relayed, 3 lost)`.
 pub(super) fn shaping(s: &Shaping) -> String {
     let c = &s.conditions;
-    let mut out = String::new();
-    if !c.delay.is_zero() {
-        let _ = write!(out, "delay {}", duration(c.delay));
-        if !c.jitter.is_zero() {
-            let _ = write!(out, "±{}", duration(c.jitter));
-        }
+    let mut out = conditions(c);
+    if !out.is_empty() {
         out.push(' ');
-    }
-    for (name, p) in [("loss", c.loss), ("duplicate", c.duplicate), ("reorder", c.reorder)] {
-        if !p.is_zero() {
-            let _ = write!(out, "{name} {p} ");
-        }
-    }
-    if let Some(r) = c.rate {
-        let _ = write!(out, "rate {r} ");
     }
     out.push_str(if c.is_empty() { "none (" } else { "each way (" });
     match s.path {

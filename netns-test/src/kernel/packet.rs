@@ -43,3 +43,15 @@ pub(crate) fn bound_socket(
     }
     Ok(fd)
 }
+
+/// Sets the `int` socket option `level`/`name` of `fd` to `value`.
+pub(crate) fn set_int_option(fd: &OwnedFd, level: i32, name: i32, value: i32) -> io::Result<()> {
+    // SAFETY: an int option from a live int, on a socket we own.
+    let r = unsafe {
+        libc::setsockopt(fd.as_raw_fd(), level, name, (&value as *const i32).cast(), std::mem::size_of::<i32>() as u32)
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

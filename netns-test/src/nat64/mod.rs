@@ -30,6 +30,7 @@ use crate::kernel::nft::expr::{ifname, Base, Expr, MetaKey, NatKind, R0};
 use crate::kernel::nft::ruleset::{ChainType, Family, Hook, Table};
 use crate::kernel::nft::Ruleset;
 use crate::kernel::ns::NetNs;
+use crate::kernel::packet;
 use ipnet::Ipv4Net;
 use netlink_packet_route::neighbour::NeighbourState;
 use rtnetlink::{LinkUnspec, LinkVeth, RouteMessageBuilder};
@@ -190,9 +191,9 @@ fn spawn(
 ) -> io::Result<(OwnedFd, JoinHandle<()>)> {
     let sock = ns.run(|| {
         crate::kernel::packet::bound_socket(index, 0, |fd| {
-            setsockopt(fd, libc::SOL_PACKET, libc::PACKET_VNET_HDR, 1)?;
-            setsockopt(fd, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1)?;
-            setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, 4 << 20)
+            packet::set_int_option(fd, libc::SOL_PACKET, libc::PACKET_VNET_HDR, 1)?;
+            packet::set_int_option(fd, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1)?;
+            packet::set_int_option(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, 4 << 20)
         })
     })??;
     // SAFETY: eventfd returns a new descriptor or -1.
@@ -290,15 +291,4 @@ fn run(sock: &OwnedFd, stop: RawFd, mut mapping: translate::Mapping, shown: &Sho
             (shown_counts, shown_at) = (counts, Instant::now());
         }
     }
-}
-
-fn setsockopt(fd: &OwnedFd, level: i32, name: i32, value: i32) -> io::Result<()> {
-    // SAFETY: an int option on our socket.
-    let r = unsafe {
-        libc::setsockopt(fd.as_raw_fd(), level, name, (&value as *const i32).cast(), std::mem::size_of::<i32>() as u32)
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
