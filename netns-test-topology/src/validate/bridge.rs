@@ -64,6 +64,8 @@ impl Validator<'_> {
             }
         }
         self.bridges.subnets.extend(good.iter().map(|a| (b.name.text.clone(), a.net)));
+        // The bridge takes its smallest port's MTU.
+        self.no_ipv6_below_its_minimum_mtu(&b.addrs, b.opts.mtu);
         let mut seen: HashMap<&str, Span> = HashMap::new();
         let mut members = Vec::new();
         let mut conditions = Vec::new();

@@ -177,6 +177,7 @@ impl<'a> Validator<'a> {
             },
         };
         let good = self.check_addrs(&ep.addrs, "an interface");
+        self.no_ipv6_below_its_minimum_mtu(&ep.addrs, mtu);
         let iface = self.topo.nodes[node].interfaces.len();
         // Two interfaces of a node in overlapping subnets: which one a packet leaves by would
         // depend on route order (and the second prefix route may clash with the first).
@@ -204,6 +205,20 @@ impl<'a> Validator<'a> {
         let ifaces = &mut self.topo.nodes[node].interfaces;
         ifaces.push(Interface { name, addrs: ep.addrs.iter().map(|a| a.net).collect(), peer, mtu });
         IfaceRef { node, iface }
+    }
+
+    /// Reports IPv6 addresses on a link whose MTU is below IPv6's minimum (1,280, RFC 8200): the
+    /// kernel gives such a link no IPv6 at all, so the address could not be added.
+    fn no_ipv6_below_its_minimum_mtu(&mut self, addrs: &[crate::ast::Addr], mtu: Option<u32>) {
+        let Some(mtu) = mtu.filter(|&m| m < 1280) else { return };
+        for a in addrs.iter().filter(|a| a.net.addr().is_ipv6()) {
+            self.errors.push(
+                Error::new(a.span.clone(), format!("IPv6 address {} on a link with mtu {mtu}", a.net)).help(
+                    "the kernel turns IPv6 off on a link below IPv6's minimum MTU (1280): use `mtu=1280` or more, \
+                     or only IPv4 addresses on this link",
+                ),
+            );
+        }
     }
 
     /// Reports addresses that cannot be a host's (`what` is "an interface" or "a bridge") and
