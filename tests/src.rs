@@ -308,3 +308,17 @@ pub fn hole_punch(
     let (ta, tb) = (side(a, a_peer, Duration::ZERO), side(b, b_peer, late));
     ((ta.join().unwrap(), tb.join().unwrap()), (a_out, b_out))
 }
+
+/// A UDP socket bound to `addr` in node `node`, reads timing out after 300 ms.
+pub fn udp_bound(net: &Net, node: &str, addr: &str) -> UdpSocket {
+    let s = net.node(node).run(|| UdpSocket::bind(addr).unwrap());
+    s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    s
+}
+
+/// Sends from `from` to `dest`; where `to` saw it come from, or None if it did not arrive.
+pub fn udp_send_seen(from: &UdpSocket, to: &UdpSocket, dest: SocketAddr) -> Option<SocketAddr> {
+    from.send_to(b"hello", dest).unwrap();
+    let mut buf = [0; 64];
+    to.recv_from(&mut buf).ok().map(|(_, a)| a)
+}

@@ -2,21 +2,9 @@
 
 use netns_test::topology::{NatType, Topology};
 use netns_test::{netns_test, Net};
-use std::net::{SocketAddr, UdpSocket};
+use netns_test_e2e::{udp_bound as udp, udp_send_seen as send};
+use std::net::UdpSocket;
 use std::time::Duration;
-
-fn udp(net: &Net, node: &str, addr: &str) -> UdpSocket {
-    let s = net.node(node).run(|| UdpSocket::bind(addr).unwrap());
-    s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
-    s
-}
-
-/// Sends from `from` to `dest`; where `to` saw it come from, or None if it did not arrive.
-fn send(from: &UdpSocket, to: &UdpSocket, dest: SocketAddr) -> Option<SocketAddr> {
-    from.send_to(b"hello", dest).unwrap();
-    let mut buf = [0; 64];
-    to.recv_from(&mut buf).ok().map(|(_, a)| a)
-}
 
 /// `tests/topologies/nat-types.topo`: router `r` of each type with client `c-r`; servers s1..s3.
 macro_rules! mapping_and_filtering {

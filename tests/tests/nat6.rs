@@ -2,22 +2,9 @@
 //! (RFC 6296 prefix translation), alone and beside IPv4 NAT on a dual-stack router.
 
 use netns_test::{netns_test, Net, Protocol};
+use netns_test_e2e::{udp_bound as udp, udp_send_seen as send};
 use std::io::{Read, Write};
-use std::net::{Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::time::Duration;
-
-fn udp(net: &Net, node: &str, addr: &str) -> UdpSocket {
-    let s = net.node(node).run(|| UdpSocket::bind(addr).unwrap());
-    s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
-    s
-}
-
-/// Sends from `from` to `dest`; where `to` saw it come from, or None if it did not arrive.
-fn send(from: &UdpSocket, to: &UdpSocket, dest: SocketAddr) -> Option<SocketAddr> {
-    from.send_to(b"hello", dest).unwrap();
-    let mut buf = [0; 64];
-    to.recv_from(&mut buf).ok().map(|(_, a)| a)
-}
+use std::net::{Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 
 /// NAT66 beside NAT44 on a dual-stack router: each family leaves from the router's outside
 /// address of that family, with a mapping independent of the destination, answers come back,

@@ -2,22 +2,10 @@
 //! keepalives that keep them. Timeouts of 1 s keep these tests short.
 
 use netns_test::{netns_test, Net};
+use netns_test_e2e::{udp_bound as udp, udp_send_seen as send};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
-
-fn udp(net: &Net, node: &str, addr: &str) -> UdpSocket {
-    let s = net.node(node).run(|| UdpSocket::bind(addr).unwrap());
-    s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
-    s
-}
-
-/// Sends from `from` to `dest`; where `to` saw it come from, or None if it did not arrive.
-fn send(from: &UdpSocket, to: &UdpSocket, dest: SocketAddr) -> Option<SocketAddr> {
-    from.send_to(b"hello", dest).unwrap();
-    let mut buf = [0; 64];
-    to.recv_from(&mut buf).ok().map(|(_, a)| a)
-}
 
 /// Longer than the 1 s timeouts below.
 const IDLE: Duration = Duration::from_millis(1500);
